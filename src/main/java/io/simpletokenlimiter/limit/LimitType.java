@@ -1,0 +1,19 @@
+package io.simpletokenlimiter.limit;
+
+/** The limit that blocked a request, named as clients see it in {@code limit_type}. */
+public enum LimitType {
+  MINUTE("minute"),
+  HOUR("hour"),
+  DAY("day"),
+  CONCURRENT("concurrent");
+
+  private final String label;
+
+  LimitType(String label) {
+    this.label = label;
+  }
+
+  public String label() {
+    return label;
+  }
+}

@@ -1,0 +1,39 @@
+package io.simpletokenlimiter.limit;
+
+/**
+ * One user's limits. A token limit of {@link #UNLIMITED} switches that window off; the
+ * concurrency limit is always set.
+ */
+public record Limits(long tokensPerMinute, long tokensPerHour, long tokensPerDay, int maxConcurrent) {
+
+  public static final long UNLIMITED = -1;
+
+  public Limits {
+    requireLimit("tokens per minute", tokensPerMinute);
+    requireLimit("tokens per hour", tokensPerHour);
+    requireLimit("tokens per day", tokensPerDay);
+    if (maxConcurrent < 1) {
+      throw new IllegalArgumentException(
+          "concurrent requests limit must be at least 1, was " + maxConcurrent);
+    }
+  }
+
+  private static void requireLimit(String name, long value) {
+    if (value < 1 && value != UNLIMITED) {
+      throw new IllegalArgumentException(
+          name + " limit must be at least 1, or -1 for unlimited, was " + value);
+    }
+  }
+
+  public long tokens(Window window) {
+    return switch (window) {
+      case MINUTE -> tokensPerMinute;
+      case HOUR -> tokensPerHour;
+      case DAY -> tokensPerDay;
+    };
+  }
+
+  public boolean limits(Window window) {
+    return tokens(window) != UNLIMITED;
+  }
+}

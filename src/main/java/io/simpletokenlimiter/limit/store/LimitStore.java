@@ -1,0 +1,37 @@
+package io.simpletokenlimiter.limit.store;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where the counters of every user live. Each call is one atomic step (one lock in memory, one
+ * script in Redis); {@code LimitStoreContract} in the tests is the specification every
+ * implementation must pass.
+ *
+ * <p>Per user a store keeps token buckets for each {@link io.simpletokenlimiter.limit.Window} and
+ * a set of leases: one per request in flight, holding that request's reservation until it is
+ * settled or its lease expires. Live leases count in every window and against the in-flight
+ * limit. A lease that expires unsettled (its replica died) is charged its whole reservation into
+ * the buckets of the moment it is found expired: never under-count.
+ */
+public interface LimitStore {
+
+  /**
+   * Admits the request if its least cost fits every window and a slot is free, recording a lease
+   * with the largest completion budget that fits; otherwise changes nothing.
+   */
+  Mono<Admission> admit(AdmitCommand command);
+
+  /**
+   * Ends a lease and charges {@code chargedTokens} into the buckets of {@code nowMillis}. A lease
+   * that is no longer there (expired and already charged) is left alone: returns false.
+   */
+  Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis);
+
+  /** Pushes a live lease's expiry to {@code nowMillis + leaseTtlMillis}; false if it is gone. */
+  Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis);
+
+  /** The user's counted tokens per window and live leases; zeros for an unknown user. */
+  Mono<UsageSnapshot> usage(String userId, long nowMillis);
+}

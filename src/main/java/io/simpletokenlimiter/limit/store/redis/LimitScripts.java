@@ -1,0 +1,44 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.data.redis.core.script.RedisScript;
+
+/**
+ * The Lua scripts of the Redis store, read once from {@code src/main/resources/redis}. Each
+ * script is the shared {@code prelude.lua} followed by its own body: Redis has no include, and one
+ * prelude keeps the key layout and window arithmetic in a single place. Spring runs a script by
+ * its SHA1 and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
+ */
+@SuppressWarnings("rawtypes")
+record LimitScripts(
+    RedisScript<List> admit,
+    RedisScript<Long> settle,
+    RedisScript<Long> renew,
+    RedisScript<List> usage) {
+
+  static LimitScripts load() {
+    String prelude = read("prelude.lua");
+    return new LimitScripts(
+        script(prelude, "admit.lua", List.class),
+        script(prelude, "settle.lua", Long.class),
+        script(prelude, "renew.lua", Long.class),
+        script(prelude, "usage.lua", List.class));
+  }
+
+  private static <T> RedisScript<T> script(String prelude, String name, Class<T> resultType) {
+    return RedisScript.of(prelude + read(name), resultType);
+  }
+
+  private static String read(String name) {
+    try (InputStream in = new ClassPathResource("redis/" + name).getInputStream()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read Lua script redis/" + name, e);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.Window;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.LimitStore;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+import reactor.core.publisher.Mono;
+
+/**
+ * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
+ * user's two keys, {@code stl:{userId}:buckets} and {@code stl:{userId}:leases}. The hash tag puts
+ * both in one slot, so the scripts run unchanged on standalone, Sentinel and Cluster.
+ *
+ * <p>Time is always the caller's {@code nowMillis}, never Redis {@code TIME}; see {@code
+ * docs/redis-store.md} for the reasons and for what clock skew between replicas can do.
+ */
+public final class RedisLimitStore implements LimitStore {
+
+  private static final Window[] WINDOWS = Window.values();
+  private static final int ADMITTED = 1;
+
+  private final ReactiveStringRedisTemplate redis;
+  private final LimitScripts scripts = LimitScripts.load();
+
+  public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
+    this(new ReactiveStringRedisTemplate(connectionFactory));
+  }
+
+  public RedisLimitStore(ReactiveStringRedisTemplate redis) {
+    this.redis = redis;
+  }
+
+  /** The keys of one user; the braces are the hash tag. */
+  static List<String> keys(String userId) {
+    String tag = "stl:{" + userId + "}:";
+    return List.of(tag + "buckets", tag + "leases");
+  }
+
+  @Override
+  public Mono<Admission> admit(AdmitCommand command) {
+    ReservationRequest request = command.request();
+    Limits limits = command.limits();
+    List<String> args = windowArgs(command.nowMillis());
+    args.add(command.leaseId());
+    args.add(Long.toString(command.leaseTtlMillis()));
+    args.add(Long.toString(request.promptTokens()));
+    args.add(Integer.toString(request.choices()));
+    args.add(Long.toString(request.minCompletionPerChoice()));
+    args.add(Long.toString(request.maxCompletionPerChoice()));
+    args.add(Integer.toString(limits.maxConcurrent()));
+    for (Window window : WINDOWS) {
+      args.add(Long.toString(limits.tokens(window)));
+    }
+    return run(scripts.admit(), command.userId(), args)
+        .map(reply -> admission(command, longs(reply)));
+  }
+
+  @Override
+  public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
+    List<String> args = windowArgs(nowMillis);
+    args.add(leaseId);
+    args.add(Long.toString(chargedTokens));
+    return run(scripts.settle(), userId, args).map(found -> found == 1L);
+  }
+
+  @Override
+  public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
+    List<String> args = windowArgs(nowMillis);
+    args.add(leaseId);
+    args.add(Long.toString(leaseTtlMillis));
+    return run(scripts.renew(), userId, args).map(renewed -> renewed == 1L);
+  }
+
+  @Override
+  public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
+    return run(scripts.usage(), userId, windowArgs(nowMillis))
+        .map(reply -> usage(longs(reply)));
+  }
+
+  private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
+    return redis.execute(script, keys(userId), args).single();
+  }
+
+  /** Now, then the windows shortest first: the scripts take every span from here. */
+  private static List<String> windowArgs(long nowMillis) {
+    List<String> args = new ArrayList<>(32);
+    args.add(Long.toString(nowMillis));
+    args.add(Integer.toString(WINDOWS.length));
+    for (Window window : WINDOWS) {
+      args.add(prefix(window));
+      args.add(Long.toString(window.bucketMillis()));
+      args.add(Long.toString(window.bucketsPerWindow()));
+    }
+    return args;
+  }
+
+  /** Short field prefixes keep the bucket hash small: m, h, d. */
+  private static String prefix(Window window) {
+    return window.name().substring(0, 1).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static Admission admission(AdmitCommand command, long[] reply) {
+    Quota quota = quota(command.limits(), reply);
+    if (reply[0] == ADMITTED) {
+      return new Admission.Admitted(
+          command.userId(), command.leaseId(), reply[2], reply[1], quota);
+    }
+    LimitType blocking = reply[1] == 0 ? LimitType.CONCURRENT : window(reply[1]).limitType();
+    return new Admission.Rejected(blocking, reply[2], quota);
+  }
+
+  /** Reads the quota part of an admit reply: tightest, limit, remaining, reset, in flight. */
+  private static Quota quota(Limits limits, long[] reply) {
+    LimitType tightest = reply[3] == 0 ? LimitType.MINUTE : window(reply[3]).limitType();
+    return new Quota(
+        tightest, reply[4], reply[5], reply[6], limits.maxConcurrent(), (int) reply[7]);
+  }
+
+  private static UsageSnapshot usage(long[] reply) {
+    return new UsageSnapshot(reply[0], reply[1], reply[2], (int) reply[WINDOWS.length]);
+  }
+
+  /** Scripts number windows from 1, in {@link Window} order. */
+  private static Window window(long index) {
+    return WINDOWS[(int) index - 1];
+  }
+
+  private static long[] longs(List<?> reply) {
+    long[] values = new long[reply.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = ((Number) reply.get(i)).longValue();
+    }
+    return values;
+  }
+}

@@ -1,0 +1,111 @@
+-- admit: checks every window and the in-flight limit, then records a lease; one atomic step.
+-- Arguments: lease id, lease ttl millis, prompt tokens, choices, min completion per choice,
+-- max completion per choice, max concurrent, then one token limit per window (-1: unlimited).
+-- Returns {1, granted per choice, reserved, quota...} when admitted,
+-- {0, blocking window index (0: concurrency), retry after millis, quota...} when rejected;
+-- quota = tightest window index (0: none limited), its limit, remaining, reset millis, in flight.
+
+local leaseId = nextArg()
+local leaseTtl = tonumber(nextArg())
+local prompt = tonumber(nextArg())
+local choices = tonumber(nextArg())
+local minCompletion = tonumber(nextArg())
+local maxCompletion = tonumber(nextArg())
+local maxConcurrent = tonumber(nextArg())
+for i = 1, windowCount do
+  windows[i].limit = tonumber(nextArg())
+end
+
+local liveCount, liveReserved, wrote = expireLeases(nil)
+local stale = readBuckets()
+local minimumCost = prompt + choices * minCompletion
+
+local function used(window)
+  return window.sum + liveReserved
+end
+
+local function quota()
+  local tightest, remaining = 0, nil
+  for i = 1, windowCount do
+    local window = windows[i]
+    if window.limit ~= -1 then
+      local left = window.limit - used(window)
+      if remaining == nil or left < remaining then
+        tightest, remaining = i, left
+      end
+    end
+  end
+  if tightest == 0 then
+    return 0, -1, -1, 0
+  end
+  local window = windows[tightest]
+  local newest = nil
+  for _, bucket in ipairs(window.counted) do
+    if bucket[2] > 0 and (newest == nil or bucket[1] > newest) then
+      newest = bucket[1]
+    end
+  end
+  local reset = 0
+  if newest ~= nil then
+    reset = expiryOf(window, newest) - now
+  end
+  return tightest, window.limit, math.max(0, remaining), reset
+end
+
+-- Time until enough of this window's buckets expire for the least cost to fit; when the buckets
+-- alone never free enough (live leases hold the room) a short hint.
+local function retryAfter(window)
+  local need = used(window) + minimumCost - window.limit
+  table.sort(window.counted, function(a, b) return a[1] < b[1] end)
+  local freed = 0
+  for _, bucket in ipairs(window.counted) do
+    freed = freed + bucket[2]
+    if freed >= need then
+      return expiryOf(window, bucket[1]) - now
+    end
+  end
+  return 1000
+end
+
+local function reject(blocking, retry)
+  if wrote then
+    finishWrite(stale, 0)
+  end
+  local tightest, limit, remaining, reset = quota()
+  return {0, blocking, retry, tightest, limit, remaining, reset, liveCount}
+end
+
+local granted = maxCompletion
+for i = 1, windowCount do
+  local window = windows[i]
+  if window.limit ~= -1 then
+    granted = math.min(granted, math.floor((window.limit - used(window) - prompt) / choices))
+  end
+end
+
+if granted < minCompletion then
+  local blocking, retry = 0, -1
+  for i = 1, windowCount do
+    local window = windows[i]
+    if window.limit ~= -1 and used(window) + minimumCost > window.limit then
+      local wait = retryAfter(window)
+      -- >= : on a tie the longer window, which comes later, is the one reported
+      if wait >= retry then
+        blocking, retry = i, wait
+      end
+    end
+  end
+  return reject(blocking, retry)
+end
+
+if liveCount >= maxConcurrent then
+  return reject(0, 1000)
+end
+
+local reserved = prompt + choices * granted
+redis.call('HSET', LEASES, leaseId, int(reserved) .. ':' .. int(now + leaseTtl))
+liveCount = liveCount + 1
+liveReserved = liveReserved + reserved
+finishWrite(stale, leaseTtl)
+local tightest, limit, remaining, reset = quota()
+return {1, granted, reserved, tightest, limit, remaining, reset, liveCount}

@@ -1,0 +1,14 @@
+-- usage: counted tokens per window (live leases included) and the live lease count.
+-- No arguments. Returns {used window 1, ..., used window n, live leases}.
+
+local liveCount, liveReserved, wrote = expireLeases(nil)
+local stale = readBuckets()
+if wrote then
+  finishWrite(stale, 0)
+end
+local result = {}
+for i = 1, windowCount do
+  result[i] = windows[i].sum + liveReserved
+end
+result[windowCount + 1] = liveCount
+return result

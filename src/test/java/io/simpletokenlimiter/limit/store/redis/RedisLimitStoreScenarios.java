@@ -1,0 +1,394 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Admission.Rejected;
+import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.Window;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The Lua scripts against a real Redis, driven by a fake clock: the store semantics shared by
+ * every {@code LimitStore}, plus what only Redis has (key expiry, pruning, integer formatting).
+ */
+@Timeout(60)
+abstract class RedisLimitStoreScenarios {
+
+  /** A realistic epoch, so that bucket indexes and expiries are as large as in production. */
+  static final long T0 = 1_700_000_000_000L;
+
+  static final long TTL = 30_000;
+  static final Limits LIMITS = new Limits(1_000, 10_000, 100_000, 2);
+  static final Duration BLOCK = Duration.ofSeconds(10);
+
+  static LettuceConnectionFactory connections;
+
+  RedisLimitStore store;
+  String user;
+  AtomicInteger leases = new AtomicInteger();
+
+  @BeforeEach
+  void newUser() {
+    store = new RedisLimitStore(connections);
+    user = "user-" + UUID.randomUUID();
+  }
+
+  @AfterAll
+  static void closeConnections() {
+    connections.destroy();
+  }
+
+  /** Runs a raw command on the node that holds {@code key}. */
+  abstract Object call(String key, Object... command);
+
+  // --- admission -------------------------------------------------------------------------
+
+  @Test
+  void firstRequestGetsItsWholeBudgetAndTheMinuteIsTightest() {
+    Admitted admitted = admitted(ReservationRequest.fixed(100, 1, 200), T0);
+
+    assertThat(admitted.userId()).isEqualTo(user);
+    assertThat(admitted.reservedTokens()).isEqualTo(300);
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(200);
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, 1_000, 700, 0, 2, 1));
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 1));
+  }
+
+  @Test
+  void openBudgetIsCutToTheRoomLeftSharedAmongChoices() {
+    Admitted admitted = admitted(new ReservationRequest(100, 3, 16, 2048), T0);
+
+    // (1000 - 100) / 3 = 300 per choice
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(300);
+    assertThat(admitted.reservedTokens()).isEqualTo(1_000);
+    assertThat(admitted.quota().remainingTokens()).isZero();
+  }
+
+  @Test
+  void rejectionNamesTheMinuteAndWaitsForTheBucketThatFreesEnough() {
+    settleNew(ReservationRequest.fixed(0, 1, 400), 400, T0);
+    settleNew(ReservationRequest.fixed(0, 1, 500), 500, T0 + 5_000);
+    long now = T0 + 10_000;
+
+    Rejected rejected = rejected(ReservationRequest.fixed(50, 1, 100), now);
+
+    // used 900 + 150 > 1000: the 400 of T0's bucket must go, at T0 + 61 s
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 61_000 - now);
+    assertThat(rejected.quota())
+        .isEqualTo(new Quota(LimitType.MINUTE, 1_000, 100, T0 + 5_000 + 61_000 - now, 2, 0));
+  }
+
+  @Test
+  void retryWalksAsManyBucketsAsNeeded() {
+    settleNew(ReservationRequest.fixed(0, 1, 300), 300, T0);
+    settleNew(ReservationRequest.fixed(0, 1, 300), 300, T0 + 1_000);
+    settleNew(ReservationRequest.fixed(0, 1, 300), 300, T0 + 2_000);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 700), T0 + 3_000);
+
+    // need 900 + 700 - 1000 = 600: the first two buckets
+    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 1_000 + 61_000 - (T0 + 3_000));
+  }
+
+  @Test
+  void whenSeveralWindowsBlockTheOneFreeingLatestIsReported() {
+    Limits limits = new Limits(1_000, 1_500, 100_000, 5);
+    settleNew(ReservationRequest.fixed(0, 1, 900), 900, T0, limits);
+    long later = T0 + 120_000;
+    settleNew(ReservationRequest.fixed(0, 1, 500), 500, later, limits);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 600), later, limits);
+
+    // minute: 500 + 600 > 1000, frees at later + 61 s; hour: 1400 + 600 > 1500, frees when
+    // T0's hour bucket leaves the hour, much later
+    assertThat(rejected.limitType()).isEqualTo(LimitType.HOUR);
+    long hourBucket = Window.HOUR.bucketAt(T0);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(Window.HOUR.expiryOf(hourBucket) - later);
+    assertThat(rejected.quota().tightest()).isEqualTo(LimitType.HOUR);
+    assertThat(rejected.quota().remainingTokens()).isEqualTo(100);
+  }
+
+  @Test
+  void roomHeldByLiveLeasesGivesAShortRetry() {
+    admitted(ReservationRequest.fixed(0, 1, 900), T0);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 200), T0 + 1_000);
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(1_000);
+    assertThat(rejected.quota().inFlight()).isEqualTo(1);
+  }
+
+  @Test
+  void aRejectionChangesNothing() {
+    admitted(ReservationRequest.fixed(0, 1, 900), T0);
+    UsageSnapshot before = usage(T0);
+
+    rejected(ReservationRequest.fixed(0, 1, 200), T0);
+    rejected(ReservationRequest.fixed(0, 1, 200), T0);
+
+    assertThat(usage(T0)).isEqualTo(before);
+  }
+
+  @Test
+  void inFlightLimitRejectsOnlyWhenTokensFit() {
+    admitted(ReservationRequest.fixed(0, 1, 100), T0);
+    admitted(ReservationRequest.fixed(0, 1, 100), T0);
+
+    Rejected concurrent = rejected(ReservationRequest.fixed(0, 1, 100), T0);
+    Rejected tokens = rejected(ReservationRequest.fixed(0, 1, 900), T0);
+
+    assertThat(concurrent.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(concurrent.retryAfterMillis()).isEqualTo(1_000);
+    assertThat(concurrent.quota().inFlight()).isEqualTo(2);
+    assertThat(tokens.limitType()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void settlingFreesTheSlotAndReturnsUnusedTokens() {
+    Admitted first = admitted(ReservationRequest.fixed(0, 1, 500), T0);
+    admitted(ReservationRequest.fixed(0, 1, 400), T0);
+
+    assertThat(store.settle(user, first.leaseId(), 120, T0 + 500).block(BLOCK)).isTrue();
+
+    assertThat(usage(T0 + 500)).isEqualTo(new UsageSnapshot(520, 520, 520, 1));
+    assertThat(admitted(ReservationRequest.fixed(0, 1, 480), T0 + 500).reservedTokens())
+        .isEqualTo(480);
+  }
+
+  @Test
+  void unlimitedWindowsGrantTheWholeBudget() {
+    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 3);
+
+    Admitted admitted = admitted(new ReservationRequest(5_000_000, 2, 16, 2_048), T0, unlimited);
+
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(2_048);
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, -1, -1, 0, 3, 1));
+  }
+
+  @Test
+  void onlyTheLimitedWindowsCount() {
+    Limits dayOnly = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 500, 3);
+    settleNew(ReservationRequest.fixed(0, 1, 450), 450, T0, dayOnly);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 100), T0 + 1_000, dayOnly);
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.retryAfterMillis())
+        .isEqualTo(Window.DAY.expiryOf(Window.DAY.bucketAt(T0)) - (T0 + 1_000));
+    assertThat(rejected.quota().tightest()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.quota().remainingTokens()).isEqualTo(50);
+  }
+
+  @Test
+  void onATieTheShorterWindowIsTightest() {
+    Limits equal = new Limits(1_000, 1_000, 1_000, 3);
+
+    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 10), T0, equal);
+
+    assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
+  }
+
+  // --- rolling windows -------------------------------------------------------------------
+
+  @Test
+  void tokensLeaveEachWindowOneBucketAfterItsLength() {
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
+    long minuteGone = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(T0));
+
+    assertThat(usage(minuteGone - 1).minute()).isEqualTo(100);
+    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 0));
+    long dayGone = Window.DAY.expiryOf(Window.DAY.bucketAt(T0));
+    assertThat(usage(dayGone - 1).day()).isEqualTo(100);
+    assertThat(usage(dayGone)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void bucketsFromAClockAheadAreCountedNotLost() {
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 5_000);
+
+    assertThat(usage(T0).minute()).isEqualTo(100);
+  }
+
+  // --- leases ----------------------------------------------------------------------------
+
+  @Test
+  void anExpiredLeaseIsChargedInFullWhenFoundAndItsSettleIsRefused() {
+    Admitted admitted = admitted(ReservationRequest.fixed(100, 1, 200), T0);
+    long found = T0 + TTL;
+
+    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+    assertThat(store.settle(user, admitted.leaseId(), 10, found + 1).block(BLOCK)).isFalse();
+    // charged into the bucket of the moment it was found: counted a full minute from then
+    long leaves = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(found));
+    assertThat(usage(leaves - 1).minute()).isEqualTo(300);
+    assertThat(usage(leaves).minute()).isZero();
+  }
+
+  @Test
+  void settlingAnExpiredLeaseNobodyFoundYetChargesWhatWasServed() {
+    Admitted admitted = admitted(ReservationRequest.fixed(100, 1, 200), T0);
+
+    assertThat(store.settle(user, admitted.leaseId(), 50, T0 + TTL + 1).block(BLOCK)).isTrue();
+
+    assertThat(usage(T0 + TTL + 1)).isEqualTo(new UsageSnapshot(50, 50, 50, 0));
+  }
+
+  @Test
+  void settlingExpiresOtherLeases() {
+    Admitted kept = admitted(ReservationRequest.fixed(0, 1, 100), T0 + TTL - 1);
+    admitted(ReservationRequest.fixed(0, 1, 200), T0);
+
+    assertThat(store.settle(user, kept.leaseId(), 40, T0 + TTL).block(BLOCK)).isTrue();
+
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 0));
+  }
+
+  @Test
+  void settlingAnUnknownLeaseChangesNothing() {
+    settleNew(ReservationRequest.fixed(0, 1, 100), 70, T0);
+
+    assertThat(store.settle(user, "no-such-lease", 500, T0).block(BLOCK)).isFalse();
+    assertThat(store.settle("nobody-" + UUID.randomUUID(), "x", 500, T0).block(BLOCK)).isFalse();
+
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(70, 70, 70, 0));
+  }
+
+  @Test
+  void aRenewedLeaseLivesOn() {
+    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
+
+    assertThat(store.renew(user, admitted.leaseId(), T0 + TTL - 1, TTL).block(BLOCK)).isTrue();
+
+    assertThat(usage(T0 + 2 * TTL - 2).inFlight()).isEqualTo(1);
+    assertThat(usage(T0 + 2 * TTL - 1).inFlight()).isZero();
+  }
+
+  @Test
+  void anExpiredOrUnknownLeaseCannotBeRenewed() {
+    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
+
+    assertThat(store.renew(user, admitted.leaseId(), T0 + TTL, TTL).block(BLOCK)).isFalse();
+    assertThat(store.renew(user, "no-such-lease", T0, TTL).block(BLOCK)).isFalse();
+
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(100, 100, 100, 0));
+  }
+
+  @Test
+  void anUnknownUserHasZeros() {
+    assertThat(store.usage("nobody-" + UUID.randomUUID(), T0).block(BLOCK))
+        .isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  // --- Redis specifics -------------------------------------------------------------------
+
+  @Test
+  void keysExpireSoAnIdleUserCostsNothing() {
+    admitted(ReservationRequest.fixed(0, 1, 100), T0);
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
+    List<String> keys = RedisLimitStore.keys(user);
+
+    long retention = Window.DAY.lengthMillis() + Window.DAY.bucketMillis();
+    for (String key : keys) {
+      assertThat((Long) call(key, "PTTL", key)).isBetween(retention - 10_000, retention + TTL);
+    }
+  }
+
+  @Test
+  void bucketsNoWindowCountsArePrunedOnWrite() {
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
+    String buckets = RedisLimitStore.keys(user).get(0);
+    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 2 * Window.DAY.lengthMillis());
+
+    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void bucketFieldsAreWholeNumbersEvenForLargeTimestamps() {
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
+    String buckets = RedisLimitStore.keys(user).get(0);
+
+    assertThat((List<Object>) call(buckets, "HKEYS", buckets))
+        .containsExactlyInAnyOrder(
+            "m:" + Window.MINUTE.bucketAt(T0),
+            "h:" + Window.HOUR.bucketAt(T0),
+            "d:" + Window.DAY.bucketAt(T0));
+    String leasesKey = RedisLimitStore.keys(user).get(1);
+    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
+    assertThat(call(leasesKey, "HGET", leasesKey, admitted.leaseId()))
+        .isEqualTo("100:" + (T0 + TTL));
+  }
+
+  @Test
+  void concurrentAdmissionsNeverReserveMoreThanTheLimit() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 100);
+    List<Admission> decisions = Flux.range(0, 40)
+        .flatMap(i -> store.admit(command(ReservationRequest.fixed(0, 1, 100), T0, limits))
+            .subscribeOn(Schedulers.parallel()), 40)
+        .collectList()
+        .block(BLOCK);
+
+    assertThat(decisions).filteredOn(Admitted.class::isInstance).hasSize(10);
+    assertThat(usage(T0).minute()).isEqualTo(1_000);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  AdmitCommand command(ReservationRequest request, long now, Limits limits) {
+    return new AdmitCommand(user, "lease-" + leases.incrementAndGet(), request, limits, now, TTL);
+  }
+
+  Admitted admitted(ReservationRequest request, long now) {
+    return admitted(request, now, LIMITS);
+  }
+
+  Admitted admitted(ReservationRequest request, long now, Limits limits) {
+    Admission admission = store.admit(command(request, now, limits)).block(BLOCK);
+    assertThat(admission).isInstanceOf(Admitted.class);
+    return (Admitted) admission;
+  }
+
+  Rejected rejected(ReservationRequest request, long now) {
+    return rejected(request, now, LIMITS);
+  }
+
+  Rejected rejected(ReservationRequest request, long now, Limits limits) {
+    Admission admission = store.admit(command(request, now, limits)).block(BLOCK);
+    assertThat(admission).isInstanceOf(Rejected.class);
+    return (Rejected) admission;
+  }
+
+  void settleNew(ReservationRequest request, long charged, long now) {
+    settleNew(request, charged, now, LIMITS);
+  }
+
+  void settleNew(ReservationRequest request, long charged, long now, Limits limits) {
+    Admitted admitted = admitted(request, now, limits);
+    assertThat(store.settle(user, admitted.leaseId(), charged, now).block(BLOCK)).isTrue();
+  }
+
+  UsageSnapshot usage(long now) {
+    return store.usage(user, now).block(BLOCK);
+  }
+}

@@ -4,8 +4,11 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import io.simpletokenlimiter.limit.Limits;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -25,7 +28,55 @@ public record TokenLimitProperties(
     @DefaultValue("http://localhost:8000") @NotNull URI vllmUrl,
     @DefaultValue("1MB") @NotNull DataSize maxBodySize,
     @DefaultValue @Valid Model model,
-    @DefaultValue @Valid Upstream upstream) {
+    @DefaultValue @Valid Upstream upstream,
+    @DefaultValue("memory") @NotNull StoreKind store,
+    @DefaultValue("30s") @NotNull Duration leaseTtl,
+    Path overridesFile,
+    @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
+    String adminToken) {
+
+  public TokenLimitProperties {
+    requireTokenLimit("max-tokens-per-minute", maxTokensPerMinute);
+    requireTokenLimit("max-tokens-per-hour", maxTokensPerHour);
+    requireTokenLimit("max-tokens-per-day", maxTokensPerDay);
+    if (maxConcurrentRequests < 1) {
+      throw new IllegalArgumentException(
+          "token.limit.max-concurrent-requests (MAX_CONCURRENT) must be at least 1, was "
+              + maxConcurrentRequests);
+    }
+    if (leaseTtl.toMillis() < 3_000) {
+      throw new IllegalArgumentException(
+          "token.limit.lease-ttl must be at least 3s (leases are renewed every third of it), was "
+              + leaseTtl);
+    }
+  }
+
+  /** The limits of every user without an override. */
+  public Limits defaultLimits() {
+    return new Limits(
+        maxTokensPerMinute, maxTokensPerHour, maxTokensPerDay, maxConcurrentRequests);
+  }
+
+  public Optional<Path> overrides() {
+    return Optional.ofNullable(overridesFile);
+  }
+
+  public Optional<String> admin() {
+    return Optional.ofNullable(adminToken).filter(token -> !token.isBlank());
+  }
+
+  private static void requireTokenLimit(String key, long value) {
+    if (value < 1 && value != Limits.UNLIMITED) {
+      throw new IllegalArgumentException(
+          "token.limit." + key + " must be at least 1, or -1 for unlimited, was " + value);
+    }
+  }
+
+  /** Where counters live: this process, or Redis shared by every replica. */
+  public enum StoreKind {
+    MEMORY,
+    REDIS
+  }
 
   /**
    * The model: the public name clients use, the name vLLM serves, and its context length.

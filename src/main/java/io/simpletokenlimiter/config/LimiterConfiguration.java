@@ -1,0 +1,107 @@
+package io.simpletokenlimiter.config;
+
+import io.simpletokenlimiter.limit.LimitsResolver;
+import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.limit.UserLimits;
+import io.simpletokenlimiter.limit.store.LimitStore;
+import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import java.time.Clock;
+import java.time.Duration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+
+/** Wires the limiter: its clock, the per-user limits, the store and the background upkeep. */
+@Configuration(proxyBeanMethods = false)
+public class LimiterConfiguration {
+
+  @Bean
+  @ConditionalOnMissingBean
+  Clock clock() {
+    return Clock.systemUTC();
+  }
+
+  @Bean
+  LimitsResolver limitsResolver(TokenLimitProperties properties) {
+    return properties
+        .overrides()
+        .<LimitsResolver>map(path -> new LimitOverridesFile(path, properties.defaultLimits()))
+        .orElseGet(() -> UserLimits.of(properties.defaultLimits()));
+  }
+
+  /** Every replica's fallback and the single-machine default. */
+  @Bean
+  MemoryLimitStore memoryLimitStore() {
+    return new MemoryLimitStore();
+  }
+
+  @Bean
+  StrictTokenLimiter tokenLimiter(
+      LimitStore limitStore, LimitsResolver limitsResolver, Clock clock,
+      TokenLimitProperties properties) {
+    return new StrictTokenLimiter(limitStore, limitsResolver, clock, properties.leaseTtl());
+  }
+
+  @Bean
+  LimiterUpkeep limiterUpkeep(
+      StrictTokenLimiter limiter, MemoryLimitStore memoryStore, LimitsResolver limitsResolver,
+      Clock clock, TokenLimitProperties properties) {
+    return new LimiterUpkeep(limiter, memoryStore, limitsResolver, clock, properties);
+  }
+
+  /**
+   * Periodic work off the request path: renewing leases of requests in flight (every third of
+   * the lease TTL), sweeping idle users from memory, and reloading the overrides file.
+   */
+  static final class LimiterUpkeep implements SmartLifecycle {
+
+    private final StrictTokenLimiter limiter;
+    private final MemoryLimitStore memoryStore;
+    private final LimitsResolver limitsResolver;
+    private final Clock clock;
+    private final TokenLimitProperties properties;
+    private volatile Disposable tasks;
+
+    LimiterUpkeep(
+        StrictTokenLimiter limiter, MemoryLimitStore memoryStore, LimitsResolver limitsResolver,
+        Clock clock, TokenLimitProperties properties) {
+      this.limiter = limiter;
+      this.memoryStore = memoryStore;
+      this.limitsResolver = limitsResolver;
+      this.clock = clock;
+      this.properties = properties;
+    }
+
+    @Override
+    public void start() {
+      Disposable renewals =
+          Flux.interval(properties.leaseTtl().dividedBy(3))
+              .concatMap(tick -> limiter.renewLeases())
+              .subscribe();
+      Disposable sweeps =
+          Flux.interval(Duration.ofMinutes(1))
+              .subscribe(tick -> memoryStore.evictIdle(clock.millis()));
+      Disposable reloads =
+          limitsResolver instanceof LimitOverridesFile file
+              ? Flux.interval(properties.overridesReloadInterval(), Schedulers.boundedElastic())
+                  .subscribe(tick -> file.reloadIfChanged())
+              : Disposables.single();
+      tasks = Disposables.composite(renewals, sweeps, reloads);
+    }
+
+    @Override
+    public void stop() {
+      tasks.dispose();
+    }
+
+    @Override
+    public boolean isRunning() {
+      return tasks != null && !tasks.isDisposed();
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package io.simpletokenlimiter.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.simpletokenlimiter.limit.Limits;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LimitOverridesFileTest {
+
+  private static final Limits DEFAULTS = new Limits(1_000, 10_000, 100_000, 5);
+
+  @TempDir Path dir;
+
+  @Test
+  void usersGetTheirTierTheirOwnLimitsOrTheDefaults() throws IOException {
+    LimitOverridesFile file =
+        new LimitOverridesFile(
+            write(
+                """
+                tiers:
+                  pro: {max-tokens-per-minute: 5000, max-tokens-per-day: -1, max-concurrent-requests: 10}
+                users:
+                  alice: pro
+                  bob: {max-tokens-per-minute: 200}
+                  carol: {tier: pro, max-concurrent-requests: 2}
+                """),
+            DEFAULTS);
+
+    assertThat(file.limitsFor("alice")).isEqualTo(new Limits(5_000, 10_000, Limits.UNLIMITED, 10));
+    assertThat(file.limitsFor("bob")).isEqualTo(new Limits(200, 10_000, 100_000, 5));
+    assertThat(file.limitsFor("carol")).isEqualTo(new Limits(5_000, 10_000, Limits.UNLIMITED, 2));
+    assertThat(file.limitsFor("dave")).isEqualTo(DEFAULTS);
+  }
+
+  @Test
+  void anEmptyFileMeansTheDefaultsForEveryone() throws IOException {
+    assertThat(new LimitOverridesFile(write(""), DEFAULTS).limitsFor("x")).isEqualTo(DEFAULTS);
+  }
+
+  @Test
+  void anInvalidFileStopsStartUpWithAMessageNamingTheProblem() throws IOException {
+    assertThatThrownBy(() -> new LimitOverridesFile(write("users: {bob: gold}"), DEFAULTS))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("token.limit.overrides-file")
+        .hasMessageContaining("user bob names unknown tier 'gold'");
+    assertThatThrownBy(
+            () -> new LimitOverridesFile(write("users: {bob: {max-tokens-per-minute: 0}}"), DEFAULTS))
+        .hasMessageContaining("user bob: tokens per minute limit must be at least 1");
+    assertThatThrownBy(
+            () -> new LimitOverridesFile(write("users: {bob: {max-tokens: 10}}"), DEFAULTS))
+        .hasMessageContaining("unknown key 'max-tokens'");
+    assertThatThrownBy(() -> new LimitOverridesFile(write("limits: {}"), DEFAULTS))
+        .hasMessageContaining("unknown top-level key 'limits'");
+    assertThatThrownBy(
+            () -> new LimitOverridesFile(write("users: {bob: {max-tokens-per-day: lots}}"), DEFAULTS))
+        .hasMessageContaining("max-tokens-per-day must be a whole number");
+    assertThatThrownBy(() -> new LimitOverridesFile(dir.resolve("missing.yml"), DEFAULTS))
+        .hasMessageContaining("missing.yml");
+  }
+
+  @Test
+  void editsApplyWithoutARestartAndInvalidEditsAreIgnored() throws IOException {
+    Path path = write("users: {bob: {max-tokens-per-minute: 200}}");
+    LimitOverridesFile file = new LimitOverridesFile(path, DEFAULTS);
+    assertThat(file.reloadIfChanged()).isFalse();
+
+    rewrite(path, "users: {bob: {max-tokens-per-minute: 300}}", 1);
+    assertThat(file.reloadIfChanged()).isTrue();
+    assertThat(file.limitsFor("bob").tokensPerMinute()).isEqualTo(300);
+
+    rewrite(path, "users: {bob: [not, a, mapping]}", 2);
+    assertThat(file.reloadIfChanged()).isFalse();
+    assertThat(file.limitsFor("bob").tokensPerMinute()).isEqualTo(300);
+  }
+
+  private Path write(String yaml) throws IOException {
+    Path path = dir.resolve("limits.yml");
+    Files.writeString(path, yaml);
+    return path;
+  }
+
+  /** Rewrites with a distinct modification time: some file systems keep whole seconds. */
+  private static void rewrite(Path path, String yaml, int version) throws IOException {
+    Files.writeString(path, yaml);
+    Files.setLastModifiedTime(path, FileTime.from(Instant.parse("2030-01-01T00:00:00Z")
+        .plusSeconds(version)));
+  }
+}

@@ -1,0 +1,96 @@
+package io.simpletokenlimiter.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Admission.Rejected;
+import io.simpletokenlimiter.limit.Admission.TooLarge;
+import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import io.simpletokenlimiter.testing.MutableClock;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class StrictTokenLimiterTest {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+
+  private final MutableClock clock = new MutableClock(1_800_000_000_000L);
+  private final MemoryLimitStore store = new MemoryLimitStore();
+  private final UserLimits limits =
+      new UserLimits(
+          new Limits(1_000, 10_000, 100_000, 2),
+          Map.of("vip", new Limits(Limits.UNLIMITED, 50_000, Limits.UNLIMITED, 10)));
+  private final StrictTokenLimiter limiter = new StrictTokenLimiter(store, limits, clock, TTL);
+
+  @Test
+  void aRequestLargerThanAWholeWindowIsTooLargeNotRejected() {
+    Admission admission = limiter.admit("alice", ReservationRequest.fixed(900, 1, 101)).block();
+
+    assertThat(admission).isEqualTo(new TooLarge(LimitType.MINUTE, 1_000, 1_001));
+    assertThat(limiter.usage("alice").block()).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void aFlexibleRequestIsTooLargeOnlyWhenItsMinimumCannotFit() {
+    assertThat(limiter.admit("alice", new ReservationRequest(990, 1, 16, 1_058)).block())
+        .isEqualTo(new TooLarge(LimitType.MINUTE, 1_000, 1_006));
+    assertThat(limiter.admit("alice", new ReservationRequest(900, 1, 16, 1_148)).block())
+        .isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void perUserLimitsReplaceTheDefaults() {
+    Admission vip = limiter.admit("vip", ReservationRequest.fixed(20_000, 1, 20_000)).block();
+    assertThat(vip).isInstanceOf(Admitted.class);
+
+    assertThat(limiter.admit("vip", ReservationRequest.fixed(5_000, 1, 5_001)).block())
+        .isInstanceOf(Rejected.class)
+        .extracting(a -> ((Rejected) a).limitType())
+        .isEqualTo(LimitType.HOUR);
+  }
+
+  @Test
+  void settleReturnsUnusedTokensAtOnce() {
+    Admitted admitted =
+        (Admitted) limiter.admit("alice", ReservationRequest.fixed(100, 1, 800)).block();
+    assertThat(limiter.usage("alice").block().minute()).isEqualTo(900);
+
+    limiter.settle(admitted, 250).block();
+
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(250, 250, 250, 0));
+    assertThat(limiter.inFlightCount()).isZero();
+  }
+
+  @Test
+  void renewingKeepsALongRequestInFlightPastTheLeaseTtl() {
+    Admitted admitted =
+        (Admitted) limiter.admit("alice", ReservationRequest.fixed(10, 1, 10)).block();
+
+    for (int i = 0; i < 10; i++) {
+      clock.advance(Duration.ofSeconds(10));
+      limiter.renewLeases().block();
+    }
+
+    assertThat(limiter.usage("alice").block().inFlight()).isEqualTo(1);
+    limiter.settle(admitted, 15).block();
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(15, 15, 15, 0));
+  }
+
+  @Test
+  void aLeaseThatExpiredIsForgottenByTheRenewer() {
+    limiter.admit("alice", ReservationRequest.fixed(10, 1, 10)).block();
+    clock.advance(TTL);
+
+    limiter.renewLeases().block();
+
+    assertThat(limiter.inFlightCount()).isZero();
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(20, 20, 20, 0));
+  }
+
+  @Test
+  void limitsAreReadPerUser() {
+    assertThat(limiter.limitsFor("vip").tokensPerMinute()).isEqualTo(Limits.UNLIMITED);
+    assertThat(limiter.limitsFor("anyone").tokensPerMinute()).isEqualTo(1_000);
+  }
+}

@@ -1,0 +1,408 @@
+package io.simpletokenlimiter.limit.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Admission.Rejected;
+import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The specification of {@link LimitStore}: every store (memory, Redis standalone, Redis Cluster)
+ * runs these tests. Time is passed explicitly, so every expectation is exact.
+ */
+public abstract class LimitStoreContract {
+
+  /** Aligned to every bucket span (1 s, 60 s, 900 s), so bucket edges are easy to reason about. */
+  protected static final long T0 = 1_800_000_000_000L;
+
+  private static final long TTL = 30_000;
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+  private static final Limits DEFAULTS = new Limits(1_000, 10_000, 100_000, 5);
+
+  private LimitStore store;
+  private String user;
+
+  /** A store to test; may be shared between tests, as every test uses its own user. */
+  protected abstract LimitStore store();
+
+  @BeforeEach
+  void setUp() {
+    store = store();
+    user = "user-" + UUID.randomUUID();
+  }
+
+  @Test
+  void admitsWithinTheLimitAndCountsTheReservationInFlight() {
+    Admitted admitted = admitted(admit(fixed(100, 50), DEFAULTS, T0));
+
+    assertThat(admitted.reservedTokens()).isEqualTo(150);
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(50);
+    assertThat(admitted.userId()).isEqualTo(user);
+    assertThat(usage(T0 + 1)).isEqualTo(new UsageSnapshot(150, 150, 150, 1));
+  }
+
+  @Test
+  void settleReplacesTheReservationByWhatWasServed() {
+    Admitted admitted = admitted(admit(fixed(100, 500), DEFAULTS, T0));
+
+    assertThat(settle(admitted, 180, T0 + 2_000)).isTrue();
+
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(180, 180, 180, 0));
+  }
+
+  @Test
+  void settlingTwiceChargesOnce() {
+    Admitted admitted = admitted(admit(fixed(100, 100), DEFAULTS, T0));
+    assertThat(settle(admitted, 150, T0)).isTrue();
+
+    assertThat(settle(admitted, 150, T0)).isFalse();
+
+    assertThat(usage(T0).minute()).isEqualTo(150);
+  }
+
+  @Test
+  void settleOfAnUnknownLeaseChangesNothing() {
+    charge(300, T0);
+
+    assertThat(store.settle(user, "no-such-lease", 999, T0).block(TIMEOUT)).isFalse();
+
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+  }
+
+  @Test
+  void rejectsWhatDoesNotFitAndChangesNoCounter() {
+    charge(900, T0);
+    UsageSnapshot before = usage(T0 + 5_000);
+
+    Rejected rejected = rejected(admit(fixed(50, 51), DEFAULTS, T0 + 5_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(usage(T0 + 5_000)).isEqualTo(before);
+  }
+
+  @Test
+  void fillsTheLimitExactly() {
+    charge(900, T0);
+
+    Admitted admitted = admitted(admit(fixed(50, 50), DEFAULTS, T0 + 1_000));
+
+    assertThat(admitted.quota().remainingTokens()).isZero();
+    assertThat(rejected(admit(fixed(1, 1), DEFAULTS, T0 + 1_000)).limitType())
+        .isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void retryAfterIsTheTimeUntilEnoughBucketsHaveExpired() {
+    charge(600, T0 + 500); // bucket T0/1000, counted until T0 + 61 s
+    charge(300, T0 + 10_200); // counted until T0 + 71 s
+
+    Rejected rejected = rejected(admit(fixed(200, 300), DEFAULTS, T0 + 20_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(41_000);
+    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 60_999)).isInstanceOf(Rejected.class);
+    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 61_000)).isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void retryAfterWalksAsManyBucketsAsTheRequestNeeds() {
+    charge(400, T0);
+    charge(400, T0 + 3_000);
+
+    Rejected rejected = rejected(admit(fixed(300, 300), DEFAULTS, T0 + 4_000));
+
+    // 800 + 600 - 1000 = 400: the first bucket alone frees enough.
+    assertThat(rejected.retryAfterMillis()).isEqualTo(57_000);
+    Rejected bigger = rejected(admit(fixed(500, 400), DEFAULTS, T0 + 4_000));
+    // 800 + 900 - 1000 = 700: both buckets must expire.
+    assertThat(bigger.retryAfterMillis()).isEqualTo(60_000);
+  }
+
+  @Test
+  void theHourWindowBlocksWhenTheMinuteHasRoom() {
+    Limits limits = new Limits(1_000, 1_500, 100_000, 5);
+    charge(800, T0, limits);
+    charge(600, T0 + 120_000, limits);
+
+    Rejected rejected = rejected(admit(fixed(100, 100), limits, T0 + 180_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.HOUR);
+    // The hour bucket of T0 (60 s span) is counted until T0 + 61 min.
+    assertThat(rejected.retryAfterMillis()).isEqualTo(61 * 60_000 - 180_000);
+  }
+
+  @Test
+  void whenSeveralWindowsBlockTheOneThatFreesLatestIsReported() {
+    Limits limits = new Limits(1_000, 1_000, 100_000, 5);
+    charge(950, T0, limits);
+
+    Rejected rejected = rejected(admit(fixed(50, 50), limits, T0 + 1_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.HOUR);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(61 * 60_000 - 1_000);
+  }
+
+  @Test
+  void theDayWindowCountsEachBucketUntilItsWholeSpanHasLeft() {
+    Limits limits = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 1_000, 5);
+    charge(1_000, T0 + 899_000, limits); // day bucket [T0, T0 + 15 min)
+
+    long expiry = T0 + 86_400_000 + 900_000;
+    Rejected rejected = rejected(admit(fixed(1, 1), limits, expiry - 1));
+    assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(1);
+    assertThat(admit(fixed(1, 1), limits, expiry)).isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void grantsTheLargestCompletionBudgetThatFits() {
+    charge(700, T0);
+
+    Admitted one = admitted(admit(flexible(100, 1, 16, 1_948), DEFAULTS, T0 + 1_000));
+    assertThat(one.completionTokensPerChoice()).isEqualTo(200);
+    assertThat(one.reservedTokens()).isEqualTo(300);
+    settle(one, 0, T0 + 1_000);
+
+    Admitted two = admitted(admit(flexible(100, 2, 16, 1_948), DEFAULTS, T0 + 1_000));
+    assertThat(two.completionTokensPerChoice()).isEqualTo(100);
+    assertThat(two.reservedTokens()).isEqualTo(300);
+  }
+
+  @Test
+  void grantsAtMostTheRequestedMaximum() {
+    Admitted admitted = admitted(admit(flexible(100, 1, 16, 200), DEFAULTS, T0));
+
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(200);
+  }
+
+  @Test
+  void rejectsAFlexibleRequestWhenNotEvenTheMinimumFits() {
+    charge(890, T0);
+
+    Rejected rejected = rejected(admit(flexible(100, 1, 16, 1_948), DEFAULTS, T0 + 1_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(60_000);
+  }
+
+  @Test
+  void inFlightReservationsCountAgainstEveryWindow() {
+    admitted(admit(fixed(100, 700), DEFAULTS, T0));
+
+    Rejected rejected = rejected(admit(fixed(100, 101), DEFAULTS, T0));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    // Nothing settled yet, so no bucket can free room: a short hint.
+    assertThat(rejected.retryAfterMillis()).isEqualTo(1_000);
+  }
+
+  @Test
+  void limitsRequestsInFlight() {
+    Limits two = new Limits(10_000, 100_000, 1_000_000, 2);
+    Admitted first = admitted(admit(fixed(10, 10), two, T0));
+    admitted(admit(fixed(10, 10), two, T0));
+
+    Rejected third = rejected(admit(fixed(10, 10), two, T0));
+    assertThat(third.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(third.retryAfterMillis()).isEqualTo(1_000);
+    assertThat(third.quota().inFlight()).isEqualTo(2);
+
+    settle(first, 20, T0 + 100);
+    assertThat(admit(fixed(10, 10), two, T0 + 100)).isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void tokenLimitsAreReportedBeforeTheInFlightLimit() {
+    Limits one = new Limits(100, 10_000, 100_000, 1);
+    admitted(admit(fixed(10, 10), one, T0));
+
+    assertThat(rejected(admit(fixed(50, 50), one, T0)).limitType()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void anExpiredLeaseFreesItsSlotAndIsChargedItsWholeReservation() {
+    Limits one = new Limits(10_000, 100_000, 1_000_000, 1);
+    admitted(admit(fixed(100, 400), one, T0));
+
+    assertThat(rejected(admit(fixed(1, 1), one, T0 + TTL - 1)).limitType())
+        .isEqualTo(LimitType.CONCURRENT);
+    Admitted next = admitted(admit(fixed(1, 1), one, T0 + TTL));
+
+    assertThat(next.quota().inFlight()).isEqualTo(1);
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(502, 502, 502, 1));
+  }
+
+  @Test
+  void settlingAnExpiredLeaseThatWasAlreadyChargedDoesNotChargeAgain() {
+    Admitted admitted = admitted(admit(fixed(100, 400), DEFAULTS, T0));
+    assertThat(usage(T0 + TTL).inFlight()).isZero();
+
+    assertThat(settle(admitted, 120, T0 + TTL + 1)).isFalse();
+
+    assertThat(usage(T0 + TTL + 1).minute()).isEqualTo(500);
+  }
+
+  @Test
+  void aLateSettleOfALeaseNotYetFoundExpiredChargesWhatWasServed() {
+    Admitted admitted = admitted(admit(fixed(100, 400), DEFAULTS, T0));
+
+    assertThat(settle(admitted, 120, T0 + TTL + 5)).isTrue();
+
+    assertThat(usage(T0 + TTL + 5)).isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+  }
+
+  @Test
+  void renewingKeepsALiveLeaseAlive() {
+    Admitted admitted = admitted(admit(fixed(100, 100), DEFAULTS, T0));
+
+    assertThat(store.renew(user, admitted.leaseId(), T0 + 20_000, TTL).block(TIMEOUT)).isTrue();
+
+    assertThat(usage(T0 + 45_000).inFlight()).isEqualTo(1);
+    assertThat(usage(T0 + 50_000).inFlight()).isZero();
+  }
+
+  @Test
+  void anExpiredOrUnknownLeaseCannotBeRenewed() {
+    Admitted admitted = admitted(admit(fixed(100, 100), DEFAULTS, T0));
+
+    assertThat(store.renew(user, admitted.leaseId(), T0 + TTL, TTL).block(TIMEOUT)).isFalse();
+    assertThat(store.renew(user, "unknown", T0, TTL).block(TIMEOUT)).isFalse();
+  }
+
+  @Test
+  void quotaDescribesTheTightestWindowAfterTheReservation() {
+    Limits limits = new Limits(1_000, 1_200, 100_000, 3);
+    charge(400, T0, limits);
+
+    Admitted admitted = admitted(admit(fixed(100, 200), limits, T0 + 10_000));
+
+    assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
+    assertThat(admitted.quota().limitTokens()).isEqualTo(1_000);
+    assertThat(admitted.quota().remainingTokens()).isEqualTo(300);
+    assertThat(admitted.quota().resetMillis()).isEqualTo(51_000);
+    assertThat(admitted.quota().maxConcurrent()).isEqualTo(3);
+    assertThat(admitted.quota().inFlight()).isEqualTo(1);
+
+    charge(0, T0 + 61_000, limits);
+    Admitted later = admitted(admit(fixed(100, 100), limits, T0 + 61_000));
+    assertThat(later.quota().tightest()).isEqualTo(LimitType.HOUR);
+    assertThat(later.quota().remainingTokens()).isEqualTo(1_200 - 400 - 300 - 200);
+  }
+
+  @Test
+  void unlimitedWindowsNeverBlock() {
+    Limits unlimited =
+        new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 5);
+
+    Admitted admitted = admitted(admit(flexible(1_000_000, 1, 16, 2_048), unlimited, T0));
+
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(2_048);
+    assertThat(admitted.quota().limitTokens()).isEqualTo(Limits.UNLIMITED);
+  }
+
+  @Test
+  void anUnknownUserHasZeroUsage() {
+    assertThat(usage(T0)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void usersDoNotShareCounters() {
+    charge(1_000, T0);
+    String otherUser = "other-" + UUID.randomUUID();
+
+    Admission other =
+        store.admit(command(otherUser, fixed(500, 500), DEFAULTS, T0)).block(TIMEOUT);
+
+    assertThat(other).isInstanceOf(Admitted.class);
+    assertThat(usage(T0).minute()).isEqualTo(1_000);
+  }
+
+  @Test
+  void userIdsWithEveryAllowedCharacterAreKeptApart() {
+    String weird = "a.b_c@d:e-f" + UUID.randomUUID();
+    String similar = "a.b_c@d:e-f" + UUID.randomUUID();
+    store.admit(command(weird, fixed(10, 10), DEFAULTS, T0)).block(TIMEOUT);
+
+    assertThat(store.usage(weird, T0).block(TIMEOUT).minute()).isEqualTo(20);
+    assertThat(store.usage(similar, T0).block(TIMEOUT)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void concurrentRequestsNeverReserveMoreThanTheLimit() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 1_000);
+    AtomicInteger admitted = new AtomicInteger();
+
+    List<Admission> outcomes =
+        Flux.range(0, 300)
+            .flatMap(
+                i ->
+                    Mono.defer(() -> store.admit(command(user, fixed(3, 7), limits, T0)))
+                        .subscribeOn(Schedulers.parallel()),
+                64)
+            .doOnNext(a -> admitted.addAndGet(a instanceof Admitted ? 1 : 0))
+            .collectList()
+            .block(Duration.ofSeconds(30));
+
+    assertThat(outcomes).hasSize(300);
+    assertThat(admitted.get()).isEqualTo(100);
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(1_000, 1_000, 1_000, 100));
+  }
+
+  private Admission admit(ReservationRequest request, Limits limits, long now) {
+    return store.admit(command(user, request, limits, now)).block(TIMEOUT);
+  }
+
+  private AdmitCommand command(String userId, ReservationRequest request, Limits limits, long now) {
+    return new AdmitCommand(userId, UUID.randomUUID().toString(), request, limits, now, TTL);
+  }
+
+  private boolean settle(Admitted admitted, long tokens, long now) {
+    return store.settle(admitted.userId(), admitted.leaseId(), tokens, now).block(TIMEOUT);
+  }
+
+  /** Serves {@code tokens} at {@code now}: an admitted request settled at once. */
+  private void charge(long tokens, long now) {
+    charge(tokens, now, new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 100));
+  }
+
+  private void charge(long tokens, long now, Limits limits) {
+    Admitted admitted = admitted(admit(fixed(0, 1), new Limits(
+        Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, limits.maxConcurrent()), now));
+    settle(admitted, tokens, now);
+  }
+
+  private UsageSnapshot usage(long now) {
+    return store.usage(user, now).block(TIMEOUT);
+  }
+
+  private static ReservationRequest fixed(long prompt, long completion) {
+    return ReservationRequest.fixed(prompt, 1, completion);
+  }
+
+  private static ReservationRequest flexible(long prompt, int choices, long min, long max) {
+    return new ReservationRequest(prompt, choices, min, max);
+  }
+
+  private static Admitted admitted(Admission admission) {
+    assertThat(admission).isInstanceOf(Admitted.class);
+    return (Admitted) admission;
+  }
+
+  private static Rejected rejected(Admission admission) {
+    assertThat(admission).isInstanceOf(Rejected.class);
+    return (Rejected) admission;
+  }
+}

@@ -1,0 +1,134 @@
+package io.simpletokenlimiter.limit.store.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.Window;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Property tests of the window arithmetic against a brute-force model, over many random
+ * histories. Each case is a seed, so a failure names the history that broke it.
+ */
+class RollingWindowPropertyTest {
+
+  private static final long T0 = 1_800_000_000_000L;
+  private static final Limits UNLIMITED =
+      new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1_000);
+
+  private record Charge(long atMillis, long tokens) {}
+
+  static List<Long> seeds() {
+    List<Long> seeds = new ArrayList<>();
+    for (long seed = 1; seed <= 300; seed++) {
+      seeds.add(seed);
+    }
+    return seeds;
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void neverUnderCountsAndOverCountsByAtMostOneBucket(long seed) {
+    Random random = new Random(seed);
+    MemoryLimitStore store = new MemoryLimitStore();
+    List<Charge> history = randomHistory(random, store);
+    long now = history.get(history.size() - 1).atMillis();
+
+    for (int query = 0; query < 20; query++) {
+      now += random.nextInt(4) == 0 ? random.nextLong(90_000_000) : random.nextLong(120_000);
+      UsageSnapshot usage = store.usage("u", now).block();
+      for (Window window : Window.values()) {
+        long exact = servedWithin(history, now - window.lengthMillis(), now);
+        long loose = servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
+        assertThat(usage.tokens(window))
+            .as("seed %d, %s window at +%d ms", seed, window, now - T0)
+            .isBetween(exact, loose);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void retryAfterIsExactToTheMillisecond(long seed) {
+    Random random = new Random(seed);
+    MemoryLimitStore store = new MemoryLimitStore();
+    List<Charge> history = randomHistory(random, store);
+    long now = history.get(history.size() - 1).atMillis() + random.nextLong(60_000);
+    // Limits just above what is counted now, and a cost larger than the least room left.
+    UsageSnapshot before = store.usage("u", now).block();
+    Limits limits =
+        new Limits(
+            before.minute() + 1 + random.nextLong(3_000),
+            before.hour() + 1 + random.nextLong(3_000),
+            before.day() + 1 + random.nextLong(3_000),
+            1_000);
+    long smallestLimit =
+        Math.min(limits.tokensPerMinute(), Math.min(limits.tokensPerHour(), limits.tokensPerDay()));
+    long leastRoom = Long.MAX_VALUE;
+    for (Window window : Window.values()) {
+      leastRoom = Math.min(leastRoom, limits.tokens(window) - before.tokens(window));
+    }
+    // A cost above a whole limit could never fit: the limiter answers that before the store.
+    long cost = Math.min(smallestLimit, leastRoom + 1 + random.nextLong(1_000));
+    Admission admission = admit(store, limits, cost, now);
+    if (cost <= leastRoom) {
+      assertThat(admission).as("seed %d", seed).isInstanceOf(Admission.Admitted.class);
+      return;
+    }
+    Admission.Rejected rejected = (Admission.Rejected) admission;
+    long retry = rejected.retryAfterMillis();
+    assertThat(retry).as("seed %d", seed).isPositive();
+    UsageSnapshot justBefore = store.usage("u", now + retry - 1).block();
+    assertThat(fits(justBefore, limits, cost)).as("seed %d: fits before retry", seed).isFalse();
+    UsageSnapshot atRetry = store.usage("u", now + retry).block();
+    assertThat(fits(atRetry, limits, cost)).as("seed %d: fits at retry", seed).isTrue();
+    assertThat(admit(store, limits, cost, now + retry)).isInstanceOf(Admission.Admitted.class);
+  }
+
+  private static List<Charge> randomHistory(Random random, MemoryLimitStore store) {
+    List<Charge> history = new ArrayList<>();
+    long at = T0 + random.nextLong(900_000);
+    int charges = 1 + random.nextInt(200);
+    for (int i = 0; i < charges; i++) {
+      at += random.nextInt(5) == 0 ? random.nextLong(3_600_000) : random.nextLong(5_000);
+      long tokens = random.nextLong(2_000);
+      Admission admission = admit(store, UNLIMITED, 1, at);
+      store.settle("u", ((Admission.Admitted) admission).leaseId(), tokens, at).block();
+      history.add(new Charge(at, tokens));
+    }
+    return history;
+  }
+
+  private static Admission admit(MemoryLimitStore store, Limits limits, long cost, long now) {
+    ReservationRequest request = ReservationRequest.fixed(cost - 1, 1, 1);
+    return store
+        .admit(new AdmitCommand("u", UUID.randomUUID().toString(), request, limits, now, 60_000))
+        .block();
+  }
+
+  private static boolean fits(UsageSnapshot usage, Limits limits, long cost) {
+    for (Window window : Window.values()) {
+      if (usage.tokens(window) + cost > limits.tokens(window)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Tokens charged strictly after {@code fromExclusive} and at or before {@code to}. */
+  private static long servedWithin(List<Charge> history, long fromExclusive, long to) {
+    return history.stream()
+        .filter(c -> c.atMillis() > fromExclusive && c.atMillis() <= to)
+        .mapToLong(Charge::tokens)
+        .sum();
+  }
+}

@@ -11,6 +11,7 @@ import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -106,7 +107,7 @@ public final class RedisLimitStore implements LimitStore {
 
   /** Short field prefixes keep the bucket hash small: m, h, d. */
   private static String prefix(Window window) {
-    return window.name().substring(0, 1).toLowerCase(java.util.Locale.ROOT);
+    return window.name().substring(0, 1).toLowerCase(Locale.ROOT);
   }
 
   private static Admission admission(AdmitCommand command, long[] reply) {
@@ -127,7 +128,11 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   private static UsageSnapshot usage(long[] reply) {
-    return new UsageSnapshot(reply[0], reply[1], reply[2], (int) reply[WINDOWS.length]);
+    return new UsageSnapshot(
+        reply[Window.MINUTE.ordinal()],
+        reply[Window.HOUR.ordinal()],
+        reply[Window.DAY.ordinal()],
+        (int) reply[WINDOWS.length]);
   }
 
   /** Scripts number windows from 1, in {@link Window} order. */

@@ -1,0 +1,68 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.ClientOptions;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.simpletokenlimiter.limit.store.LimitStore;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+
+/**
+ * With {@code token.limit.store=redis}: counters in Redis through Spring Boot's reactive
+ * connection factory, guarded by a timeout, a circuit breaker and the configured outage policy.
+ * The guarded store is the {@code @Primary} {@link LimitStore}; under {@code fallback-memory} the
+ * bean {@code memoryLimitStore} decides while Redis is down.
+ */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnProperty(name = "token.limit.store", havingValue = "redis")
+public class RedisStoreConfiguration {
+
+  /**
+   * While the connection is down, Lettuce would queue commands until it reconnects; refusing them
+   * at once lets the breaker see the outage instead of a wall of timeouts.
+   */
+  @Bean
+  LettuceClientOptionsBuilderCustomizer rejectCommandsWhileDisconnected() {
+    return options -> options.disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+  }
+
+  @Bean
+  RedisLimitStore redisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
+    return new RedisLimitStore(connectionFactory);
+  }
+
+  @Bean
+  @Primary
+  ResilientLimitStore limitStore(
+      RedisLimitStore redisLimitStore,
+      @Qualifier("memoryLimitStore") LimitStore memoryLimitStore,
+      RedisStoreProperties properties,
+      MeterRegistry meterRegistry) {
+    CircuitBreaker breaker = breaker(properties);
+    return switch (properties.outagePolicy()) {
+      case FAIL_CLOSED -> ResilientLimitStore.failClosed(
+          redisLimitStore, properties.commandTimeout(), breaker, meterRegistry);
+      case FALLBACK_MEMORY -> ResilientLimitStore.withFallback(
+          redisLimitStore, memoryLimitStore, properties.commandTimeout(), breaker, meterRegistry);
+    };
+  }
+
+  static CircuitBreaker breaker(RedisStoreProperties properties) {
+    RedisStoreProperties.Breaker settings = properties.breaker();
+    return CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
+        .failureRateThreshold(settings.failureRateThreshold())
+        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+        .slidingWindowSize(settings.slidingWindowSize())
+        .minimumNumberOfCalls(settings.minimumNumberOfCalls())
+        .waitDurationInOpenState(settings.waitInOpenState())
+        .automaticTransitionFromOpenToHalfOpenEnabled(true)
+        .permittedNumberOfCallsInHalfOpenState(settings.permittedCallsInHalfOpenState())
+        .build());
+  }
+}

@@ -1,0 +1,233 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.LimitStore;
+import io.simpletokenlimiter.limit.store.StoreUnavailableException;
+import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import reactor.core.publisher.Mono;
+
+/** The outage policy around a primary store that can be switched off, fail fast or hang. */
+@Timeout(30)
+class ResilientLimitStoreTest {
+
+  private static final long NOW = 1_800_000_000_000L;
+  private static final Limits LIMITS = new Limits(1_000, 10_000, 100_000, 5);
+  private static final Duration BLOCK = Duration.ofSeconds(5);
+  private static final Duration TIMEOUT = Duration.ofMillis(100);
+
+  private final SwitchableStore primary = new SwitchableStore();
+  private final MemoryLimitStore memory = new MemoryLimitStore();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final CircuitBreaker breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
+      .slidingWindowSize(4)
+      .minimumNumberOfCalls(4)
+      .failureRateThreshold(50)
+      .waitDurationInOpenState(Duration.ofHours(1))
+      .build());
+
+  @Test
+  void aHealthyPrimaryDecidesAlone() {
+    ResilientLimitStore store = withFallback();
+
+    Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    assertThat(store.settle("alice", admitted.leaseId(), 30, NOW).block(BLOCK)).isTrue();
+
+    assertThat(primary.delegate.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(30);
+    assertThat(memory.usage("alice", NOW).block(BLOCK)).isEqualTo(UsageSnapshot.EMPTY);
+    assertThat(degradedDecisions()).isZero();
+    assertThat(breakerGauge("closed")).isEqualTo(1);
+  }
+
+  @Test
+  void whenThePrimaryFailsTheFallbackDecidesAndKeepsItsLeases() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.FAIL;
+
+    Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    primary.mode = Mode.UP;
+    assertThat(store.renew("alice", admitted.leaseId(), NOW, 30_000).block(BLOCK)).isTrue();
+    assertThat(store.settle("alice", admitted.leaseId(), 40, NOW).block(BLOCK)).isTrue();
+
+    assertThat(memory.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(40);
+    assertThat(primary.delegate.usage("alice", NOW).block(BLOCK)).isEqualTo(UsageSnapshot.EMPTY);
+    assertThat(degradedDecisions()).isEqualTo(1);
+    // settled: a second settle goes to the primary, which never knew the lease
+    assertThat(store.settle("alice", admitted.leaseId(), 40, NOW).block(BLOCK)).isFalse();
+  }
+
+  @Test
+  void aHangingPrimaryIsCutShortByTheTimeout() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.HANG;
+
+    Admission admission = store.admit(command("alice")).block(BLOCK);
+
+    assertThat(admission).isInstanceOf(Admitted.class);
+    assertThat(degradedDecisions()).isEqualTo(1);
+    assertThat(registry.counter("limiter.redis.errors", "operation", "admit").count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void failClosedRefusesToDecide() {
+    ResilientLimitStore store =
+        ResilientLimitStore.failClosed(primary, TIMEOUT, breaker, registry);
+    primary.mode = Mode.FAIL;
+
+    assertThatThrownBy(() -> store.admit(command("alice")).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class)
+        .hasMessageContaining("admit");
+    assertThatThrownBy(() -> store.usage("alice", NOW).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
+    assertThat(registry.counter("limiter.degraded.decisions", "policy", "fail-closed").count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void theOpenBreakerStopsCallingTheDeadPrimary() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.FAIL;
+
+    for (int i = 0; i < 10; i++) {
+      assertThat(store.admit(command("user-" + i)).block(BLOCK)).isInstanceOf(Admitted.class);
+    }
+
+    assertThat(primary.calls.get()).isEqualTo(4);
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+    assertThat(breakerGauge("open")).isEqualTo(1);
+    assertThat(breakerGauge("closed")).isZero();
+    assertThat(degradedDecisions()).isEqualTo(10);
+  }
+
+  @Test
+  void theBreakerClosesAgainWhenThePrimaryAnswersItsProbes() {
+    CircuitBreaker quick = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
+        .slidingWindowSize(2)
+        .minimumNumberOfCalls(2)
+        .waitDurationInOpenState(Duration.ofMillis(50))
+        .permittedNumberOfCallsInHalfOpenState(1)
+        .build());
+    ResilientLimitStore store =
+        ResilientLimitStore.withFallback(primary, memory, TIMEOUT, quick, registry);
+    primary.mode = Mode.FAIL;
+    store.admit(command("alice")).block(BLOCK);
+    store.admit(command("alice")).block(BLOCK);
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+    primary.mode = Mode.UP;
+
+    long deadline = System.nanoTime() + BLOCK.toNanos();
+    while (store.breakerState() != CircuitBreaker.State.CLOSED && System.nanoTime() < deadline) {
+      store.usage("alice", NOW).block(BLOCK);
+      Thread.onSpinWait();
+    }
+
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.CLOSED);
+    Admitted admitted = admitted(store.admit(command("bob")).block(BLOCK));
+    assertThat(store.settle("bob", admitted.leaseId(), 7, NOW).block(BLOCK)).isTrue();
+    assertThat(primary.delegate.usage("bob", NOW).block(BLOCK).minute()).isEqualTo(7);
+  }
+
+  @Test
+  void aPrimaryLeaseCannotBeSettledWhileThePrimaryIsDown() {
+    ResilientLimitStore store = withFallback();
+    Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    primary.mode = Mode.FAIL;
+
+    assertThatThrownBy(() -> store.settle("alice", admitted.leaseId(), 10, NOW).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
+    assertThatThrownBy(() -> store.renew("alice", admitted.leaseId(), NOW, 1).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
+    assertThat(memory.usage("alice", NOW).block(BLOCK)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void usageFallsBackToThisReplicasCountsUnderTheFallbackPolicy() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.FAIL;
+    Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    store.settle("alice", admitted.leaseId(), 25, NOW).block(BLOCK);
+
+    assertThat(store.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(25);
+    assertThat(store.policy()).isEqualTo(OutagePolicy.FALLBACK_MEMORY);
+  }
+
+  private ResilientLimitStore withFallback() {
+    return ResilientLimitStore.withFallback(primary, memory, TIMEOUT, breaker, registry);
+  }
+
+  private double degradedDecisions() {
+    return registry.counter("limiter.degraded.decisions", "policy", "fallback-memory").count();
+  }
+
+  private double breakerGauge(String state) {
+    return registry.get("limiter.redis.breaker.state").tag("state", state).gauge().value();
+  }
+
+  private static AdmitCommand command(String user) {
+    return new AdmitCommand(
+        user, UUID.randomUUID().toString(), ReservationRequest.fixed(10, 1, 90), LIMITS, NOW,
+        30_000);
+  }
+
+  private static Admitted admitted(Admission admission) {
+    assertThat(admission).isInstanceOf(Admitted.class);
+    return (Admitted) admission;
+  }
+
+  private enum Mode { UP, FAIL, HANG }
+
+  /** A memory store that can be made to fail at once or never answer, counting its calls. */
+  private static final class SwitchableStore implements LimitStore {
+
+    final MemoryLimitStore delegate = new MemoryLimitStore();
+    final AtomicInteger calls = new AtomicInteger();
+    volatile Mode mode = Mode.UP;
+
+    private <T> Mono<T> call(Mono<T> answer) {
+      return Mono.defer(() -> {
+        calls.incrementAndGet();
+        return switch (mode) {
+          case UP -> answer;
+          case FAIL -> Mono.error(new IllegalStateException("connection refused"));
+          case HANG -> Mono.never();
+        };
+      });
+    }
+
+    @Override
+    public Mono<Admission> admit(AdmitCommand command) {
+      return call(delegate.admit(command));
+    }
+
+    @Override
+    public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long now) {
+      return call(delegate.settle(userId, leaseId, chargedTokens, now));
+    }
+
+    @Override
+    public Mono<Boolean> renew(String userId, String leaseId, long now, long leaseTtlMillis) {
+      return call(delegate.renew(userId, leaseId, now, leaseTtlMillis));
+    }
+
+    @Override
+    public Mono<UsageSnapshot> usage(String userId, long now) {
+      return call(delegate.usage(userId, now));
+    }
+  }
+}

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -21,6 +22,7 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(name = "token.limit.store", havingValue = "redis")
+@EnableConfigurationProperties(RedisStoreProperties.class)
 public class RedisStoreConfiguration {
 
   /**

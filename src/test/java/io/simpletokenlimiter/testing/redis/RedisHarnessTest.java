@@ -13,7 +13,8 @@ class RedisHarnessTest {
 
   @Test
   void embeddedBinaryFromTheJarRunsRedis62() {
-    try (RedisServerProcess server = RedisServerProcess.start(RedisExecutable.resolve("embedded"))) {
+    try (RedisServerProcess server =
+        RedisServerProcess.start(RedisExecutable.resolve("embedded"))) {
       assertThat(server.version()).startsWith("6.2");
       try (RespConnection connection = server.connect()) {
         assertThat(connection.call("SET", "k", "v")).isEqualTo("OK");

@@ -2,7 +2,7 @@ package io.simpletokenlimiter.limit.store.redis;
 
 /** What the limiter does while Redis cannot answer (SPEC §6). */
 public enum OutagePolicy {
-  /** Refuse to decide: admissions fail with a store-unavailable error, which the API maps to 503. */
+  /** Refuse to decide: admissions fail as store-unavailable, which the API maps to 503. */
   FAIL_CLOSED("fail-closed"),
   /**
    * Decide with this replica's in-memory counters: the service keeps serving, each replica

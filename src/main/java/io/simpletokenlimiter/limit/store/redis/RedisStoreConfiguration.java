@@ -31,7 +31,8 @@ public class RedisStoreConfiguration {
    */
   @Bean
   LettuceClientOptionsBuilderCustomizer rejectCommandsWhileDisconnected() {
-    return options -> options.disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+    return options ->
+        options.disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
   }
 
   @Bean

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -19,6 +21,8 @@ import reactor.core.publisher.Mono;
  * of a replica that died come back by themselves.
  */
 public final class StrictTokenLimiter implements TokenLimiter {
+
+  private static final Logger log = LoggerFactory.getLogger(StrictTokenLimiter.class);
 
   private final LimitStore store;
   private final LimitsResolver limits;
@@ -65,6 +69,14 @@ public final class StrictTokenLimiter implements TokenLimiter {
           inFlight.remove(admitted.leaseId());
           return store
               .settle(admitted.userId(), admitted.leaseId(), chargedTokens, clock.millis())
+              .onErrorResume(
+                  e -> {
+                    // The answer is already served; the lease expires and is charged in full.
+                    log.warn(
+                        "Could not settle lease {} of {} ({} tokens): {}", admitted.leaseId(),
+                        admitted.userId(), chargedTokens, e.toString());
+                    return Mono.empty();
+                  })
               .then();
         });
   }

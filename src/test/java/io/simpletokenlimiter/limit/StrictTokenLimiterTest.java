@@ -8,7 +8,11 @@ import io.simpletokenlimiter.limit.Admission.TooLarge;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.testing.MutableClock;
 import java.time.Duration;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.LimitStore;
+import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import java.util.Map;
+import reactor.core.publisher.Mono;
 import org.junit.jupiter.api.Test;
 
 class StrictTokenLimiterTest {
@@ -92,5 +96,39 @@ class StrictTokenLimiterTest {
   void limitsAreReadPerUser() {
     assertThat(limiter.limitsFor("vip").tokensPerMinute()).isEqualTo(Limits.UNLIMITED);
     assertThat(limiter.limitsFor("anyone").tokensPerMinute()).isEqualTo(1_000);
+  }
+
+  @Test
+  void aStoreThatCannotSettleDoesNotFailTheAnsweredRequest() {
+    LimitStore failing =
+        new LimitStore() {
+          @Override
+          public Mono<Admission> admit(AdmitCommand command) {
+            return store.admit(command);
+          }
+
+          @Override
+          public Mono<Boolean> settle(String user, String lease, long tokens, long now) {
+            return Mono.error(new StoreUnavailableException("redis down", null));
+          }
+
+          @Override
+          public Mono<Boolean> renew(String user, String lease, long now, long ttl) {
+            return store.renew(user, lease, now, ttl);
+          }
+
+          @Override
+          public Mono<UsageSnapshot> usage(String user, long now) {
+            return store.usage(user, now);
+          }
+        };
+    StrictTokenLimiter limiterOnFailingStore =
+        new StrictTokenLimiter(failing, limits, clock, TTL);
+    Admitted admitted =
+        (Admitted) limiterOnFailingStore.admit("alice", ReservationRequest.fixed(1, 1, 1)).block();
+
+    limiterOnFailingStore.settle(admitted, 2).block();
+
+    assertThat(limiterOnFailingStore.inFlightCount()).isZero();
   }
 }

@@ -33,7 +33,7 @@ public class UpstreamConfiguration {
   private static final int MAX_CONNECTIONS = 1000;
 
   @Bean(WEB_CLIENT)
-  WebClient upstreamWebClient(WebClient.Builder builder, TokenLimitProperties properties) {
+  WebClient upstreamWebClient(TokenLimitProperties properties) {
     TokenLimitProperties.Upstream upstream = properties.upstream();
     ConnectionProvider pool =
         ConnectionProvider.builder("vllm")
@@ -48,8 +48,7 @@ public class UpstreamConfiguration {
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 Math.toIntExact(upstream.connectTimeout().toMillis()));
     String baseUrl = properties.vllmUrl().toString().replaceAll("/+$", "");
-    return builder
-        .clone()
+    return WebClient.builder()
         .baseUrl(baseUrl)
         .clientConnector(new ReactorClientHttpConnector(httpClient))
         .build();

@@ -2,7 +2,9 @@ package io.simpletokenlimiter.testing.vllm;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -208,6 +210,8 @@ public final class FakeVllm implements AutoCloseable {
         HttpServer.create()
             .host("127.0.0.1")
             .port(requestedPort)
+            // So that down() also closes open keep-alive connections, as a dead vLLM would.
+            .channelGroup(new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
             .route(
                 routes ->
                     routes

@@ -72,6 +72,7 @@ public final class FakeVllm implements AutoCloseable {
   private volatile Duration answerDelay;
   private volatile Duration chunkDelay;
   private volatile boolean healthy;
+  private volatile boolean recording;
   private volatile Sinks.Empty<Void> lastChunkGate;
 
   private FakeVllm() {
@@ -93,6 +94,7 @@ public final class FakeVllm implements AutoCloseable {
     answerDelay = Duration.ZERO;
     chunkDelay = Duration.ZERO;
     healthy = true;
+    recording = true;
     Sinks.Empty<Void> gate = lastChunkGate;
     if (gate != null) {
       gate.tryEmitEmpty();
@@ -137,6 +139,12 @@ public final class FakeVllm implements AutoCloseable {
   /** Waits this long before each stream chunk. */
   public FakeVllm chunkDelay(Duration delay) {
     this.chunkDelay = delay;
+    return this;
+  }
+
+  /** Whether to keep received requests; a load test turns it off to keep memory flat. */
+  public FakeVllm recording(boolean recording) {
+    this.recording = recording;
     return this;
   }
 
@@ -301,7 +309,9 @@ public final class FakeVllm implements AutoCloseable {
     RecordedRequest recorded =
         new RecordedRequest(
             request.method().name(), request.fullPath(), headers, body, Instant.now());
-    requests.add(recorded);
+    if (recording) {
+      requests.add(recorded);
+    }
     return recorded;
   }
 

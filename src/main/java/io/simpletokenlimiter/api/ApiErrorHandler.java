@@ -22,8 +22,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The one place where failures become answers: every error, ours or Spring's (unknown path, wrong
- * method), is a JSON body {@code {"error":..., "message":...}} and never a stack trace. Runs
- * before Boot's own error handler.
+ * method), is a JSON body {@code {"error":..., "message":...}} and never a stack trace. Runs before
+ * Boot's own error handler.
  */
 @Component
 @Order(-2)
@@ -116,8 +116,10 @@ public class ApiErrorHandler implements WebExceptionHandler {
           log.error("Server error on {}", request, e);
           yield new ApiException(status, "internal_error", "An internal error occurred");
         }
-        yield new ApiException(status, "invalid_request", e.getReason() == null
-            ? status.getReasonPhrase() : e.getReason());
+        yield new ApiException(
+            status,
+            "invalid_request",
+            e.getReason() == null ? status.getReasonPhrase() : e.getReason());
       }
     };
   }

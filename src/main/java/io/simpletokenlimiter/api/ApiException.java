@@ -6,8 +6,8 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 
 /**
- * A request ends with an error the client should see as {@code {"error":code,"message":...}},
- * plus any extra fields and headers. {@link ApiErrorHandler} writes it.
+ * A request ends with an error the client should see as {@code {"error":code,"message":...}}, plus
+ * any extra fields and headers. {@link ApiErrorHandler} writes it.
  */
 public class ApiException extends RuntimeException {
 

@@ -13,8 +13,8 @@ import org.springframework.web.server.MethodNotAllowedException;
 import reactor.core.publisher.Mono;
 
 /**
- * Every path of the API. The generation endpoints answer under {@code /api/v1} and under vLLM's
- * own {@code /v1}, so an OpenAI SDK works with either base URL.
+ * Every path of the API. The generation endpoints answer under {@code /api/v1} and under vLLM's own
+ * {@code /v1}, so an OpenAI SDK works with either base URL.
  */
 @Configuration(proxyBeanMethods = false)
 public class ApiRoutes {
@@ -30,12 +30,13 @@ public class ApiRoutes {
           .POST(prefix + "/chat/completions", completions::chat)
           .POST(prefix + "/completions", completions::completions)
           .GET(prefix + "/models", models::list);
-      routes.route(path(prefix + "/chat/completions"), request -> notAllowed(request.method(),
-          HttpMethod.POST));
-      routes.route(path(prefix + "/completions"), request -> notAllowed(request.method(),
-          HttpMethod.POST));
-      routes.route(path(prefix + "/models"), request -> notAllowed(request.method(),
-          HttpMethod.GET));
+      routes.route(
+          path(prefix + "/chat/completions"),
+          request -> notAllowed(request.method(), HttpMethod.POST));
+      routes.route(
+          path(prefix + "/completions"), request -> notAllowed(request.method(), HttpMethod.POST));
+      routes.route(
+          path(prefix + "/models"), request -> notAllowed(request.method(), HttpMethod.GET));
     }
     routes.GET("/api/v1/health", health::health);
     routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));

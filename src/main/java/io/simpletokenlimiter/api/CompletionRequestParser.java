@@ -28,8 +28,8 @@ final class CompletionRequestParser {
     try {
       root = json.readTree(bytes);
     } catch (JacksonException e) {
-      throw ApiException.invalidRequest("The request body is not valid JSON: "
-          + e.getOriginalMessage());
+      throw ApiException.invalidRequest(
+          "The request body is not valid JSON: " + e.getOriginalMessage());
     }
     if (!(root instanceof ObjectNode body)) {
       throw ApiException.invalidRequest("The request body must be a JSON object");
@@ -94,9 +94,12 @@ final class CompletionRequestParser {
     if (valid) {
       JsonNode first = prompt.get(0);
       for (JsonNode item : prompt) {
-        valid &= first.isString() ? item.isString()
-            : first.isIntegralNumber() ? item.isIntegralNumber()
-            : item.isArray() && !item.isEmpty() && allIntegers(item);
+        valid &=
+            first.isString()
+                ? item.isString()
+                : first.isIntegralNumber()
+                    ? item.isIntegralNumber()
+                    : item.isArray() && !item.isEmpty() && allIntegers(item);
       }
     }
     if (!valid) {

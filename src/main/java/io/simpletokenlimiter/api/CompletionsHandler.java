@@ -34,9 +34,9 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * {@code chat/completions} and {@code completions}: identify the user, validate, count the
- * prompt, reserve with the limiter, forward to vLLM, relay the answer and settle the reservation
- * to what vLLM really served.
+ * {@code chat/completions} and {@code completions}: identify the user, validate, count the prompt,
+ * reserve with the limiter, forward to vLLM, relay the answer and settle the reservation to what
+ * vLLM really served.
  */
 @Component
 public class CompletionsHandler {
@@ -207,8 +207,7 @@ public class CompletionsHandler {
             HttpStatus.BAD_REQUEST,
             "request_too_large",
             "This request needs %d tokens but the %s limit is %d"
-                .formatted(
-                    tooLarge.requested(), tooLarge.limitType().label(), tooLarge.limit())));
+                .formatted(tooLarge.requested(), tooLarge.limitType().label(), tooLarge.limit())));
   }
 
   /** From here on the reservation is settled exactly once, whatever happens. */

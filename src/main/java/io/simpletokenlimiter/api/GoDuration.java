@@ -1,9 +1,9 @@
 package io.simpletokenlimiter.api;
 
 /**
- * Formats a duration the way Go's {@code time.Duration.String()} does ({@code 6m0s}, {@code
- * 1.5s}, {@code 250ms}, {@code 0s}): OpenAI's {@code x-ratelimit-reset-*} headers use it and
- * clients parse it.
+ * Formats a duration the way Go's {@code time.Duration.String()} does ({@code 6m0s}, {@code 1.5s},
+ * {@code 250ms}, {@code 0s}): OpenAI's {@code x-ratelimit-reset-*} headers use it and clients parse
+ * it.
  */
 final class GoDuration {
 

@@ -40,8 +40,11 @@ final class LeaseSettlement {
               .settle(admitted, usage.total())
               .onErrorResume(
                   error -> {
-                    log.warn("Settling lease {} of user {} failed; it expires by itself",
-                        admitted.leaseId(), admitted.userId(), error);
+                    log.warn(
+                        "Settling lease {} of user {} failed; it expires by itself",
+                        admitted.leaseId(),
+                        admitted.userId(),
+                        error);
                     return Mono.empty();
                   });
         });

@@ -6,8 +6,8 @@ import io.simpletokenlimiter.limit.Quota;
 import org.springframework.http.HttpHeaders;
 
 /**
- * The headers OpenAI clients read to pace themselves: {@code x-ratelimit-*} on every answer after
- * a decision, and on 429 the wait ({@code Retry-After}, {@code retry-after-ms}) that openai SDKs
+ * The headers OpenAI clients read to pace themselves: {@code x-ratelimit-*} on every answer after a
+ * decision, and on 429 the wait ({@code Retry-After}, {@code retry-after-ms}) that openai SDKs
  * honour before retrying.
  */
 final class RateLimitHeaders {

@@ -6,9 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cuts a byte stream of Server-Sent Events into the {@code data} of each event. Network chunks
- * may end anywhere, even inside a UTF-8 character, so bytes wait until their event's blank line
- * has arrived. One instance per stream; not thread-safe (a Flux delivers in order).
+ * Cuts a byte stream of Server-Sent Events into the {@code data} of each event. Network chunks may
+ * end anywhere, even inside a UTF-8 character, so bytes wait until their event's blank line has
+ * arrived. One instance per stream; not thread-safe (a Flux delivers in order).
  */
 final class SseEventSplitter {
 

@@ -13,8 +13,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Relays one vLLM event stream to the client, event by event as it arrives: maps the model name
- * back, remembers the latest usage (vLLM sends it in every chunk because we asked for
- * continuous usage stats), and hides the usage the client did not ask for.
+ * back, remembers the latest usage (vLLM sends it in every chunk because we asked for continuous
+ * usage stats), and hides the usage the client did not ask for.
  */
 final class StreamRelay {
 
@@ -46,8 +46,8 @@ final class StreamRelay {
   }
 
   /**
-   * What the stream has cost so far: vLLM's latest usage; without one, the prompt plus a token
-   * per chunk seen (a chunk carries at least one token); with no chunk at all, {@code nothing}.
+   * What the stream has cost so far: vLLM's latest usage; without one, the prompt plus a token per
+   * chunk seen (a chunk carries at least one token); with no chunk at all, {@code nothing}.
    */
   Usage produced(long countedPromptTokens, Usage nothing) {
     Usage usage = lastUsage;

@@ -31,8 +31,8 @@ public class InterimBeans {
       @Override
       public Mono<Admission> admit(String userId, ReservationRequest request) {
         Quota quota =
-            new Quota(LimitType.MINUTE, Limits.UNLIMITED, 0, 0,
-                properties.maxConcurrentRequests(), 1);
+            new Quota(
+                LimitType.MINUTE, Limits.UNLIMITED, 0, 0, properties.maxConcurrentRequests(), 1);
         return Mono.just(
             new Admission.Admitted(
                 userId,

@@ -76,7 +76,8 @@ public class UpstreamClient {
               .transformDeferred(CircuitBreakerOperator.of(breaker))
               .doOnSuccess(response -> metrics.upstreamCallEnded(sample, "answered"))
               .doOnError(error -> metrics.upstreamCallEnded(sample, "failed"))
-              .onErrorMap(error -> !(error instanceof UpstreamUnavailableException),
+              .onErrorMap(
+                  error -> !(error instanceof UpstreamUnavailableException),
                   UpstreamClient::unavailable);
         });
   }

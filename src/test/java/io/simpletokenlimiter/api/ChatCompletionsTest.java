@@ -55,13 +55,15 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
     assertThat(answer.path("usage").path("completion_tokens").intValue()).isEqualTo(7);
     assertThat(answer.path("usage").path("total_tokens").intValue()).isEqualTo(32);
     awaitAllSettled();
-    assertThat(limiter.settles()).singleElement().extracting(s -> s.chargedTokens())
-        .isEqualTo(32L);
-    assertThat(limiter.admits()).singleElement().satisfies(admit -> {
-      assertThat(admit.userId()).isEqualTo(USER);
-      assertThat(admit.request().minCompletionPerChoice()).isEqualTo(150);
-      assertThat(admit.request().maxCompletionPerChoice()).isEqualTo(150);
-    });
+    assertThat(limiter.settles()).singleElement().extracting(s -> s.chargedTokens()).isEqualTo(32L);
+    assertThat(limiter.admits())
+        .singleElement()
+        .satisfies(
+            admit -> {
+              assertThat(admit.userId()).isEqualTo(USER);
+              assertThat(admit.request().minCompletionPerChoice()).isEqualTo(150);
+              assertThat(admit.request().maxCompletionPerChoice()).isEqualTo(150);
+            });
   }
 
   @Test
@@ -73,7 +75,8 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .bodyValue(
             chatBody(
                 "\"max_tokens\":5,\"top_k\":40,\"seed\":7,"
-                    + "\"response_format\":{\"type\":\"json_object\"},\"vendor_x\":[1,{\"a\":null}]"))
+                    + "\"response_format\":{\"type\":\"json_object\"},"
+                    + "\"vendor_x\":[1,{\"a\":null}]"))
         .exchange()
         .expectStatus()
         .isOk();
@@ -164,8 +167,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .expectStatus()
         .isNotFound()
         .expectBody()
-        .json(
-            "{\"error\":\"model_not_found\",\"message\":\"The model `gpt-4o` does not exist.\"}");
+        .json("{\"error\":\"model_not_found\",\"message\":\"The model `gpt-4o` does not exist.\"}");
 
     assertThat(limiter.admits()).isEmpty();
     assertThat(VLLM.generationRequests()).isEmpty();

@@ -53,8 +53,8 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
 
     assertThat(completion.model()).isEqualTo(PUBLIC_MODEL);
     assertThat(completion.choices()).hasSize(1);
-    assertThat(completion.choices().get(0).message().content()).hasValue(
-        "tok1 tok2 tok3 tok4 tok5 tok6 ");
+    assertThat(completion.choices().get(0).message().content())
+        .hasValue("tok1 tok2 tok3 tok4 tok5 tok6 ");
     assertThat(completion.usage().orElseThrow().totalTokens()).isEqualTo(31);
     awaitAllSettled();
     assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(31);
@@ -69,10 +69,12 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
 
     try (StreamResponse<ChatCompletionChunk> stream =
         sdk(prefix).chat().completions().createStreaming(chat())) {
-      stream.stream().forEach(chunk -> {
-        chunks.add(chunk);
-        chunk.choices().forEach(choice -> choice.delta().content().ifPresent(content::add));
-      });
+      stream.stream()
+          .forEach(
+              chunk -> {
+                chunks.add(chunk);
+                chunk.choices().forEach(choice -> choice.delta().content().ifPresent(content::add));
+              });
     }
 
     assertThat(String.join("", content)).isEqualTo("tok1 tok2 tok3 tok4 ");
@@ -105,8 +107,7 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
   @ParameterizedTest
   @ValueSource(strings = {"/v1"})
   void rateLimitSurfacesAsTheSdkRateLimitException(String prefix) {
-    limiter.reject(
-        new Admission.Rejected(LimitType.MINUTE, 30_000, RecordingTokenLimiter.QUOTA));
+    limiter.reject(new Admission.Rejected(LimitType.MINUTE, 30_000, RecordingTokenLimiter.QUOTA));
 
     assertThatThrownBy(() -> sdk(prefix).chat().completions().create(chat()))
         .isInstanceOf(RateLimitException.class)

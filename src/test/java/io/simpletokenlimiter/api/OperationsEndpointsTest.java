@@ -79,7 +79,9 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
 
     VLLM.down();
     VLLM.healthy(true);
-    await().pollDelay(Duration.ofMillis(1100)).atMost(Duration.ofSeconds(5))
+    await()
+        .pollDelay(Duration.ofMillis(1100))
+        .atMost(Duration.ofSeconds(5))
         .until(() -> healthStatus() == 503);
     VLLM.up();
     await()
@@ -99,8 +101,13 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
     Flux.range(0, 40)
         .flatMap(
             i ->
-                client.get().uri(i % 2 == 0 ? "/api/v1/health" : "/actuator/health").exchange()
-                    .returnResult(String.class).getResponseBody().then(),
+                client
+                    .get()
+                    .uri(i % 2 == 0 ? "/api/v1/health" : "/actuator/health")
+                    .exchange()
+                    .returnResult(String.class)
+                    .getResponseBody()
+                    .then(),
             20)
         .blockLast(Duration.ofSeconds(10));
 
@@ -110,8 +117,15 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
 
   @Test
   void actuatorExposesProbesInfoAndMetrics() {
-    client.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk()
-        .expectBody().jsonPath("$.status").isEqualTo("UP");
+    client
+        .get()
+        .uri("/actuator/health/liveness")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo("UP");
     client.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk();
     client.get().uri("/actuator/info").exchange().expectStatus().isOk();
     client.get().uri("/actuator/metrics").exchange().expectStatus().isOk();
@@ -131,16 +145,35 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
   @Test
   void prometheusShowsTheServiceMetricsUnderTheirSpecNames() {
     VLLM.promptTokens(11).answerTokens(4);
-    client.post().uri("/v1/chat/completions").header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":4")).exchange().expectStatus().isOk();
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":4"))
+        .exchange()
+        .expectStatus()
+        .isOk();
     limiter.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingTokenLimiter.QUOTA));
-    client.post().uri("/v1/chat/completions").header("X-User-ID", USER)
-        .bodyValue(chatBody("")).exchange().expectStatus().isEqualTo(429);
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429);
     awaitAllSettled();
 
     String metrics =
-        client.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
-            .expectBody(String.class).returnResult().getResponseBody();
+        client
+            .get()
+            .uri("/actuator/prometheus")
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .expectBody(String.class)
+            .returnResult()
+            .getResponseBody();
 
     assertThat(metrics)
         .containsPattern("token_usage_total\\{model=\"llama3.2-1b\",type=\"prompt\"} \\d+")
@@ -185,7 +218,12 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
   }
 
   private int healthStatus() {
-    return client.get().uri("/api/v1/health").exchange().returnResult(String.class).getStatus()
+    return client
+        .get()
+        .uri("/api/v1/health")
+        .exchange()
+        .returnResult(String.class)
+        .getStatus()
         .value();
   }
 }

@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -74,14 +75,15 @@ abstract class ProxyIntegrationTest {
   /** Waits until every admitted lease is settled, then checks none was settled twice. */
   void awaitAllSettled() {
     await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
-    org.assertj.core.api.Assertions.assertThat(limiter.settledExactlyOnce())
+    assertThat(limiter.settledExactlyOnce())
         .as("every lease settled exactly once: %s", limiter.settles())
         .isTrue();
   }
 
   static String chatBody(String extra) {
     return """
-        {"model":"llama3.2-1b","messages":[{"role":"user","content":"Hello there"}]%s}
-        """.formatted(extra.isEmpty() ? "" : "," + extra);
+           {"model":"llama3.2-1b","messages":[{"role":"user","content":"Hello there"}]%s}
+           """
+        .formatted(extra.isEmpty() ? "" : "," + extra);
   }
 }

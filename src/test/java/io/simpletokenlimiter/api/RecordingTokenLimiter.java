@@ -12,8 +12,8 @@ import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
- * A limiter double that records every admit and settle, and can be told what to decide. By
- * default it admits with the largest completion budget asked for.
+ * A limiter double that records every admit and settle, and can be told what to decide. By default
+ * it admits with the largest completion budget asked for.
  */
 public final class RecordingTokenLimiter implements TokenLimiter {
 
@@ -65,8 +65,11 @@ public final class RecordingTokenLimiter implements TokenLimiter {
 
   private Admission.Admitted admission(ReservationRequest request, long completionPerChoice) {
     return new Admission.Admitted(
-        "ignored", UUID.randomUUID().toString(), request.costWith(completionPerChoice),
-        completionPerChoice, QUOTA);
+        "ignored",
+        UUID.randomUUID().toString(),
+        request.costWith(completionPerChoice),
+        completionPerChoice,
+        QUOTA);
   }
 
   @Override
@@ -78,8 +81,12 @@ public final class RecordingTokenLimiter implements TokenLimiter {
             admission -> {
               if (admission instanceof Admission.Admitted granted) {
                 Admission.Admitted forUser =
-                    new Admission.Admitted(userId, granted.leaseId(), granted.reservedTokens(),
-                        granted.completionTokensPerChoice(), granted.quota());
+                    new Admission.Admitted(
+                        userId,
+                        granted.leaseId(),
+                        granted.reservedTokens(),
+                        granted.completionTokensPerChoice(),
+                        granted.quota());
                 admitted.add(forUser);
                 return forUser;
               }

@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DefaultDataBufferFactory;
 import org.springframework.http.MediaType;
+import org.springframework.test.json.JsonCompareMode;
 import reactor.core.publisher.Flux;
 
 /** Requests that never reach vLLM: who, what and how much is wrong, and the limiter's "no". */
@@ -53,8 +54,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
 
   static Stream<String> invalidUserIds() {
     return Stream.of(
-        "has space", "a/b", "{tag}", "semi;colon", "x".repeat(129), "quote\"", "star*",
-        "ümlaut");
+        "has space", "a/b", "{tag}", "semi;colon", "x".repeat(129), "quote\"", "star*", "ümlaut");
   }
 
   @ParameterizedTest
@@ -244,7 +244,9 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         .header("X-User-ID", USER)
         .bodyValue(
             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4,"
-                + "\"metadata\":{\"note\":\"" + big + "\"}}")
+                + "\"metadata\":{\"note\":\""
+                + big
+                + "\"}}")
         .exchange()
         .expectStatus()
         .isOk();
@@ -288,7 +290,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
             {"error":"rate_limit_exceeded","message":"Token usage limit exceeded",
              "retry_after":91,"limit_type":"hour"}
             """,
-            org.springframework.test.json.JsonCompareMode.STRICT);
+            JsonCompareMode.STRICT);
     assertThat(VLLM.generationRequests()).isEmpty();
     assertThat(limiter.settles()).isEmpty();
   }

@@ -28,7 +28,8 @@ class StreamingTest extends ProxyIntegrationTest {
   void relaysVllmEventsVerbatimWithThePublicModelAndNoUsageUnasked() {
     VLLM.promptTokens(30).answerTokens(10);
 
-    RawAnswer answer = postRaw("/v1/chat/completions", chatBody("\"stream\":true,\"max_tokens\":5"));
+    RawAnswer answer =
+        postRaw("/v1/chat/completions", chatBody("\"stream\":true,\"max_tokens\":5"));
 
     assertThat(answer.status()).isEqualTo(200);
     assertThat(answer.contentType()).startsWith("text/event-stream");
@@ -53,8 +54,7 @@ class StreamingTest extends ProxyIntegrationTest {
 
     JsonNode sent = VLLM.lastRequest().json();
     assertThat(sent.path("stream_options").path("include_usage").booleanValue()).isTrue();
-    assertThat(sent.path("stream_options").path("continuous_usage_stats").booleanValue())
-        .isTrue();
+    assertThat(sent.path("stream_options").path("continuous_usage_stats").booleanValue()).isTrue();
     awaitAllSettled();
     assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(35);
   }
@@ -219,9 +219,7 @@ class StreamingTest extends ProxyIntegrationTest {
 
   private RawAnswer postRaw(String path, String body) {
     return HttpClient.create()
-        .headers(
-            headers ->
-                headers.set("X-User-ID", USER).set("Content-Type", "application/json"))
+        .headers(headers -> headers.set("X-User-ID", USER).set("Content-Type", "application/json"))
         .post()
         .uri(baseUrl() + path)
         .send(ByteBufFlux.fromString(Mono.just(body)))

@@ -169,7 +169,8 @@ class UpstreamFailureTest extends ProxyIntegrationTest {
 
   private void assertSettledWithNothing() {
     awaitAllSettled();
-    assertThat(limiter.settles()).isNotEmpty().allSatisfy(s -> assertThat(s.chargedTokens())
-        .isZero());
+    assertThat(limiter.settles())
+        .isNotEmpty()
+        .allSatisfy(s -> assertThat(s.chargedTokens()).isZero());
   }
 }

@@ -32,9 +32,9 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A stand-in for vLLM's OpenAI-compatible server on a real socket: the answers have vLLM's exact
- * shapes (ids, objects, usage, SSE chunks, usage-only chunk, {@code [DONE]}), and it can be told
- * to misbehave the ways a real model server does. It records every request, and whether the
- * client hung up before the answer was complete.
+ * shapes (ids, objects, usage, SSE chunks, usage-only chunk, {@code [DONE]}), and it can be told to
+ * misbehave the ways a real model server does. It records every request, and whether the client
+ * hung up before the answer was complete.
  *
  * <p>Completion tokens per choice are {@code min(max_tokens, answerTokens)}; prompt tokens are
  * {@link #promptTokens(int) fixed} or computed as a quarter of the prompt's UTF-8 bytes plus 10,
@@ -261,8 +261,8 @@ public final class FakeVllm implements AutoCloseable {
         .flatMap(
             text -> {
               JsonNode body = JSON.readTree(text);
-              int count = body.has("messages") ? promptTokens(body, true) : promptTokens(body,
-                  false);
+              int count =
+                  body.has("messages") ? promptTokens(body, true) : promptTokens(body, false);
               ObjectNode answer = JSON.createObjectNode();
               answer.put("count", count);
               answer.put("max_model_len", MAX_MODEL_LEN);
@@ -284,8 +284,7 @@ public final class FakeVllm implements AutoCloseable {
         .flatMap(
             text -> {
               RecordedRequest recorded = record(request, text);
-              response.withConnection(
-                  connection -> connection.onDispose(recorded::markClosed));
+              response.withConnection(connection -> connection.onDispose(recorded::markClosed));
               Mono<Void> answer =
                   Mono.defer(() -> Mono.from(answer(response, recorded, chat)))
                       .doOnSuccess(done -> recorded.markCompleted())
@@ -359,7 +358,8 @@ public final class FakeVllm implements AutoCloseable {
         .then();
   }
 
-  private Publisher<Void> sendStream(HttpServerResponse response, List<String> chunks, boolean cut) {
+  private Publisher<Void> sendStream(
+      HttpServerResponse response, List<String> chunks, boolean cut) {
     List<String> events = new ArrayList<>(chunks);
     if (cut) {
       events = events.subList(0, Math.max(1, events.size() / 2));
@@ -515,8 +515,10 @@ public final class FakeVllm implements AutoCloseable {
 
   private Shape shape(JsonNode request, boolean chat) {
     int n = request.path("n").asInt(1);
-    int prompts = !chat && request.path("prompt").isArray()
-        && !request.path("prompt").get(0).isNumber() ? request.path("prompt").size() : 1;
+    int prompts =
+        !chat && request.path("prompt").isArray() && !request.path("prompt").get(0).isNumber()
+            ? request.path("prompt").size()
+            : 1;
     JsonNode limit =
         request.hasNonNull("max_completion_tokens")
             ? request.get("max_completion_tokens")

@@ -2,14 +2,15 @@ package io.simpletokenlimiter.testing.vllm;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One request as the fake vLLM received it. {@link #cancelled()} turns true when the client
- * closed the connection before the answer was complete: vLLM would then stop generating.
+ * One request as the fake vLLM received it. {@link #cancelled()} turns true when the client closed
+ * the connection before the answer was complete: vLLM would then stop generating.
  */
 public final class RecordedRequest {
 
@@ -46,7 +47,7 @@ public final class RecordedRequest {
   }
 
   public String header(String name) {
-    List<String> values = headers.get(name.toLowerCase(java.util.Locale.ROOT));
+    List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
     return values == null || values.isEmpty() ? "" : values.get(0);
   }
 

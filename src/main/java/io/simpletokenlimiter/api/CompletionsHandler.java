@@ -172,7 +172,12 @@ public class CompletionsHandler {
   }
 
   private ReservationRequest reservation(CompletionRequest request, PromptCount count) {
-    int choices = request.choices() * count.prompts();
+    int choices;
+    try {
+      choices = Math.multiplyExact(request.choices(), count.prompts());
+    } catch (ArithmeticException e) {
+      throw ApiException.invalidRequest("'n' times the number of prompts is too large");
+    }
     if (request.maxTokens().isPresent()) {
       return ReservationRequest.fixed(count.totalTokens(), choices, request.maxTokens().getAsInt());
     }

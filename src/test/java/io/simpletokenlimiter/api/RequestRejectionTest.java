@@ -161,7 +161,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         Arguments.of("{\"prompt\":[]}", "'prompt' must be"),
         Arguments.of("{\"prompt\":[\"a\",1]}", "'prompt' must be"),
         Arguments.of("{\"prompt\":[[1,2],[]]}", "'prompt' must be"),
-        Arguments.of("{\"prompt\":{\"text\":\"a\"}}", "'prompt' must be"));
+        Arguments.of("{\"prompt\":{\"text\":\"a\"}}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":[\"a\",\"b\"],\"n\":2147483647}", "'n'"));
   }
 
   @ParameterizedTest

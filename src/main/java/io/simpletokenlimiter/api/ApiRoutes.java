@@ -1,0 +1,49 @@
+package io.simpletokenlimiter.api;
+
+import static org.springframework.web.reactive.function.server.RequestPredicates.path;
+
+import java.util.List;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.MethodNotAllowedException;
+import reactor.core.publisher.Mono;
+
+/**
+ * Every path of the API. The generation endpoints answer under {@code /api/v1} and under vLLM's own
+ * {@code /v1}, so an OpenAI SDK works with either base URL.
+ */
+@Configuration(proxyBeanMethods = false)
+public class ApiRoutes {
+
+  private static final List<String> PREFIXES = List.of("/api/v1", "/v1");
+
+  @Bean
+  RouterFunction<ServerResponse> apiRouter(
+      CompletionsHandler completions, ModelsHandler models, HealthHandler health) {
+    RouterFunctions.Builder routes = RouterFunctions.route();
+    for (String prefix : PREFIXES) {
+      routes
+          .POST(prefix + "/chat/completions", completions::chat)
+          .POST(prefix + "/completions", completions::completions)
+          .GET(prefix + "/models", models::list);
+      routes.route(
+          path(prefix + "/chat/completions"),
+          request -> notAllowed(request.method(), HttpMethod.POST));
+      routes.route(
+          path(prefix + "/completions"), request -> notAllowed(request.method(), HttpMethod.POST));
+      routes.route(
+          path(prefix + "/models"), request -> notAllowed(request.method(), HttpMethod.GET));
+    }
+    routes.GET("/api/v1/health", health::health);
+    routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));
+    return routes.build();
+  }
+
+  private static Mono<ServerResponse> notAllowed(HttpMethod method, HttpMethod allowed) {
+    return Mono.error(new MethodNotAllowedException(method, List.of(allowed)));
+  }
+}

@@ -1,0 +1,25 @@
+package io.simpletokenlimiter.api;
+
+import java.util.Optional;
+import java.util.OptionalInt;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * A validated generation request: the body as the client sent it, plus the fields the limiter
+ * reads.
+ *
+ * @param model the model the client named, empty for the default
+ * @param maxTokens {@code max_completion_tokens} or else {@code max_tokens}, when given
+ * @param choices {@code n}, 1 when absent
+ * @param clientWantsUsage the client itself asked for {@code stream_options.include_usage}
+ * @param clientWantsContinuousUsage the client itself asked for {@code continuous_usage_stats}
+ */
+record CompletionRequest(
+    Endpoint endpoint,
+    ObjectNode body,
+    Optional<String> model,
+    OptionalInt maxTokens,
+    int choices,
+    boolean stream,
+    boolean clientWantsUsage,
+    boolean clientWantsContinuousUsage) {}

@@ -1,0 +1,49 @@
+package io.simpletokenlimiter.api;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
+import org.springframework.http.HttpHeaders;
+
+/**
+ * The headers OpenAI clients read to pace themselves: {@code x-ratelimit-*} on every answer after a
+ * decision, and on 429 the wait ({@code Retry-After}, {@code retry-after-ms}) that openai SDKs
+ * honour before retrying.
+ */
+final class RateLimitHeaders {
+
+  /** Past this wait, openai-java would sleep inside the call: tell it not to retry. */
+  static final long LONGEST_WORTH_RETRYING_SECONDS = 60;
+
+  private RateLimitHeaders() {}
+
+  static HttpHeaders of(Quota quota) {
+    HttpHeaders headers = new HttpHeaders();
+    if (quota.limitTokens() != Limits.UNLIMITED) {
+      headers.set("x-ratelimit-limit-tokens", Long.toString(quota.limitTokens()));
+      headers.set("x-ratelimit-remaining-tokens", Long.toString(quota.remainingTokens()));
+      headers.set("x-ratelimit-reset-tokens", GoDuration.format(quota.resetMillis()));
+    }
+    headers.set("x-ratelimit-limit-requests", Integer.toString(quota.maxConcurrent()));
+    headers.set(
+        "x-ratelimit-remaining-requests",
+        Integer.toString(Math.max(0, quota.maxConcurrent() - quota.inFlight())));
+    return headers;
+  }
+
+  static HttpHeaders of(Admission.Rejected rejected) {
+    HttpHeaders headers = of(rejected.quota());
+    long seconds = retryAfterSeconds(rejected);
+    headers.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+    headers.set("retry-after-ms", Long.toString(Math.max(1, rejected.retryAfterMillis())));
+    if (seconds > LONGEST_WORTH_RETRYING_SECONDS) {
+      headers.set("x-should-retry", "false");
+    }
+    return headers;
+  }
+
+  /** Whole seconds, rounded up, at least one: a client waiting less would be rejected again. */
+  static long retryAfterSeconds(Admission.Rejected rejected) {
+    return Math.max(1, Math.floorDiv(rejected.retryAfterMillis() + 999, 1000));
+  }
+}

@@ -1,0 +1,104 @@
+package io.simpletokenlimiter.config;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.tokens.PromptCount;
+import io.simpletokenlimiter.tokens.PromptTokenCounter;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Stand-ins so the proxy runs before the real limiter and tokenizer land: a limiter that admits
+ * everything and a counter that bounds tokens by UTF-8 bytes. Deleted when they are merged.
+ */
+@Configuration(proxyBeanMethods = false)
+public class InterimBeans {
+
+  /** A Llama 3 token covers at least one byte; 64 covers the chat template's own tokens. */
+  private static final int TEMPLATE_TOKENS = 64;
+
+  @Bean
+  TokenLimiter tokenLimiter(TokenLimitProperties properties) {
+    return new TokenLimiter() {
+      @Override
+      public Mono<Admission> admit(String userId, ReservationRequest request) {
+        Quota quota =
+            new Quota(
+                LimitType.MINUTE, Limits.UNLIMITED, 0, 0, properties.maxConcurrentRequests(), 1);
+        return Mono.just(
+            new Admission.Admitted(
+                userId,
+                UUID.randomUUID().toString(),
+                request.costWith(request.maxCompletionPerChoice()),
+                request.maxCompletionPerChoice(),
+                quota));
+      }
+
+      @Override
+      public Mono<Void> settle(Admission.Admitted admitted, long chargedTokens) {
+        return Mono.empty();
+      }
+    };
+  }
+
+  @Bean
+  PromptTokenCounter promptTokenCounter() {
+    return new PromptTokenCounter() {
+      @Override
+      public PromptCount countChat(JsonNode chatRequest) {
+        long bytes = 0;
+        for (JsonNode message : chatRequest.path("messages")) {
+          bytes += textBytes(message.path("content"));
+        }
+        return PromptCount.single(bytes + TEMPLATE_TOKENS);
+      }
+
+      @Override
+      public PromptCount countCompletion(JsonNode completionRequest) {
+        JsonNode prompt = completionRequest.path("prompt");
+        if (!prompt.isArray() || prompt.isEmpty() || prompt.get(0).isNumber()) {
+          return PromptCount.single(textBytes(prompt) + TEMPLATE_TOKENS);
+        }
+        long total = 0;
+        long largest = 0;
+        for (JsonNode one : prompt) {
+          long tokens = textBytes(one) + TEMPLATE_TOKENS;
+          total += tokens;
+          largest = Math.max(largest, tokens);
+        }
+        return new PromptCount(total, largest, prompt.size());
+      }
+
+      @Override
+      public boolean exact() {
+        return false;
+      }
+    };
+  }
+
+  /** UTF-8 bytes of every string inside {@code content}, and one per number (token ids). */
+  private static long textBytes(JsonNode content) {
+    if (content.isString()) {
+      return content.stringValue().getBytes(StandardCharsets.UTF_8).length;
+    }
+    long bytes = 0;
+    for (JsonNode part : content) {
+      if (part.isNumber()) {
+        bytes += 1;
+      } else if (part.isString()) {
+        bytes += part.stringValue().getBytes(StandardCharsets.UTF_8).length;
+      } else {
+        bytes += textBytes(part);
+      }
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,14 @@
+package io.simpletokenlimiter.identity;
+
+import org.springframework.http.server.reactive.ServerHttpRequest;
+
+/** Finds out which user a request comes from; the user is the key of every limit. */
+public interface UserIdResolver {
+
+  /**
+   * The caller's user id, 1 to 128 characters of {@code [A-Za-z0-9._@:-]}.
+   *
+   * @throws UnidentifiedUserException when the request names no valid user
+   */
+  String resolve(ServerHttpRequest request);
+}

@@ -1,0 +1,78 @@
+package io.simpletokenlimiter.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.simpletokenlimiter.config.TokenLimitProperties;
+import io.simpletokenlimiter.limit.LimitType;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.stereotype.Component;
+
+/**
+ * The service's own meters. Prometheus names: {@code token_usage_total{type,model}}, {@code
+ * rate_limit_exceeded_total{limit_type}}, {@code concurrent_requests_current} and {@code
+ * upstream_request_duration_seconds{outcome}}. No label carries a user id: one series per user
+ * would grow without bound.
+ */
+@Component
+public class ProxyMetrics {
+
+  private final MeterRegistry registry;
+  private final Counter promptTokens;
+  private final Counter completionTokens;
+  private final Map<LimitType, Counter> rejections = new EnumMap<>(LimitType.class);
+  private final AtomicInteger inFlight = new AtomicInteger();
+
+  public ProxyMetrics(MeterRegistry registry, TokenLimitProperties properties) {
+    this.registry = registry;
+    String model = properties.model().publicName();
+    this.promptTokens = tokenCounter(registry, "prompt", model);
+    this.completionTokens = tokenCounter(registry, "completion", model);
+    for (LimitType type : LimitType.values()) {
+      rejections.put(
+          type,
+          Counter.builder("rate_limit_exceeded")
+              .description("Requests rejected by a limit")
+              .tag("limit_type", type.label())
+              .register(registry));
+    }
+    registry.gauge("concurrent_requests_current", inFlight);
+  }
+
+  private static Counter tokenCounter(MeterRegistry registry, String type, String model) {
+    return Counter.builder("token_usage")
+        .description("Tokens charged to users, as settled")
+        .tag("type", type)
+        .tag("model", model)
+        .register(registry);
+  }
+
+  public void requestAdmitted() {
+    inFlight.incrementAndGet();
+  }
+
+  public void requestSettled(long promptTokensCharged, long completionTokensCharged) {
+    inFlight.decrementAndGet();
+    promptTokens.increment(promptTokensCharged);
+    completionTokens.increment(completionTokensCharged);
+  }
+
+  public void rejected(LimitType limitType) {
+    rejections.get(limitType).increment();
+  }
+
+  public Timer.Sample startUpstreamCall() {
+    return Timer.start(registry);
+  }
+
+  /** Time from sending the request to vLLM until its status line arrived (or the call failed). */
+  public void upstreamCallEnded(Timer.Sample sample, String outcome) {
+    sample.stop(
+        Timer.builder("upstream_request_duration")
+            .description("Time until vLLM answered with a status line")
+            .tag("outcome", outcome)
+            .register(registry));
+  }
+}

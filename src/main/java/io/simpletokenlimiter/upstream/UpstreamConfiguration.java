@@ -1,0 +1,82 @@
+package io.simpletokenlimiter.upstream;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelOption;
+import io.simpletokenlimiter.config.TokenLimitProperties;
+import java.time.Duration;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+
+/** The HTTP client and circuit breaker used to reach vLLM. */
+@Configuration(proxyBeanMethods = false)
+public class UpstreamConfiguration {
+
+  public static final String WEB_CLIENT = "upstreamWebClient";
+  public static final String CIRCUIT_BREAKER = "upstreamCircuitBreaker";
+
+  /**
+   * vLLM (uvicorn) closes idle keep-alive connections after 5 s; reusing one it just closed fails
+   * the request, so ours are dropped first.
+   */
+  private static final Duration MAX_IDLE = Duration.ofSeconds(4);
+
+  /** Every in-flight request holds one connection, streams for their whole length. */
+  private static final int MAX_CONNECTIONS = 1000;
+
+  @Bean(WEB_CLIENT)
+  WebClient upstreamWebClient(TokenLimitProperties properties) {
+    TokenLimitProperties.Upstream upstream = properties.upstream();
+    ConnectionProvider pool =
+        ConnectionProvider.builder("vllm")
+            .maxConnections(MAX_CONNECTIONS)
+            .pendingAcquireTimeout(upstream.connectTimeout())
+            .maxIdleTime(MAX_IDLE)
+            .evictInBackground(MAX_IDLE)
+            .build();
+    HttpClient httpClient =
+        HttpClient.create(pool)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                Math.toIntExact(upstream.connectTimeout().toMillis()));
+    String baseUrl = properties.vllmUrl().toString().replaceAll("/+$", "");
+    return WebClient.builder()
+        .baseUrl(baseUrl)
+        .clientConnector(new ReactorClientHttpConnector(httpClient))
+        .build();
+  }
+
+  @Bean
+  CircuitBreakerRegistry upstreamCircuitBreakerRegistry(
+      TokenLimitProperties properties, MeterRegistry meterRegistry) {
+    TokenLimitProperties.Breaker breaker = properties.upstream().breaker();
+    CircuitBreakerConfig config =
+        CircuitBreakerConfig.custom()
+            .failureRateThreshold(breaker.failureRateThreshold())
+            .slowCallRateThreshold(breaker.slowCallRateThreshold())
+            .slowCallDurationThreshold(breaker.slowCallDuration())
+            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+            .slidingWindowSize(breaker.slidingWindowSize())
+            .minimumNumberOfCalls(breaker.minimumNumberOfCalls())
+            .waitDurationInOpenState(breaker.waitInOpenState())
+            .permittedNumberOfCallsInHalfOpenState(breaker.permittedCallsInHalfOpenState())
+            .build();
+    CircuitBreakerRegistry registry = CircuitBreakerRegistry.of(config);
+    TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(registry).bindTo(meterRegistry);
+    return registry;
+  }
+
+  @Bean(CIRCUIT_BREAKER)
+  CircuitBreaker upstreamCircuitBreaker(
+      @Qualifier("upstreamCircuitBreakerRegistry") CircuitBreakerRegistry registry) {
+    return registry.circuitBreaker("vllm");
+  }
+}

@@ -1,0 +1,229 @@
+package io.simpletokenlimiter.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+/** Models, health, actuator, metrics, and Spring's own errors as JSON. */
+class OperationsEndpointsTest extends ProxyIntegrationTest {
+
+  @Test
+  void modelsListsThePublicModelUnderBothPrefixes() {
+    for (String path : new String[] {"/api/v1/models", "/v1/models"}) {
+      client
+          .get()
+          .uri(path)
+          .exchange()
+          .expectStatus()
+          .isOk()
+          .expectBody()
+          .jsonPath("$.object")
+          .isEqualTo("list")
+          .jsonPath("$.data.length()")
+          .isEqualTo(1)
+          .jsonPath("$.data[0].id")
+          .isEqualTo(PUBLIC_MODEL)
+          .jsonPath("$.data[0].object")
+          .isEqualTo("model")
+          .jsonPath("$.data[0].owned_by")
+          .isEqualTo("meta")
+          .jsonPath("$.data[0].max_model_len")
+          .isEqualTo(2048)
+          .jsonPath("$.data[0].created")
+          .isNumber();
+    }
+  }
+
+  @Test
+  void healthReflectsTheModelServer() {
+    client
+        .get()
+        .uri("/api/v1/health")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo("healthy")
+        .jsonPath("$.model")
+        .isEqualTo(PUBLIC_MODEL)
+        .jsonPath("$.timestamp")
+        .isNumber();
+
+    VLLM.healthy(false);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> healthStatus() == 503);
+    client
+        .get()
+        .uri("/api/v1/health")
+        .exchange()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo("unhealthy");
+    client
+        .get()
+        .uri("/actuator/health")
+        .exchange()
+        .expectStatus()
+        .isEqualTo(503)
+        .expectBody()
+        .jsonPath("$.components.modelServer.status")
+        .isEqualTo("DOWN");
+
+    VLLM.down();
+    VLLM.healthy(true);
+    await()
+        .pollDelay(Duration.ofMillis(1100))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> healthStatus() == 503);
+    VLLM.up();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> healthStatus() == 200);
+  }
+
+  @Test
+  void manyHealthChecksShareOneProbe() {
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> healthStatus() == 200 && VLLM.healthProbes() >= 1);
+    int before = VLLM.healthProbes();
+
+    Flux.range(0, 40)
+        .flatMap(
+            i ->
+                client
+                    .get()
+                    .uri(i % 2 == 0 ? "/api/v1/health" : "/actuator/health")
+                    .exchange()
+                    .returnResult(String.class)
+                    .getResponseBody()
+                    .then(),
+            20)
+        .blockLast(Duration.ofSeconds(10));
+
+    // A burst takes well under the 1 s cache: at most one cache refresh happens in it.
+    assertThat(VLLM.healthProbes() - before).isLessThanOrEqualTo(1);
+  }
+
+  @Test
+  void actuatorExposesProbesInfoAndMetrics() {
+    client
+        .get()
+        .uri("/actuator/health/liveness")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo("UP");
+    client.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk();
+    client.get().uri("/actuator/info").exchange().expectStatus().isOk();
+    client.get().uri("/actuator/metrics").exchange().expectStatus().isOk();
+    client
+        .get()
+        .uri("/actuator/health")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.components.modelServer.status")
+        .isEqualTo("UP")
+        .jsonPath("$.components.redis")
+        .doesNotExist();
+  }
+
+  @Test
+  void prometheusShowsTheServiceMetricsUnderTheirSpecNames() {
+    VLLM.promptTokens(11).answerTokens(4);
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":4"))
+        .exchange()
+        .expectStatus()
+        .isOk();
+    limiter.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingTokenLimiter.QUOTA));
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429);
+    awaitAllSettled();
+
+    String metrics =
+        client
+            .get()
+            .uri("/actuator/prometheus")
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .expectBody(String.class)
+            .returnResult()
+            .getResponseBody();
+
+    assertThat(metrics)
+        .containsPattern("token_usage_total\\{model=\"llama3.2-1b\",type=\"prompt\"} \\d+")
+        .containsPattern("token_usage_total\\{model=\"llama3.2-1b\",type=\"completion\"} \\d+")
+        .containsPattern("rate_limit_exceeded_total\\{limit_type=\"day\"} [1-9]")
+        .containsPattern("(?m)^concurrent_requests_current 0\\.0$")
+        .contains("upstream_request_duration_seconds_count{outcome=\"answered\"}")
+        .contains("resilience4j_circuitbreaker_state")
+        .contains("http_server_requests_seconds_count")
+        .doesNotContain(USER);
+  }
+
+  @Test
+  void unknownPathIsJson404() {
+    client
+        .get()
+        .uri("/nope")
+        .exchange()
+        .expectStatus()
+        .isNotFound()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("not_found")
+        .jsonPath("$.trace")
+        .doesNotExist();
+  }
+
+  @Test
+  void wrongMethodIsJson405WithAllow() {
+    client
+        .get()
+        .uri("/api/v1/chat/completions")
+        .exchange()
+        .expectStatus()
+        .isEqualTo(405)
+        .expectHeader()
+        .valueEquals("Allow", "POST")
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("method_not_allowed");
+    client.delete().uri("/v1/models").exchange().expectStatus().isEqualTo(405);
+  }
+
+  private int healthStatus() {
+    return client
+        .get()
+        .uri("/api/v1/health")
+        .exchange()
+        .returnResult(String.class)
+        .getStatus()
+        .value();
+  }
+}

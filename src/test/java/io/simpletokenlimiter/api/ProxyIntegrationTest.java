@@ -1,0 +1,89 @@
+package io.simpletokenlimiter.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import io.simpletokenlimiter.upstream.UpstreamConfiguration;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+/**
+ * The application on a real port in front of a {@link FakeVllm} on another, with a {@link
+ * RecordingTokenLimiter} in place of the real limiter. Every subclass shares one Spring context.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Import(RecordingLimiterConfiguration.class)
+@Timeout(30)
+abstract class ProxyIntegrationTest {
+
+  static final FakeVllm VLLM = FakeVllm.start();
+  static final String USER = "alice@example.com";
+  static final String PUBLIC_MODEL = "llama3.2-1b";
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    registry.add("token.limit.vllm-url", VLLM::baseUrl);
+    registry.add("token.limit.max-body-size", () -> "64KB");
+    registry.add("token.limit.upstream.connect-timeout", () -> "500ms");
+    registry.add("token.limit.upstream.first-byte-timeout", () -> "1500ms");
+    registry.add("token.limit.upstream.idle-timeout", () -> "700ms");
+    registry.add("token.limit.upstream.health-cache-ttl", () -> "1s");
+    registry.add("token.limit.upstream.breaker.sliding-window-size", () -> "4");
+    registry.add("token.limit.upstream.breaker.minimum-number-of-calls", () -> "4");
+    registry.add("token.limit.upstream.breaker.wait-in-open-state", () -> "1s");
+    registry.add("token.limit.upstream.breaker.permitted-calls-in-half-open-state", () -> "1");
+  }
+
+  @LocalServerPort int port;
+
+  @Autowired RecordingTokenLimiter limiter;
+
+  @Autowired
+  @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER)
+  CircuitBreaker breaker;
+
+  WebTestClient client;
+
+  @BeforeEach
+  void resetWorld() {
+    VLLM.up();
+    VLLM.reset();
+    limiter.reset();
+    breaker.reset();
+    client =
+        WebTestClient.bindToServer()
+            .baseUrl("http://localhost:" + port)
+            .responseTimeout(Duration.ofSeconds(20))
+            .build();
+  }
+
+  String baseUrl() {
+    return "http://localhost:" + port;
+  }
+
+  /** Waits until every admitted lease is settled, then checks none was settled twice. */
+  void awaitAllSettled() {
+    await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
+    assertThat(limiter.settledExactlyOnce())
+        .as("every lease settled exactly once: %s", limiter.settles())
+        .isTrue();
+  }
+
+  static String chatBody(String extra) {
+    return """
+           {"model":"llama3.2-1b","messages":[{"role":"user","content":"Hello there"}]%s}
+           """
+        .formatted(extra.isEmpty() ? "" : "," + extra);
+  }
+}

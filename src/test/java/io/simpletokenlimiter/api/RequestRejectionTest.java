@@ -1,0 +1,389 @@
+package io.simpletokenlimiter.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.store.StoreUnavailableException;
+import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DefaultDataBufferFactory;
+import org.springframework.http.MediaType;
+import org.springframework.test.json.JsonCompareMode;
+import reactor.core.publisher.Flux;
+
+/** Requests that never reach vLLM: who, what and how much is wrong, and the limiter's "no". */
+class RequestRejectionTest extends ProxyIntegrationTest {
+
+  @Test
+  void missingUserIdIsUnauthorized() {
+    client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isUnauthorized()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("missing_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
+  @Test
+  void emptyUserIdIsUnauthorized() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", "")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isUnauthorized()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("missing_user_id");
+  }
+
+  static Stream<String> invalidUserIds() {
+    return Stream.of(
+        "has space", "a/b", "{tag}", "semi;colon", "x".repeat(129), "quote\"", "star*", "ümlaut");
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidUserIds")
+  void weirdUserIdIsRejected(String userId) {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", userId)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a", "user-1", "team.alpha:bob_2", "x@y.z"})
+  void validUserIdsPass(String userId) {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", userId)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isOk();
+    assertThat(limiter.admits().get(0).userId()).isEqualTo(userId);
+    awaitAllSettled();
+  }
+
+  @Test
+  void longestValidUserIdPasses() {
+    String userId = "u".repeat(128);
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", userId)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isOk();
+    awaitAllSettled();
+  }
+
+  static Stream<Arguments> invalidChatBodies() {
+    return Stream.of(
+        Arguments.of("", "empty"),
+        Arguments.of("{not json", "not valid JSON"),
+        Arguments.of("[1,2]", "JSON object"),
+        Arguments.of("\"text\"", "JSON object"),
+        Arguments.of("{}", "'messages' is required"),
+        Arguments.of("{\"messages\":[]}", "non-empty array"),
+        Arguments.of("{\"messages\":\"hi\"}", "non-empty array"),
+        Arguments.of("{\"messages\":[\"hi\"]}", "'messages[0]' must be an object"),
+        Arguments.of("{\"messages\":[{\"content\":\"hi\"}]}", "'messages[0].role'"),
+        Arguments.of("{\"messages\":[{\"role\":1,\"content\":\"hi\"}]}", "'messages[0].role'"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":5}]}", "content"),
+        Arguments.of(chatBody("\"max_tokens\":0"), "'max_tokens' must be a positive integer"),
+        Arguments.of(chatBody("\"max_tokens\":-3"), "'max_tokens'"),
+        Arguments.of(chatBody("\"max_tokens\":1.5"), "'max_tokens'"),
+        Arguments.of(chatBody("\"max_tokens\":\"100\""), "'max_tokens'"),
+        Arguments.of(chatBody("\"max_tokens\":99999999999"), "'max_tokens'"),
+        Arguments.of(chatBody("\"max_completion_tokens\":0"), "'max_completion_tokens'"),
+        Arguments.of(chatBody("\"n\":0"), "'n' must be a positive integer"),
+        Arguments.of(chatBody("\"stream\":\"yes\""), "'stream' must be a boolean"),
+        Arguments.of(chatBody("\"stream\":1"), "'stream'"),
+        Arguments.of(chatBody("\"stream_options\":3"), "'stream_options'"),
+        Arguments.of(
+            chatBody("\"stream\":true,\"stream_options\":{\"include_usage\":\"x\"}"),
+            "'include_usage'"),
+        Arguments.of(
+            "{\"model\":7,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+            "'model' must be a string"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidChatBodies")
+  void malformedChatRequestsAreInvalidWithAReason(String body, String reason) {
+    client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .contentType(MediaType.APPLICATION_JSON)
+        .bodyValue(body)
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_request")
+        .jsonPath("$.message")
+        .value(message -> assertThat((String) message).contains(reason));
+    assertNothingReservedOrForwarded();
+  }
+
+  static Stream<Arguments> invalidCompletionBodies() {
+    return Stream.of(
+        Arguments.of("{}", "'prompt' is required"),
+        Arguments.of("{\"prompt\":5}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":[]}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":[\"a\",1]}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":[[1,2],[]]}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":{\"text\":\"a\"}}", "'prompt' must be"),
+        Arguments.of("{\"prompt\":[\"a\",\"b\"],\"n\":2147483647}", "'n'"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidCompletionBodies")
+  void malformedCompletionRequestsAreInvalid(String body, String reason) {
+    client
+        .post()
+        .uri("/v1/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(body)
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.message")
+        .value(message -> assertThat((String) message).contains(reason));
+    assertNothingReservedOrForwarded();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"\"prompt\":[1,2,3]", "\"prompt\":[[1,2],[3]]", "\"prompt\":\"x\""})
+  void tokenIdPromptsAreAccepted(String prompt) {
+    client
+        .post()
+        .uri("/v1/completions")
+        .header("X-User-ID", USER)
+        .bodyValue("{" + prompt + ",\"max_tokens\":2}")
+        .exchange()
+        .expectStatus()
+        .isOk();
+    awaitAllSettled();
+  }
+
+  @Test
+  void bodyOverTheLimitIsTooLargeWhenDeclared() {
+    String huge = "x".repeat(70 * 1024);
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"pad\":\"" + huge + "\""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(413)
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("payload_too_large");
+    assertNothingReservedOrForwarded();
+  }
+
+  @Test
+  void chunkedBodyOverTheLimitIsCutWhileReading() {
+    DefaultDataBufferFactory buffers = DefaultDataBufferFactory.sharedInstance;
+    byte[] piece = "x".repeat(8 * 1024).getBytes(StandardCharsets.UTF_8);
+    Flux<DataBuffer> body =
+        Flux.concat(
+            Flux.just(buffers.wrap("{\"pad\":\"".getBytes(StandardCharsets.UTF_8))),
+            Flux.range(0, 64).map(i -> buffers.wrap(piece)));
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(body, DataBuffer.class)
+        .exchange()
+        .expectStatus()
+        .isEqualTo(413)
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("payload_too_large");
+    assertNothingReservedOrForwarded();
+  }
+
+  @Test
+  void largeBodyUnderTheLimitIsCountedAndForwarded() {
+    String big = "lorem ipsum ".repeat(1500);
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4,"
+                + "\"metadata\":{\"note\":\""
+                + big
+                + "\"}}")
+        .exchange()
+        .expectStatus()
+        .isOk();
+    assertThat(VLLM.lastRequest().json().path("metadata").path("note").stringValue())
+        .isEqualTo(big);
+    awaitAllSettled();
+  }
+
+  @Test
+  void rejectionIs429WithRetryHeadersAndNothingForwarded() {
+    Quota quota = new Quota(LimitType.HOUR, 10_000, 12, 1_500, 5, 1);
+    limiter.reject(new Admission.Rejected(LimitType.HOUR, 90_500, quota));
+
+    client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":100"))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429)
+        .expectHeader()
+        .valueEquals("Retry-After", "91")
+        .expectHeader()
+        .valueEquals("retry-after-ms", "90500")
+        .expectHeader()
+        .valueEquals("x-should-retry", "false")
+        .expectHeader()
+        .valueEquals("x-ratelimit-limit-tokens", "10000")
+        .expectHeader()
+        .valueEquals("x-ratelimit-remaining-tokens", "12")
+        .expectHeader()
+        .valueEquals("x-ratelimit-reset-tokens", "1.5s")
+        .expectHeader()
+        .valueEquals("x-ratelimit-limit-requests", "5")
+        .expectHeader()
+        .valueEquals("x-ratelimit-remaining-requests", "4")
+        .expectBody()
+        .json(
+            """
+            {"error":"rate_limit_exceeded","message":"Token usage limit exceeded",
+             "retry_after":91,"limit_type":"hour"}
+            """,
+            JsonCompareMode.STRICT);
+    assertThat(VLLM.generationRequests()).isEmpty();
+    assertThat(limiter.settles()).isEmpty();
+  }
+
+  @Test
+  void shortWaitIsWorthRetryingAndRoundsUpToASecond() {
+    Quota quota = new Quota(LimitType.MINUTE, 1000, 0, 200, 5, 5);
+    limiter.reject(new Admission.Rejected(LimitType.CONCURRENT, 200, quota));
+
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429)
+        .expectHeader()
+        .valueEquals("Retry-After", "1")
+        .expectHeader()
+        .valueEquals("retry-after-ms", "200")
+        .expectHeader()
+        .doesNotExist("x-should-retry")
+        .expectHeader()
+        .valueEquals("x-ratelimit-reset-tokens", "200ms")
+        .expectHeader()
+        .valueEquals("x-ratelimit-remaining-requests", "0")
+        .expectBody()
+        .jsonPath("$.retry_after")
+        .isEqualTo(1)
+        .jsonPath("$.limit_type")
+        .isEqualTo("concurrent");
+  }
+
+  @Test
+  void requestThatCanNeverFitIsTooLargeNotRateLimited() {
+    limiter.tooLarge(new Admission.TooLarge(LimitType.MINUTE, 1000, 1500));
+
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":1480"))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("request_too_large")
+        .jsonPath("$.message")
+        .isEqualTo("This request needs 1500 tokens but the minute limit is 1000");
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+
+  @Test
+  void unavailableStoreIs503LimiterUnavailable() {
+    limiter.fail(new StoreUnavailableException("redis down", new RuntimeException("boom")));
+
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(503)
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("limiter_unavailable")
+        .jsonPath("$.message")
+        .exists();
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+
+  @Test
+  void unexpectedLimiterErrorIsAJson500WithoutDetails() {
+    limiter.fail(new IllegalStateException("secret internals"));
+
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(500)
+        .expectBody()
+        .json("{\"error\":\"internal_error\",\"message\":\"An internal error occurred\"}");
+  }
+
+  private void assertNothingReservedOrForwarded() {
+    assertThat(limiter.admits()).isEmpty();
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+}

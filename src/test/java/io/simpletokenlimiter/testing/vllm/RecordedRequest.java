@@ -1,0 +1,86 @@
+package io.simpletokenlimiter.testing.vllm;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One request as the fake vLLM received it. {@link #cancelled()} turns true when the client closed
+ * the connection before the answer was complete: vLLM would then stop generating.
+ */
+public final class RecordedRequest {
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final String method;
+  private final String path;
+  private final Map<String, List<String>> headers;
+  private final String body;
+  private final Instant receivedAt;
+  private final AtomicBoolean completed = new AtomicBoolean();
+  private final AtomicBoolean cancelled = new AtomicBoolean();
+
+  RecordedRequest(
+      String method, String path, Map<String, List<String>> headers, String body, Instant at) {
+    this.method = method;
+    this.path = path;
+    this.headers = headers;
+    this.body = body;
+    this.receivedAt = at;
+  }
+
+  public String method() {
+    return method;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  /** Header values by lower-case name. */
+  public Map<String, List<String>> headers() {
+    return headers;
+  }
+
+  public String header(String name) {
+    List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+    return values == null || values.isEmpty() ? "" : values.get(0);
+  }
+
+  public String body() {
+    return body;
+  }
+
+  /** The body parsed as JSON. */
+  public JsonNode json() {
+    return JSON.readTree(body);
+  }
+
+  public Instant receivedAt() {
+    return receivedAt;
+  }
+
+  /** The whole answer was written. */
+  public boolean completed() {
+    return completed.get();
+  }
+
+  /** The client went away before the whole answer was written. */
+  public boolean cancelled() {
+    return cancelled.get();
+  }
+
+  void markCompleted() {
+    completed.set(true);
+  }
+
+  void markClosed() {
+    if (!completed.get()) {
+      cancelled.set(true);
+    }
+  }
+}

@@ -45,6 +45,7 @@ public class CompletionsHandler {
 
   /** Bodies above this are parsed and counted off the event loop: tokenizing is CPU work. */
   private static final int OFFLOAD_ABOVE_BYTES = 16 * 1024;
+  private static final int LEGACY_DEFAULT_MAX_TOKENS = 16;
 
   private static final byte[] STREAM_ERROR_EVENT =
       ("data: {\"error\":{\"message\":\"Model service is temporarily unavailable\","
@@ -180,6 +181,10 @@ public class CompletionsHandler {
     }
     if (request.maxTokens().isPresent()) {
       return ReservationRequest.fixed(count.totalTokens(), choices, request.maxTokens().getAsInt());
+    }
+    if (request.endpoint() == Endpoint.COMPLETIONS) {
+      // The legacy endpoint's own default (OpenAI's and vLLM's) is 16, not "the rest".
+      return ReservationRequest.fixed(count.totalTokens(), choices, LEGACY_DEFAULT_MAX_TOKENS);
     }
     long contextLeft = model.maxModelLen() - count.largestPromptTokens();
     return new ReservationRequest(

@@ -1,18 +1,10 @@
 package io.simpletokenlimiter.config;
 
-import io.simpletokenlimiter.limit.Admission;
-import io.simpletokenlimiter.limit.LimitType;
-import io.simpletokenlimiter.limit.Limits;
-import io.simpletokenlimiter.limit.Quota;
-import io.simpletokenlimiter.limit.ReservationRequest;
-import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.tokens.PromptCount;
 import io.simpletokenlimiter.tokens.PromptTokenCounter;
 import java.nio.charset.StandardCharsets;
-import java.util.UUID;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -24,30 +16,6 @@ public class InterimBeans {
 
   /** A Llama 3 token covers at least one byte; 64 covers the chat template's own tokens. */
   private static final int TEMPLATE_TOKENS = 64;
-
-  @Bean
-  TokenLimiter tokenLimiter(TokenLimitProperties properties) {
-    return new TokenLimiter() {
-      @Override
-      public Mono<Admission> admit(String userId, ReservationRequest request) {
-        Quota quota =
-            new Quota(
-                LimitType.MINUTE, Limits.UNLIMITED, 0, 0, properties.maxConcurrentRequests(), 1);
-        return Mono.just(
-            new Admission.Admitted(
-                userId,
-                UUID.randomUUID().toString(),
-                request.costWith(request.maxCompletionPerChoice()),
-                request.maxCompletionPerChoice(),
-                quota));
-      }
-
-      @Override
-      public Mono<Void> settle(Admission.Admitted admitted, long chargedTokens) {
-        return Mono.empty();
-      }
-    };
-  }
 
   @Bean
   PromptTokenCounter promptTokenCounter() {

@@ -23,7 +23,8 @@ public class ApiRoutes {
 
   @Bean
   RouterFunction<ServerResponse> apiRouter(
-      CompletionsHandler completions, ModelsHandler models, HealthHandler health) {
+      CompletionsHandler completions, ModelsHandler models, HealthHandler health,
+      UsageHandler usage) {
     RouterFunctions.Builder routes = RouterFunctions.route();
     for (String prefix : PREFIXES) {
       routes
@@ -39,6 +40,7 @@ public class ApiRoutes {
           path(prefix + "/models"), request -> notAllowed(request.method(), HttpMethod.GET));
     }
     routes.GET("/api/v1/health", health::health);
+    routes.GET("/api/v1/usage/{userId}", usage::usage);
     routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));
     return routes.build();
   }

@@ -8,10 +8,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The added tokens of a vocabulary ({@code <|begin_of_text|>}, {@code <|eot_id|>}...), each one
- * id. Hugging Face tokenizers find them in the text before the BPE runs, leftmost first and the
- * longest at a position, and split the ordinary text around them; {@link #nextMatch} does the
- * same, so text that quotes a special token counts as vLLM counts it.
+ * The added tokens of a vocabulary ({@code <|begin_of_text|>}, {@code <|eot_id|>}...), each one id.
+ * Hugging Face tokenizers find them in the text before the BPE runs, leftmost first and the longest
+ * at a position, and split the ordinary text around them; {@link #nextMatch} does the same, so text
+ * that quotes a special token counts as vLLM counts it.
  */
 final class AddedTokens {
 
@@ -26,10 +26,13 @@ final class AddedTokens {
 
   private final Map<String, Integer> idsByText;
   private final Map<Integer, String> textsById;
+
   /** Tokens of two chars or more by their first two chars, longest first. */
   private final Map<Integer, String[]> candidatesByPrefix;
+
   /** Tokens of one char. */
   private final Map<Character, String> singleChars;
+
   /** The first char every added token shares, or -1; lets the scan use {@code indexOf}. */
   private final int sharedFirstChar;
 

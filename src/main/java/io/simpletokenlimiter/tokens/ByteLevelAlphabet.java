@@ -3,9 +3,9 @@ package io.simpletokenlimiter.tokens;
 import java.util.Arrays;
 
 /**
- * GPT-2's byte-to-unicode mapping, which byte-level BPE vocabularies ({@code tokenizer.json})
- * use to write arbitrary bytes as printable characters: printable Latin-1 bytes stand for
- * themselves, the other 68 bytes are shifted to U+0100 and up, in byte order.
+ * GPT-2's byte-to-unicode mapping, which byte-level BPE vocabularies ({@code tokenizer.json}) use
+ * to write arbitrary bytes as printable characters: printable Latin-1 bytes stand for themselves,
+ * the other 68 bytes are shifted to U+0100 and up, in byte order.
  */
 final class ByteLevelAlphabet {
 

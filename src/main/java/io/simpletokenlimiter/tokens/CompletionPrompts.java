@@ -3,8 +3,8 @@ package io.simpletokenlimiter.tokens;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Counts the {@code prompt} of a legacy completions request in the forms vLLM accepts: a string,
- * a list of strings, a list of token ids, or a list of lists of token ids. vLLM puts {@code
+ * Counts the {@code prompt} of a legacy completions request in the forms vLLM accepts: a string, a
+ * list of strings, a list of token ids, or a list of lists of token ids. vLLM puts {@code
  * <|begin_of_text|>} before each text prompt unless {@code add_special_tokens} is false; token-id
  * prompts are taken as they are. Anything else (which vLLM rejects) counts as the UTF-8 bytes of
  * its JSON, an over-count.

@@ -83,8 +83,7 @@ final class Llama3ChatTemplate {
   private static final String DATES =
       "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
   private static final String SYSTEM_PREAMBLE = HEADER_END + DATES;
-  private static final String TOOLS_SYSTEM_PREAMBLE =
-      HEADER_END + "Environment: ipython\n" + DATES;
+  private static final String TOOLS_SYSTEM_PREAMBLE = HEADER_END + "Environment: ipython\n" + DATES;
   private static final String TOOLS_INSTRUCTIONS =
       HEADER_END
           + "Given the following functions, please respond with a JSON for a function call "

@@ -38,6 +38,7 @@ public final class Llama3Tokenizer {
   private final int ranks;
   private final Encoding encoding;
   private final AddedTokens added;
+
   /** The bytes of every id, ranks and added tokens alike; {@code null} for unknown ids. */
   private final byte[][] tokenBytes;
 
@@ -99,8 +100,12 @@ public final class Llama3Tokenizer {
         (text, id) -> {
           if (!added.idOf(text).equals(Optional.of(id))) {
             throw new TokenizerLoadException(
-                "tokenizer file " + source + " is not a Llama 3 tokenizer: " + text
-                    + " is not the added token " + id);
+                "tokenizer file "
+                    + source
+                    + " is not a Llama 3 tokenizer: "
+                    + text
+                    + " is not the added token "
+                    + id);
           }
         });
   }
@@ -172,7 +177,8 @@ public final class Llama3Tokenizer {
   private void encodeOrdinary(String text, int from, int to, IntArrayList out) {
     if (from < to) {
       IntArrayList ids =
-          encoding.encodeOrdinary(from == 0 && to == text.length() ? text : text.substring(from, to));
+          encoding.encodeOrdinary(
+              from == 0 && to == text.length() ? text : text.substring(from, to));
       for (int i = 0; i < ids.size(); i++) {
         out.add(ids.get(i));
       }
@@ -185,8 +191,8 @@ public final class Llama3Tokenizer {
   }
 
   /**
-   * The text of token ids, special tokens written out; invalid UTF-8 becomes U+FFFD, as in
-   * Hugging Face's decoder.
+   * The text of token ids, special tokens written out; invalid UTF-8 becomes U+FFFD, as in Hugging
+   * Face's decoder.
    *
    * @throws IllegalArgumentException for an id outside the vocabulary
    */

@@ -7,8 +7,8 @@ interface PromptSink {
   void special(int id);
 
   /**
-   * Ordinary text, encoded on its own: the caller only splits text where the Llama 3 pattern
-   * splits anyway (a special token, or the end of a header's {@code "\n\n"} before trimmed text).
+   * Ordinary text, encoded on its own: the caller only splits text where the Llama 3 pattern splits
+   * anyway (a special token, or the end of a header's {@code "\n\n"} before trimmed text).
    */
   void text(String text);
 

@@ -17,14 +17,14 @@ import tools.jackson.databind.JsonNode;
  *       many as {@link PromptTokenCounter#countChat} counts. {@code add_generation_prompt} and
  *       {@code add_special_tokens} (default false here) are honoured. Requests whose rendering is
  *       not modelled exactly (tools, tool calls, tool results, names, non-text parts, unknown
- *       roles, {@code chat_template}, {@code chat_template_kwargs}, {@code
- *       continue_final_message}) are {@link TokenizeOutcome.Unavailable}: forward them.
+ *       roles, {@code chat_template}, {@code chat_template_kwargs}, {@code continue_final_message})
+ *       are {@link TokenizeOutcome.Unavailable}: forward them.
  *   <li>{@code return_token_strs: true} adds the token strings.
  *   <li>Detokenize {@code {"tokens": [...]}}: the text, special tokens written out.
  * </ul>
  *
- * <p>Without a vocabulary every answer is {@code Unavailable}. CPU-bound: keep long prompts off
- * the event loop.
+ * <p>Without a vocabulary every answer is {@code Unavailable}. CPU-bound: keep long prompts off the
+ * event loop.
  */
 public final class PromptTokenizer {
 
@@ -81,8 +81,11 @@ public final class PromptTokenizer {
       }
       int[] text = vocabulary.encode(prompt.stringValue());
       boolean bos = request.path("add_special_tokens").asBoolean(true);
-      ids = bos ? IntStream.concat(IntStream.of(Llama3ChatTemplate.BEGIN_OF_TEXT),
-          IntStream.of(text)).toArray() : text;
+      ids =
+          bos
+              ? IntStream.concat(IntStream.of(Llama3ChatTemplate.BEGIN_OF_TEXT), IntStream.of(text))
+                  .toArray()
+              : text;
     } else {
       return new TokenizeOutcome.Invalid("either prompt or messages is required");
     }
@@ -106,7 +109,9 @@ public final class PromptTokenizer {
     int[] ids = new int[tokens.size()];
     for (int i = 0; i < ids.length; i++) {
       JsonNode id = tokens.get(i);
-      if (!id.isIntegralNumber() || !id.canConvertToInt() || !tokenizer.get().knows(id.intValue())) {
+      if (!id.isIntegralNumber()
+          || !id.canConvertToInt()
+          || !tokenizer.get().knows(id.intValue())) {
         return new DetokenizeOutcome.Invalid("token " + id + " is not in the vocabulary");
       }
       ids[i] = id.intValue();

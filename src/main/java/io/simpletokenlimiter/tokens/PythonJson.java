@@ -6,9 +6,9 @@ import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /**
- * JSON text as Python's {@code json.dumps(value, ensure_ascii=False)} writes it, which is what
- * the chat template's {@code tojson} filter produces (Hugging Face's own filter: no HTML escaping,
- * key order kept). Without indent the separators are {@code ", "} and {@code ": "}; with an indent
+ * JSON text as Python's {@code json.dumps(value, ensure_ascii=False)} writes it, which is what the
+ * chat template's {@code tojson} filter produces (Hugging Face's own filter: no HTML escaping, key
+ * order kept). Without indent the separators are {@code ", "} and {@code ": "}; with an indent
  * every item is on its own line. Token counts depend on these spaces, so the Jackson output will
  * not do.
  */

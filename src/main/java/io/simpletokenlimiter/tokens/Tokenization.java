@@ -7,9 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Prompt counting and the tokenize endpoints, set up once at start-up: exact when a Llama 3
- * {@code tokenizer.json} is found ({@link TokenizerLocator}), else the UTF-8 byte bound, which
- * can only over-count.
+ * Prompt counting and the tokenize endpoints, set up once at start-up: exact when a Llama 3 {@code
+ * tokenizer.json} is found ({@link TokenizerLocator}), else the UTF-8 byte bound, which can only
+ * over-count.
  *
  * <p>Wiring, e.g. {@code @Bean Tokenization tokenization(TokenLimitProperties p) { return
  * Tokenization.load(Optional.ofNullable(p.tokenizerPath()), System.getenv()); }} and beans for
@@ -25,8 +25,8 @@ public record Tokenization(PromptTokenCounter counter, PromptTokenizer tokenizer
   /**
    * Finds and loads the vocabulary.
    *
-   * @param configuredPath a configured {@code tokenizer.json} or directory; it wins over the
-   *     {@code TOKENIZER_PATH} variable of {@code env}
+   * @param configuredPath a configured {@code tokenizer.json} or directory; it wins over the {@code
+   *     TOKENIZER_PATH} variable of {@code env}
    * @param env the environment ({@code System.getenv()}): {@code TOKENIZER_PATH}, {@code HF_HOME},
    *     {@code HF_HUB_CACHE}, {@code XDG_CACHE_HOME}, {@code HOME}
    * @throws TokenizerLoadException when a configured path is missing or not a Llama 3 vocabulary

@@ -6,8 +6,8 @@ import java.util.List;
 public sealed interface TokenizeOutcome {
 
   /**
-   * The prompt's token ids; answer {@code {"count": tokens.size(), "max_model_len": ...,
-   * "tokens": tokens}}, plus {@code "token_strs"} when the request asked for them.
+   * The prompt's token ids; answer {@code {"count": tokens.size(), "max_model_len": ..., "tokens":
+   * tokens}}, plus {@code "token_strs"} when the request asked for them.
    *
    * @param tokenStrings each token as Hugging Face spells it, only when {@code return_token_strs}
    *     was true, else empty

@@ -12,11 +12,11 @@ import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.json.JsonFactory;
 
 /**
- * Reads a Hugging Face {@code tokenizer.json} in one streaming pass: the BPE vocabulary (token
- * text to id, undone from the byte-level alphabet), the added tokens, and the pre-tokenizer's
- * split pattern. The 280k merges are skipped: for a vocabulary converted from tiktoken, as Llama
- * 3's is, merging the pair whose result has the lowest rank gives the same tokens, which the
- * reference data confirms.
+ * Reads a Hugging Face {@code tokenizer.json} in one streaming pass: the BPE vocabulary (token text
+ * to id, undone from the byte-level alphabet), the added tokens, and the pre-tokenizer's split
+ * pattern. The 280k merges are skipped: for a vocabulary converted from tiktoken, as Llama 3's is,
+ * merging the pair whose result has the lowest rank gives the same tokens, which the reference data
+ * confirms.
  */
 final class TokenizerJsonReader {
 
@@ -120,7 +120,12 @@ final class TokenizerJsonReader {
   private static void expect(JsonParser parser, JsonToken actual, JsonToken wanted, String what) {
     if (actual != wanted) {
       throw new IllegalArgumentException(
-          what + " should start with " + wanted + " but has " + actual + " at "
+          what
+              + " should start with "
+              + wanted
+              + " but has "
+              + actual
+              + " at "
               + parser.currentLocation());
     }
   }

@@ -37,8 +37,7 @@ final class TokenizerLocator {
    * @throws TokenizerLoadException when a configured path does not lead to a file
    */
   static Optional<Path> locate(Optional<Path> configured, Map<String, String> env) {
-    Optional<Path> explicit =
-        configured.or(() -> nonBlank(env.get(TOKENIZER_PATH)).map(Path::of));
+    Optional<Path> explicit = configured.or(() -> nonBlank(env.get(TOKENIZER_PATH)).map(Path::of));
     if (explicit.isPresent()) {
       return Optional.of(explicitFile(explicit.get()));
     }
@@ -55,7 +54,11 @@ final class TokenizerLocator {
         return file;
       }
       throw new TokenizerLoadException(
-          "tokenizer path " + path + " (" + TOKENIZER_PATH + ") is a directory without "
+          "tokenizer path "
+              + path
+              + " ("
+              + TOKENIZER_PATH
+              + ") is a directory without "
               + FILE_NAME);
     }
     throw new TokenizerLoadException(

@@ -52,8 +52,9 @@ class Llama3ChatReferenceTest {
   @MethodSource("conversations")
   void renderedIdsEqualEncodingTheWholeRenderedPrompt(int line, JsonNode reference) {
     var tokenizer = Llama3Fixture.tokenizer();
-    var tokens = ((TokenizeOutcome.Tokenized) PromptTokenizer.of(tokenizer).tokenize(
-        request(reference))).tokens();
+    var tokens =
+        ((TokenizeOutcome.Tokenized) PromptTokenizer.of(tokenizer).tokenize(request(reference)))
+            .tokens();
     int[] ids = tokens.stream().mapToInt(Integer::intValue).toArray();
 
     // Decoding writes the special tokens out; encoding that text in one piece must give the same

@@ -12,9 +12,9 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The real Llama 3 vocabulary and its reference data, from the folder named by the system
- * property {@code llama3.tokenizer.dir} or the variable {@code LLAMA3_TOKENIZER_DIR}. Tests that
- * need it are skipped when it is absent. The 9 MB vocabulary is loaded once per JVM.
+ * The real Llama 3 vocabulary and its reference data, from the folder named by the system property
+ * {@code llama3.tokenizer.dir} or the variable {@code LLAMA3_TOKENIZER_DIR}. Tests that need it are
+ * skipped when it is absent. The 9 MB vocabulary is loaded once per JVM.
  */
 final class Llama3Fixture {
 

@@ -15,8 +15,7 @@ class Llama3ReferenceTest {
 
   static Stream<Arguments> references() {
     var lines = Llama3Fixture.lines("reference.jsonl");
-    return IntStream.range(0, lines.size())
-        .mapToObj(i -> Arguments.of(i + 1, lines.get(i)));
+    return IntStream.range(0, lines.size()).mapToObj(i -> Arguments.of(i + 1, lines.get(i)));
   }
 
   @Test

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 /**
  * The Llama 3 tokenizer: byte-level BPE over a vocabulary read from {@code tokenizer.json}, run by
  * jtokkit, with the added (special) tokens matched in the text first, as Hugging Face does.
- * Thread-safe and immutable; load it once, it holds about 30 MB.
+ * Thread-safe and immutable; load it once (about 0.4 s), it holds about 25 MB of heap.
  *
  * <p>Decoding does not go through jtokkit: its decoder caches special tokens in a plain {@code
  * HashMap} on first use, which is not safe under concurrent calls.

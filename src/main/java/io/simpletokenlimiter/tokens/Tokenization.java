@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Wiring, e.g. {@code @Bean Tokenization tokenization(TokenLimitProperties p) { return
  * Tokenization.load(Optional.ofNullable(p.tokenizerPath()), System.getenv()); }} and beans for
- * {@link #counter()} and {@link #tokenizer()}. Loading takes about a second; do it once.
+ * {@link #counter()} and {@link #tokenizer()}. Loading takes about half a second; do it once.
  *
  * @param counter counts what each request reserves
  * @param tokenizer answers {@code /tokenize} and {@code /detokenize}

@@ -2,9 +2,16 @@ package io.simpletokenlimiter.tokens;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,6 +33,39 @@ class Llama3ReferenceTest {
     assertThat(tokenizer.knows(128_255)).isTrue();
     assertThat(tokenizer.knows(128_256)).isFalse();
     assertThat(Llama3Fixture.lines("reference.jsonl")).hasSize(322);
+  }
+
+  @Test
+  @Timeout(120)
+  void countsTheSameFromManyThreadsAtOnce() throws Exception {
+    List<JsonNode> lines = Llama3Fixture.lines("reference.jsonl");
+    Llama3Tokenizer tokenizer = Llama3Fixture.tokenizer();
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<Integer>> mismatches = new ArrayList<>();
+      for (int worker = 0; worker < 8; worker++) {
+        mismatches.add(
+            pool.submit(
+                () -> {
+                  int wrong = 0;
+                  for (JsonNode line : lines) {
+                    String text = line.get("text").stringValue();
+                    int[] ids = tokenizer.encode(text);
+                    if (tokenizer.count(text) != line.get("count").asInt()
+                        || !tokenizer.decode(ids).equals(text)
+                        || !Arrays.equals(ids, ids(line))) {
+                      wrong++;
+                    }
+                  }
+                  return wrong;
+                }));
+      }
+      for (Future<Integer> wrong : mismatches) {
+        assertThat(wrong.get()).isZero();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @ParameterizedTest(name = "line {0}")

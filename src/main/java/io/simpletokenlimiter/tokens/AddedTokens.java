@@ -88,10 +88,6 @@ final class AddedTokens {
     return Optional.ofNullable(textsById.get(id));
   }
 
-  int size() {
-    return idsByText.size();
-  }
-
   /** The first added token in {@code text[from, to)}, or {@link Match#NONE}. */
   Match nextMatch(String text, int from, int to) {
     if (idsByText.isEmpty()) {

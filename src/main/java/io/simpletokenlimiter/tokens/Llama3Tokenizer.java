@@ -125,11 +125,6 @@ public final class Llama3Tokenizer {
     }
   }
 
-  /** The file this vocabulary came from. */
-  public Path source() {
-    return source;
-  }
-
   /** Number of BPE ranks (128,000 for Llama 3). */
   public int ranks() {
     return ranks;

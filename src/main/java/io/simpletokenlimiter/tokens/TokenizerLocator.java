@@ -88,7 +88,7 @@ final class TokenizerLocator {
     }
   }
 
-  static Path hubDirectory(Map<String, String> env) {
+  private static Path hubDirectory(Map<String, String> env) {
     Optional<Path> hubCache = nonBlank(env.get("HF_HUB_CACHE")).map(Path::of);
     if (hubCache.isPresent()) {
       return hubCache.get();

@@ -24,7 +24,7 @@ public class ApiRoutes {
   @Bean
   RouterFunction<ServerResponse> apiRouter(
       CompletionsHandler completions, ModelsHandler models, HealthHandler health,
-      UsageHandler usage) {
+      UsageHandler usage, TokenizeHandler tokenize) {
     RouterFunctions.Builder routes = RouterFunctions.route();
     for (String prefix : PREFIXES) {
       routes
@@ -41,6 +41,8 @@ public class ApiRoutes {
     }
     routes.GET("/api/v1/health", health::health);
     routes.GET("/api/v1/usage/{userId}", usage::usage);
+    routes.POST("/tokenize", tokenize::tokenize);
+    routes.POST("/detokenize", tokenize::detokenize);
     routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));
     return routes.build();
   }

@@ -33,7 +33,8 @@ public record TokenLimitProperties(
     @DefaultValue("30s") @NotNull Duration leaseTtl,
     Path overridesFile,
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
-    String adminToken) {
+    String adminToken,
+    Path tokenizerPath) {
 
   public TokenLimitProperties {
     requireTokenLimit("max-tokens-per-minute", maxTokensPerMinute);
@@ -59,6 +60,11 @@ public record TokenLimitProperties(
 
   public Optional<Path> overrides() {
     return Optional.ofNullable(overridesFile);
+  }
+
+  /** A configured {@code tokenizer.json}; else {@code TOKENIZER_PATH} or the HF cache is used. */
+  public Optional<Path> tokenizer() {
+    return Optional.ofNullable(tokenizerPath);
   }
 
   public Optional<String> admin() {

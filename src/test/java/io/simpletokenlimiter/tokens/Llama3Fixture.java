@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import io.simpletokenlimiter.testing.Llama3TokenizerFixture;
 import java.util.Optional;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -23,15 +24,8 @@ final class Llama3Fixture {
   private Llama3Fixture() {}
 
   static Path dir() {
-    Optional<Path> dir =
-        Optional.ofNullable(System.getProperty("llama3.tokenizer.dir"))
-            .or(() -> Optional.ofNullable(System.getenv("LLAMA3_TOKENIZER_DIR")))
-            .map(Path::of)
-            .filter(d -> Files.isRegularFile(d.resolve("tokenizer.json")));
-    assumeTrue(
-        dir.isPresent(),
-        "Llama 3 tokenizer fixture not found: set -Dllama3.tokenizer.dir or LLAMA3_TOKENIZER_DIR"
-            + " to the folder holding tokenizer.json");
+    Optional<Path> dir = Llama3TokenizerFixture.directory();
+    assumeTrue(dir.isPresent(), Llama3TokenizerFixture.MISSING);
     return dir.get();
   }
 

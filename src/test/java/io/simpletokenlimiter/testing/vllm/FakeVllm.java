@@ -260,6 +260,7 @@ public final class FakeVllm implements AutoCloseable {
         .defaultIfEmpty("{}")
         .flatMap(
             text -> {
+              record(request, text);
               JsonNode body = JSON.readTree(text);
               int count =
                   body.has("messages") ? promptTokens(body, true) : promptTokens(body, false);

@@ -99,6 +99,7 @@ public class CompletionsHandler {
                   prepared ->
                       limiter
                           .admit(userId, prepared.reservation())
+                          .transform(metrics::timeDecision)
                           .flatMap(admission -> decide(request, prepared, admission)));
         });
   }

@@ -4,16 +4,18 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.simpletokenlimiter.config.TokenLimitProperties;
+import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.LimitType;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
 
 /**
  * The service's own meters. Prometheus names: {@code token_usage_total{type,model}}, {@code
  * rate_limit_exceeded_total{limit_type}}, {@code concurrent_requests_current} and {@code
- * upstream_request_duration_seconds{outcome}}. No label carries a user id: one series per user
+ * upstream_request_duration_seconds{outcome}} and {@code limiter_decision_seconds{outcome}}. No label carries a user id: one series per user
  * would grow without bound.
  */
 @Component
@@ -61,6 +63,31 @@ public class ProxyMetrics {
 
   public void rejected(LimitType limitType) {
     rejections.get(limitType).increment();
+  }
+
+  /** Times the limiter's decision (one store round trip): {@code limiter_decision_seconds}. */
+  public Mono<Admission> timeDecision(Mono<Admission> decision) {
+    return Mono.defer(
+        () -> {
+          Timer.Sample sample = Timer.start(registry);
+          return decision
+              .doOnSuccess(admission -> sample.stop(decisionTimer(outcomeOf(admission))))
+              .doOnError(error -> sample.stop(decisionTimer("error")));
+        });
+  }
+
+  private static String outcomeOf(Admission admission) {
+    if (admission instanceof Admission.Admitted) {
+      return "admitted";
+    }
+    return admission instanceof Admission.Rejected ? "rejected" : "too_large";
+  }
+
+  private Timer decisionTimer(String outcome) {
+    return Timer.builder("limiter_decision")
+        .description("Time the limiter took to admit or reject a request")
+        .tag("outcome", outcome)
+        .register(registry);
   }
 
   public Timer.Sample startUpstreamCall() {

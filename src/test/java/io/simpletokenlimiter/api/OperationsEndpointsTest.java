@@ -181,6 +181,8 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .containsPattern("rate_limit_exceeded_total\\{limit_type=\"day\"} [1-9]")
         .containsPattern("(?m)^concurrent_requests_current 0\\.0$")
         .contains("upstream_request_duration_seconds_count{outcome=\"answered\"}")
+        .contains("limiter_decision_seconds_count{outcome=\"admitted\"}")
+        .contains("limiter_decision_seconds_count{outcome=\"rejected\"}")
         .contains("resilience4j_circuitbreaker_state")
         .contains("http_server_requests_seconds_count")
         .doesNotContain(USER);

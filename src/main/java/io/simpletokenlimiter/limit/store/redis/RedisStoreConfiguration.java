@@ -56,6 +56,13 @@ public class RedisStoreConfiguration {
     };
   }
 
+  @Bean
+  RedisStoreHealthIndicator limitStoreHealthIndicator(
+      ReactiveRedisConnectionFactory connectionFactory, RedisStoreProperties properties) {
+    return new RedisStoreHealthIndicator(
+        connectionFactory, properties.outagePolicy(), properties.commandTimeout().multipliedBy(4));
+  }
+
   static CircuitBreaker breaker(RedisStoreProperties properties) {
     RedisStoreProperties.Breaker settings = properties.breaker();
     return CircuitBreaker.of("redis", CircuitBreakerConfig.custom()

@@ -1,5 +1,9 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import java.io.IOException;
+import java.net.ServerSocket;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lettuce.core.ClientOptions;
@@ -61,6 +65,31 @@ class RedisStoreConfigurationTest {
           .hasValueSatisfying(options -> assertThat(options.getDisconnectedBehavior())
               .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS));
     });
+  }
+
+  @Test
+  void healthShowsWhetherRedisAnswers() throws IOException {
+    runner.withPropertyValues(redisProperties()).run(context -> {
+      RedisStoreHealthIndicator indicator = context.getBean(RedisStoreHealthIndicator.class);
+      assertThat(indicator.health().block(Duration.ofSeconds(10)).getStatus())
+          .isEqualTo(Status.UP);
+    });
+    runner
+        .withPropertyValues(redisProperties())
+        .withPropertyValues("spring.data.redis.port=" + closedPort())
+        .run(context -> {
+          Health health =
+              context.getBean(RedisStoreHealthIndicator.class).health()
+                  .block(Duration.ofSeconds(10));
+          assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+          assertThat(health.getDetails()).containsEntry("outagePolicy", OutagePolicy.FALLBACK_MEMORY);
+        });
+  }
+
+  private static int closedPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
   }
 
   @Test

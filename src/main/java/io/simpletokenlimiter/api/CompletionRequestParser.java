@@ -35,7 +35,14 @@ final class CompletionRequestParser {
       throw ApiException.invalidRequest("The request body must be a JSON object");
     }
     switch (endpoint) {
-      case CHAT -> checkMessages(body.get("messages"));
+      case CHAT -> {
+        checkMessages(body.get("messages"));
+        if (body.hasNonNull("chat_template")) {
+          // A template of the client's could render far more tokens than the limiter reserves.
+          throw ApiException.invalidRequest(
+              "'chat_template' is not accepted: prompts are counted with the model's own template");
+        }
+      }
       case COMPLETIONS -> checkPrompt(body.get("prompt"));
     }
     Optional<String> model = optionalString(body, "model");
@@ -43,7 +50,9 @@ final class CompletionRequestParser {
     OptionalInt maxCompletionTokens = positiveInt(body, "max_completion_tokens");
     // vLLM, like OpenAI, lets max_completion_tokens win when both are given.
     OptionalInt budget = maxCompletionTokens.isPresent() ? maxCompletionTokens : maxTokens;
-    int choices = positiveInt(body, "n").orElse(1);
+    // vLLM generates best_of sequences and returns n of them: all of them cost tokens.
+    int choices =
+        Math.max(positiveInt(body, "n").orElse(1), positiveInt(body, "best_of").orElse(1));
     boolean stream = optionalBoolean(body, "stream");
     JsonNode streamOptions = body.get("stream_options");
     boolean wantsUsage = false;

@@ -117,6 +117,20 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
   }
 
   @Test
+  void bestOfSequencesAreAllReserved() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":10,\"n\":2,\"best_of\":5"))
+        .exchange()
+        .expectStatus()
+        .isOk();
+
+    assertThat(limiter.admits().get(0).request().choices()).isEqualTo(5);
+  }
+
+  @Test
   void maxCompletionTokensCountsAsTheBudgetAndIsNotOverwritten() {
     client
         .post()

@@ -123,6 +123,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         Arguments.of(chatBody("\"max_tokens\":99999999999"), "'max_tokens'"),
         Arguments.of(chatBody("\"max_completion_tokens\":0"), "'max_completion_tokens'"),
         Arguments.of(chatBody("\"n\":0"), "'n' must be a positive integer"),
+        Arguments.of(chatBody("\"best_of\":-1"), "'best_of' must be a positive integer"),
+        Arguments.of(chatBody("\"chat_template\":\"{{ x }}\""), "'chat_template' is not accepted"),
         Arguments.of(chatBody("\"stream\":\"yes\""), "'stream' must be a boolean"),
         Arguments.of(chatBody("\"stream\":1"), "'stream'"),
         Arguments.of(chatBody("\"stream_options\":3"), "'stream_options'"),

@@ -74,6 +74,7 @@ public final class FakeVllm implements AutoCloseable {
   private volatile boolean healthy;
   private volatile boolean recording;
   private volatile Sinks.Empty<Void> lastChunkGate;
+  private volatile Sinks.Empty<Void> answerGate;
 
   private FakeVllm() {
     reset();
@@ -100,6 +101,8 @@ public final class FakeVllm implements AutoCloseable {
       gate.tryEmitEmpty();
     }
     lastChunkGate = null;
+    releaseAnswers();
+    answerGate = null;
     requests.clear();
     healthProbes.set(0);
     return this;
@@ -165,6 +168,23 @@ public final class FakeVllm implements AutoCloseable {
 
   public void releaseHeldChunks() {
     Sinks.Empty<Void> gate = lastChunkGate;
+    if (gate != null) {
+      gate.tryEmitEmpty();
+    }
+  }
+
+  /**
+   * Generation requests are read and recorded, but answered (status line and all) only after
+   * {@link #releaseAnswers()}: every admitted request stays in flight until the test lets go.
+   */
+  public FakeVllm holdAnswers() {
+    answerGate = Sinks.empty();
+    return this;
+  }
+
+  /** Lets every held answer, and every later one, go; {@link #holdAnswers()} holds again. */
+  public void releaseAnswers() {
+    Sinks.Empty<Void> gate = answerGate;
     if (gate != null) {
       gate.tryEmitEmpty();
     }
@@ -290,6 +310,10 @@ public final class FakeVllm implements AutoCloseable {
                   Mono.defer(() -> Mono.from(answer(response, recorded, chat)))
                       .doOnSuccess(done -> recorded.markCompleted())
                       .doOnCancel(recorded::markClosed);
+              Sinks.Empty<Void> gate = answerGate;
+              if (gate != null) {
+                answer = gate.asMono().then(answer).doOnCancel(recorded::markClosed);
+              }
               return answerDelay.isZero()
                   ? answer
                   : Mono.delay(answerDelay).then(answer).doOnCancel(recorded::markClosed);
@@ -332,12 +356,12 @@ public final class FakeVllm implements AutoCloseable {
       case HANG -> Mono.never();
       case CUT_MID_STREAM ->
           stream
-              ? sendStream(response, chunks(body, chat), true)
+              ? sendStream(response, chunks(body, chat, recorded), true)
               : Mono.fromRunnable(() -> response.withConnection(c -> c.channel().close()));
       case NORMAL ->
           stream
-              ? sendStream(response, chunks(body, chat), false)
-              : sendJson(response, 200, completion(body, chat));
+              ? sendStream(response, chunks(body, chat, recorded), false)
+              : sendJson(response, 200, completion(body, chat, recorded));
     };
   }
 
@@ -392,8 +416,9 @@ public final class FakeVllm implements AutoCloseable {
         : sent;
   }
 
-  private ObjectNode completion(JsonNode request, boolean chat) {
+  private ObjectNode completion(JsonNode request, boolean chat, RecordedRequest recorded) {
     Shape shape = shape(request, chat);
+    recorded.reportUsage(shape.promptTokens(), shape.completionTokens() * shape.choices());
     ObjectNode answer = header(shape, chat ? "chat.completion" : "text_completion");
     ArrayNode choices = answer.putArray("choices");
     String text = text(shape.completionTokens());
@@ -419,8 +444,9 @@ public final class FakeVllm implements AutoCloseable {
   }
 
   /** Every {@code data} payload of a stream, in vLLM's order, ending with {@code [DONE]}. */
-  private List<String> chunks(JsonNode request, boolean chat) {
+  private List<String> chunks(JsonNode request, boolean chat, RecordedRequest recorded) {
     Shape shape = shape(request, chat);
+    recorded.reportUsage(shape.promptTokens(), shape.completionTokens() * shape.choices());
     JsonNode options = request.path("stream_options");
     boolean includeUsage = options.path("include_usage").asBoolean(false);
     boolean continuous = includeUsage && options.path("continuous_usage_stats").asBoolean(false);

@@ -4,7 +4,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -23,6 +25,8 @@ public final class RecordedRequest {
   private final Instant receivedAt;
   private final AtomicBoolean completed = new AtomicBoolean();
   private final AtomicBoolean cancelled = new AtomicBoolean();
+  private final AtomicReference<ReportedUsage> reportedUsage = new AtomicReference<>();
+  private final AtomicReference<Instant> finishedAt = new AtomicReference<>();
 
   RecordedRequest(
       String method, String path, Map<String, List<String>> headers, String body, Instant at) {
@@ -74,13 +78,40 @@ public final class RecordedRequest {
     return cancelled.get();
   }
 
+  /**
+   * The usage of the answer the fake set out to send (its final {@code usage}); empty when it
+   * answered with an error or not at all. Tokens served are this when {@link #completed()}.
+   */
+  public Optional<ReportedUsage> reportedUsage() {
+    return Optional.ofNullable(reportedUsage.get());
+  }
+
+  /** When the whole answer was written or the client went away; empty while it is running. */
+  public Optional<Instant> finishedAt() {
+    return Optional.ofNullable(finishedAt.get());
+  }
+
+  void reportUsage(int promptTokens, int completionTokens) {
+    reportedUsage.set(new ReportedUsage(promptTokens, completionTokens));
+  }
+
   void markCompleted() {
     completed.set(true);
+    finishedAt.compareAndSet(null, Instant.now());
   }
 
   void markClosed() {
     if (!completed.get()) {
       cancelled.set(true);
+    }
+    finishedAt.compareAndSet(null, Instant.now());
+  }
+
+  /** The {@code usage} object of an answer. */
+  public record ReportedUsage(int promptTokens, int completionTokens) {
+
+    public int totalTokens() {
+      return promptTokens + completionTokens;
     }
   }
 }

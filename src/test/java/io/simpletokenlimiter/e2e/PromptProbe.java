@@ -1,0 +1,33 @@
+package io.simpletokenlimiter.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import io.simpletokenlimiter.testing.vllm.RecordedRequest;
+import java.util.UUID;
+
+/**
+ * Finds, from outside, how many prompt tokens the limiter counts for {@link ChatRequest}'s
+ * messages, so that tests hold with the exact Llama 3 counter and with the byte bound alike.
+ *
+ * <p>A fresh user with a minute limit {@code L} (at most the model's context) asks without
+ * {@code max_tokens}: the limiter grants the whole room, {@code L - prompt}, and sends it to vLLM
+ * as {@code max_tokens}.
+ */
+final class PromptProbe {
+
+  private PromptProbe() {}
+
+  static long countedPrompt(ApiClient api, FakeVllm fake, long minuteLimit) {
+    String user = "probe-" + UUID.randomUUID();
+    String tag = user + "-0";
+    ApiClient.Answer answer = api.chat(user, ChatRequest.withoutMaxTokens(tag).json()).block();
+    assertThat(answer.status()).as("probe answer %s", answer).isEqualTo(200);
+    RecordedRequest received =
+        fake.generationRequests().stream()
+            .filter(request -> tag.equals(request.json().path("user").stringValue("")))
+            .findFirst()
+            .orElseThrow();
+    return minuteLimit - received.json().path("max_tokens").longValue();
+  }
+}

@@ -1,5 +1,12 @@
 package io.simpletokenlimiter.e2e;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -8,7 +15,6 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
@@ -70,15 +76,41 @@ final class ApiClient {
         .timeout(CALL_TIMEOUT);
   }
 
-  /** The raw body of a streamed answer as it arrives, to cancel it part-way. */
-  Flux<String> chatBody(String userId, String body) {
-    return web.post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", userId)
-        .contentType(MediaType.APPLICATION_JSON)
-        .bodyValue(body)
-        .exchangeToFlux(response -> response.bodyToFlux(DataBuffer.class).map(ApiClient::text))
-        .timeout(CALL_TIMEOUT);
+  /**
+   * Posts a chat completion on a socket of its own, reads until {@code until} has arrived, then
+   * closes the socket, as a client that goes away does. (A WebClient that is cancelled may drain
+   * the rest of the body instead of closing.) Returns what was read.
+   */
+  String chatThenHangUp(String userId, String body, String until) {
+    URI uri = URI.create(baseUrl);
+    byte[] content = body.getBytes(StandardCharsets.UTF_8);
+    String head =
+        "POST /api/v1/chat/completions HTTP/1.1\r\n"
+            + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
+            + "X-User-ID: " + userId + "\r\n"
+            + "Content-Type: application/json\r\n"
+            + "Content-Length: " + content.length + "\r\n\r\n";
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(Math.toIntExact(CALL_TIMEOUT.toMillis()));
+      OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.US_ASCII));
+      out.write(content);
+      out.flush();
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream received = new ByteArrayOutputStream();
+      byte[] buffer = new byte[4096];
+      int read;
+      while ((read = in.read(buffer)) >= 0) {
+        received.write(buffer, 0, read);
+        String text = received.toString(StandardCharsets.UTF_8);
+        if (text.contains(until)) {
+          return text;
+        }
+      }
+      throw new IllegalStateException("the answer ended before " + until + ": " + received);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** {@code GET /api/v1/usage/{userId}} as the user: the token counts and the extra fields. */

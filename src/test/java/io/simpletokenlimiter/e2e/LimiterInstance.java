@@ -7,9 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 
 /**
  * One replica of the service, the whole application as {@code main} starts it, on a free port of
@@ -45,8 +47,29 @@ final class LimiterInstance implements AutoCloseable {
         new SpringApplicationBuilder(TokenLimiterApplication.class)
             .web(WebApplicationType.REACTIVE)
             .logStartupInfo(false)
+            .initializers(LimiterInstance::ownNettyResources)
             .run(arguments);
     return new LimiterInstance(context);
+  }
+
+  /**
+   * Each replica gets event loops of its own, as @SpringBootTest contexts do: closing one must not
+   * dispose Reactor Netty's global resources under the other replicas and test contexts of this
+   * JVM.
+   */
+  private static void ownNettyResources(ConfigurableApplicationContext context) {
+    context
+        .getBeanFactory()
+        .addBeanPostProcessor(
+            new BeanPostProcessor() {
+              @Override
+              public Object postProcessBeforeInitialization(Object bean, String name) {
+                if (bean instanceof ReactorResourceFactory factory) {
+                  factory.setUseGlobalResources(false);
+                }
+                return bean;
+              }
+            });
   }
 
   /**

@@ -113,10 +113,23 @@ final class ApiClient {
     }
   }
 
-  /** {@code GET /api/v1/usage/{userId}} as the user: the token counts and the extra fields. */
+  /** {@code GET /api/v1/usage/{userId}} as the user: the token counts and requests in flight. */
   Usage usage(String userId) {
-    Answer answer =
-        web.get()
+    Answer answer = usageAnswer(userId);
+    if (answer.status() != 200) {
+      throw new IllegalStateException("usage of " + userId + " answered " + answer);
+    }
+    JsonNode body = answer.json();
+    return new Usage(
+        body.path("minute").longValue(),
+        body.path("hour").longValue(),
+        body.path("day").longValue(),
+        body.path("concurrent").intValue());
+  }
+
+  /** {@code GET /api/v1/usage/{userId}} as the user, whatever it answers. */
+  Answer usageAnswer(String userId) {
+    return web.get()
             .uri("/api/v1/usage/{id}", userId)
             .header("X-User-ID", userId)
             .exchangeToMono(
@@ -131,15 +144,6 @@ final class ApiClient {
                                     response.headers().asHttpHeaders(),
                                     text)))
             .block(CALL_TIMEOUT);
-    if (answer.status() != 200) {
-      throw new IllegalStateException("usage of " + userId + " answered " + answer);
-    }
-    JsonNode body = answer.json();
-    return new Usage(
-        body.path("minute").longValue(),
-        body.path("hour").longValue(),
-        body.path("day").longValue(),
-        body.path("concurrent").intValue());
   }
 
   /** {@code GET} of any path, e.g. {@code /actuator/prometheus}. */

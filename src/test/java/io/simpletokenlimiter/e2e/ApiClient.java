@@ -86,10 +86,18 @@ final class ApiClient {
     byte[] content = body.getBytes(StandardCharsets.UTF_8);
     String head =
         "POST /api/v1/chat/completions HTTP/1.1\r\n"
-            + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
-            + "X-User-ID: " + userId + "\r\n"
+            + "Host: "
+            + uri.getHost()
+            + ":"
+            + uri.getPort()
+            + "\r\n"
+            + "X-User-ID: "
+            + userId
+            + "\r\n"
             + "Content-Type: application/json\r\n"
-            + "Content-Length: " + content.length + "\r\n\r\n";
+            + "Content-Length: "
+            + content.length
+            + "\r\n\r\n";
     try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
       socket.setSoTimeout(Math.toIntExact(CALL_TIMEOUT.toMillis()));
       OutputStream out = socket.getOutputStream();
@@ -130,20 +138,20 @@ final class ApiClient {
   /** {@code GET /api/v1/usage/{userId}} as the user, whatever it answers. */
   Answer usageAnswer(String userId) {
     return web.get()
-            .uri("/api/v1/usage/{id}", userId)
-            .header("X-User-ID", userId)
-            .exchangeToMono(
-                response ->
-                    response
-                        .bodyToMono(String.class)
-                        .defaultIfEmpty("")
-                        .map(
-                            text ->
-                                new Answer(
-                                    response.statusCode().value(),
-                                    response.headers().asHttpHeaders(),
-                                    text)))
-            .block(CALL_TIMEOUT);
+        .uri("/api/v1/usage/{id}", userId)
+        .header("X-User-ID", userId)
+        .exchangeToMono(
+            response ->
+                response
+                    .bodyToMono(String.class)
+                    .defaultIfEmpty("")
+                    .map(
+                        text ->
+                            new Answer(
+                                response.statusCode().value(),
+                                response.headers().asHttpHeaders(),
+                                text)))
+        .block(CALL_TIMEOUT);
   }
 
   /** {@code GET} of any path, e.g. {@code /actuator/prometheus}. */

@@ -5,8 +5,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A chat completion as a client sends it. Every request has the same messages, so the limiter
- * counts the same prompt for all of them; {@code tag} travels in OpenAI's {@code user} field,
- * which the limiter forwards untouched, so each request can be found again at the fake vLLM.
+ * counts the same prompt for all of them; {@code tag} travels in OpenAI's {@code user} field, which
+ * the limiter forwards untouched, so each request can be found again at the fake vLLM.
  */
 record ChatRequest(OptionalInt maxTokens, boolean stream, String tag) {
 

@@ -46,7 +46,8 @@ class InFlightUsageTest extends MemoryReplicaTest {
 
     CompletableFuture<Answer> answer = send(user, ChatRequest.of(50, user).streamed());
 
-    assertThat(awaitInFlight(user, 1)).isEqualTo(new Usage(prompt + 50, prompt + 50, prompt + 50, 1));
+    assertThat(awaitInFlight(user, 1))
+        .isEqualTo(new Usage(prompt + 50, prompt + 50, prompt + 50, 1));
 
     VLLM.releaseHeldChunks();
     assertThat(answer.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);

@@ -15,8 +15,8 @@ import org.springframework.http.client.ReactorResourceFactory;
 
 /**
  * One replica of the service, the whole application as {@code main} starts it, on a free port of
- * this JVM: the real limiter and the store its properties choose. Several can run side by side,
- * as replicas behind a load balancer do.
+ * this JVM: the real limiter and the store its properties choose. Several can run side by side, as
+ * replicas behind a load balancer do.
  */
 final class LimiterInstance implements AutoCloseable {
 
@@ -41,7 +41,8 @@ final class LimiterInstance implements AutoCloseable {
     all.putAll(properties);
     // As command-line arguments: they win over application.yml, as an operator's settings do.
     String[] arguments =
-        all.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue())
+        all.entrySet().stream()
+            .map(e -> "--" + e.getKey() + "=" + e.getValue())
             .toArray(String[]::new);
     ConfigurableApplicationContext context =
         new SpringApplicationBuilder(TokenLimiterApplication.class)
@@ -73,8 +74,8 @@ final class LimiterInstance implements AutoCloseable {
   }
 
   /**
-   * Writes per-user limits for {@code token.limit.overrides-file}, e.g. {@code users:
-   * {alice: {max-tokens-per-hour: 300}}}.
+   * Writes per-user limits for {@code token.limit.overrides-file}, e.g. {@code users: {alice:
+   * {max-tokens-per-hour: 300}}}.
    */
   static Path overridesFile(String yaml) {
     try {

@@ -49,20 +49,27 @@ abstract class MemoryReplicaTest {
                 %s: {max-tokens-per-minute: -1, max-tokens-per-hour: -1, max-tokens-per-day: %d}
               """
                   .formatted(
-                      HOUR_CAPPED, CAPPED_LIMIT, HOUR_CAPPED_SDK, CAPPED_LIMIT, DAY_CAPPED,
+                      HOUR_CAPPED,
+                      CAPPED_LIMIT,
+                      HOUR_CAPPED_SDK,
+                      CAPPED_LIMIT,
+                      DAY_CAPPED,
                       CAPPED_LIMIT));
       replica =
           LimiterInstance.start(
-              Map.of(
-                  "token.limit.vllm-url", VLLM.baseUrl(),
-                  "token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT),
-                  "token.limit.max-concurrent-requests", Integer.toString(MAX_CONCURRENT),
-                  "token.limit.overrides-file", overrides.toString(),
-                  "token.limit.upstream.first-byte-timeout", FIRST_BYTE_TIMEOUT.toMillis() + "ms",
-                  "token.limit.upstream.idle-timeout", IDLE_TIMEOUT.toMillis() + "ms",
+              Map.ofEntries(
+                  Map.entry("token.limit.vllm-url", VLLM.baseUrl()),
+                  Map.entry("token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT)),
+                  Map.entry(
+                      "token.limit.max-concurrent-requests", Integer.toString(MAX_CONCURRENT)),
+                  Map.entry("token.limit.overrides-file", overrides.toString()),
+                  Map.entry(
+                      "token.limit.upstream.first-byte-timeout",
+                      FIRST_BYTE_TIMEOUT.toMillis() + "ms"),
+                  Map.entry("token.limit.upstream.idle-timeout", IDLE_TIMEOUT.toMillis() + "ms"),
                   // The failures these tests cause on purpose must not open the breaker.
-                  "token.limit.upstream.breaker.minimum-number-of-calls", "100000",
-                  "token.limit.upstream.breaker.sliding-window-size", "100000"));
+                  Map.entry("token.limit.upstream.breaker.minimum-number-of-calls", "100000"),
+                  Map.entry("token.limit.upstream.breaker.sliding-window-size", "100000")));
       VLLM.reset();
       countedPrompt = PromptProbe.countedPrompt(replica.api(), VLLM, MINUTE_LIMIT);
     }
@@ -102,8 +109,8 @@ abstract class MemoryReplicaTest {
         .until(
             () ->
                 VLLM.generationRequests().stream()
-                    .filter(request -> TokenRace.tagOf(request).startsWith(tagPrefix))
-                    .count()
-                >= count);
+                        .filter(request -> TokenRace.tagOf(request).startsWith(tagPrefix))
+                        .count()
+                    >= count);
   }
 }

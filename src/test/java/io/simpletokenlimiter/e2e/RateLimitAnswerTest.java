@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * SPEC §3.4 as a client sees it: the 429 body, {@code retry_after} computed from the buckets and
- * the same in every header, {@code x-should-retry: false} for long waits, {@code x-ratelimit-*}
- * on every answer, and the official OpenAI Java SDK reading all of it.
+ * the same in every header, {@code x-should-retry: false} for long waits, {@code x-ratelimit-*} on
+ * every answer, and the official OpenAI Java SDK reading all of it.
  */
 class RateLimitAnswerTest extends MemoryReplicaTest {
 
@@ -28,8 +28,8 @@ class RateLimitAnswerTest extends MemoryReplicaTest {
     String user = newUser("minute");
     VLLM.answerTokens(1_000);
     long before = System.currentTimeMillis();
-    Answer spend = api.chat(user, ChatRequest.of(leaving(5, MINUTE_LIMIT), user + "-1").json())
-        .block();
+    Answer spend =
+        api.chat(user, ChatRequest.of(leaving(5, MINUTE_LIMIT), user + "-1").json()).block();
     long after = System.currentTimeMillis();
     assertThat(spend.status()).isEqualTo(200);
     ApiClient.Usage used = api.usage(user);
@@ -100,16 +100,16 @@ class RateLimitAnswerTest extends MemoryReplicaTest {
     assertThat(stream.header("x-ratelimit-remaining-tokens"))
         .isEqualTo(Long.toString(MINUTE_LIMIT - served - prompt - 50));
     assertThat(stream.header("x-ratelimit-remaining-requests")).isEqualTo("1");
-    assertThat(goDurationMillis(stream.header("x-ratelimit-reset-tokens")))
-        .isBetween(1L, 61_000L);
+    assertThat(goDurationMillis(stream.header("x-ratelimit-reset-tokens"))).isBetween(1L, 61_000L);
   }
 
   @Test
   void theOpenAiSdkRaisesRateLimitExceptionWithTheWait() {
     String user = newUser("sdk");
     VLLM.answerTokens(1_000);
-    assertThat(api.chat(user, ChatRequest.of(leaving(5, MINUTE_LIMIT), user).json()).block()
-        .status()).isEqualTo(200);
+    assertThat(
+            api.chat(user, ChatRequest.of(leaving(5, MINUTE_LIMIT), user).json()).block().status())
+        .isEqualTo(200);
 
     assertThatThrownBy(() -> sdk(user, 0).chat().completions().create(chat(20)))
         .isInstanceOfSatisfying(
@@ -127,8 +127,12 @@ class RateLimitAnswerTest extends MemoryReplicaTest {
   @Test
   void theOpenAiSdkDoesNotRetryWhenTheHourIsSpent() {
     VLLM.answerTokens(1_000);
-    assertThat(api.chat(HOUR_CAPPED_SDK,
-            ChatRequest.of(leaving(5, CAPPED_LIMIT), HOUR_CAPPED_SDK).json()).block().status())
+    assertThat(
+            api.chat(
+                    HOUR_CAPPED_SDK,
+                    ChatRequest.of(leaving(5, CAPPED_LIMIT), HOUR_CAPPED_SDK).json())
+                .block()
+                .status())
         .isEqualTo(200);
     double rejectedBefore = rejectedByTheHour();
 

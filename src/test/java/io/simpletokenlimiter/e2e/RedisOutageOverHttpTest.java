@@ -21,10 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * SPEC §6, Redis unreachable, through the HTTP API: a real redis-server is killed under traffic
- * and started again (empty) on the same port. Replica {@code F} has the default policy
- * ({@code fallback-memory}), replica {@code C} fails closed. Both run the default Redis command
- * timeout (250 ms) and a short breaker wait, so that recovery is quick.
+ * SPEC §6, Redis unreachable, through the HTTP API: a real redis-server is killed under traffic and
+ * started again (empty) on the same port. Replica {@code F} has the default policy ({@code
+ * fallback-memory}), replica {@code C} fails closed. Both run the default Redis command timeout
+ * (250 ms) and a short breaker wait, so that recovery is quick.
  */
 @Timeout(120)
 class RedisOutageOverHttpTest {
@@ -53,17 +53,17 @@ class RedisOutageOverHttpTest {
   }
 
   private static Map<String, String> properties(String policy, Path overrides) {
-    return Map.of(
-        "token.limit.vllm-url", vllm.baseUrl(),
-        "token.limit.store", "redis",
-        "spring.data.redis.host", redis.host(),
-        "spring.data.redis.port", Integer.toString(redis.port()),
-        "token.limit.redis.outage-policy", policy,
-        "token.limit.redis.breaker.wait-in-open-state", "500ms",
-        "token.limit.max-tokens-per-minute", Long.toString(PLENTY),
-        "token.limit.max-tokens-per-hour", Long.toString(PLENTY),
-        "token.limit.max-tokens-per-day", Long.toString(PLENTY),
-        "token.limit.overrides-file", overrides.toString());
+    return Map.ofEntries(
+        Map.entry("token.limit.vllm-url", vllm.baseUrl()),
+        Map.entry("token.limit.store", "redis"),
+        Map.entry("spring.data.redis.host", redis.host()),
+        Map.entry("spring.data.redis.port", Integer.toString(redis.port())),
+        Map.entry("token.limit.redis.outage-policy", policy),
+        Map.entry("token.limit.redis.breaker.wait-in-open-state", "500ms"),
+        Map.entry("token.limit.max-tokens-per-minute", Long.toString(PLENTY)),
+        Map.entry("token.limit.max-tokens-per-hour", Long.toString(PLENTY)),
+        Map.entry("token.limit.max-tokens-per-day", Long.toString(PLENTY)),
+        Map.entry("token.limit.overrides-file", overrides.toString()));
   }
 
   @AfterAll
@@ -116,12 +116,12 @@ class RedisOutageOverHttpTest {
     }
 
     // fallback-memory: every request answered, by Redis or by this replica's memory.
-    assertThat(fallback.answers).isNotEmpty().allSatisfy(s -> assertThat(s.status()).isEqualTo(200));
+    assertThat(fallback.answers)
+        .isNotEmpty()
+        .allSatisfy(s -> assertThat(s.status()).isEqualTo(200));
     // fail-closed: answered, or refused with the documented 503 while Redis was away.
     assertThat(failClosed.answers)
-        .allSatisfy(
-            sample ->
-                assertThat(sample.describe()).isIn("200", "503 limiter_unavailable"));
+        .allSatisfy(sample -> assertThat(sample.describe()).isIn("200", "503 limiter_unavailable"));
     assertThat(failClosed.answers)
         .filteredOn(sample -> sample.phase() == Phase.DOWN)
         .extracting(Sample::describe)
@@ -133,9 +133,8 @@ class RedisOutageOverHttpTest {
   }
 
   /**
-   * A user who has spent the minute is not served because one Redis reply was slow. Redis is
-   * paused for a second (as a slow disk, a fork or a failover does); the replica's 250 ms timeout
-   * fires.
+   * A user who has spent the minute is not served because one Redis reply was slow. Redis is paused
+   * for a second (as a slow disk, a fork or a failover does); the replica's 250 ms timeout fires.
    *
    * <p>Fails today: the timed-out admission falls back to this replica's memory store, which has
    * never seen the user's usage, and admits the request. See the report on the {@code e2e} branch.

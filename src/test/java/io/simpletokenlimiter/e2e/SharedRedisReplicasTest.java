@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Two replicas sharing one real redis-server ({@code token.limit.store=redis}): the limits hold
  * across both as if they were one, and the slots of a replica that dies come back by themselves.
- * Replica A reaches Redis through a {@link SeverableLink}, so that the last test can cut it off
- * as a crash or a network partition would.
+ * Replica A reaches Redis through a {@link SeverableLink}, so that the last test can cut it off as
+ * a crash or a network partition would.
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -74,19 +74,20 @@ class SharedRedisReplicasTest {
   }
 
   private static Map<String, String> properties(String redisHost, int redisPort, Path overrides) {
-    return Map.of(
-        "token.limit.vllm-url", vllm.baseUrl(),
-        "token.limit.store", "redis",
-        "spring.data.redis.host", redisHost,
-        "spring.data.redis.port", Integer.toString(redisPort),
-        "token.limit.lease-ttl", LEASE_TTL.toMillis() + "ms",
-        // The first burst on a cold JVM, two shared cores, takes Redis replies past the default
-        // 250 ms, and a timed-out admission falls back to memory, which knows nothing of what
-        // Redis counted (RedisHiccupTest shows it). Here the subject is the shared count itself.
-        "token.limit.redis.command-timeout", "3s",
-        "token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT),
-        "token.limit.max-concurrent-requests", Integer.toString(MAX_CONCURRENT),
-        "token.limit.overrides-file", overrides.toString());
+    return Map.ofEntries(
+        Map.entry("token.limit.vllm-url", vllm.baseUrl()),
+        Map.entry("token.limit.store", "redis"),
+        Map.entry("spring.data.redis.host", redisHost),
+        Map.entry("spring.data.redis.port", Integer.toString(redisPort)),
+        Map.entry("token.limit.lease-ttl", LEASE_TTL.toMillis() + "ms"),
+        // A cold replica's first burst on two shared cores takes Redis replies past the default
+        // 250 ms, and a timed-out admission is then decided by memory, which knows nothing of
+        // what Redis counted (RedisOutageOverHttpTest shows it). The subject here is the shared
+        // count itself.
+        Map.entry("token.limit.redis.command-timeout", "3s"),
+        Map.entry("token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT)),
+        Map.entry("token.limit.max-concurrent-requests", Integer.toString(MAX_CONCURRENT)),
+        Map.entry("token.limit.overrides-file", overrides.toString()));
   }
 
   @AfterAll
@@ -150,9 +151,7 @@ class SharedRedisReplicasTest {
     assertThat(race.withStatus(200).size() + race.withStatus(429).size()).isEqualTo(200);
     assertThat(race.atFakeByTag().keySet())
         .isEqualTo(
-            race.withStatus(200).stream()
-                .map(o -> o.request().tag())
-                .collect(Collectors.toSet()));
+            race.withStatus(200).stream().map(o -> o.request().tag()).collect(Collectors.toSet()));
 
     assertServedWithinTheLimitAndReadTheSameOnBoth(FREE_RACER, race, begin);
   }
@@ -257,8 +256,8 @@ class SharedRedisReplicasTest {
         .until(
             () ->
                 vllm.generationRequests().stream()
-                    .filter(request -> TokenRace.tagOf(request).startsWith(tagPrefix))
-                    .count()
-                >= count);
+                        .filter(request -> TokenRace.tagOf(request).startsWith(tagPrefix))
+                        .count()
+                    >= count);
   }
 }

@@ -18,8 +18,8 @@ import reactor.core.publisher.Flux;
 /**
  * SPEC §3.5: whatever ends a request — the client hanging up, vLLM failing, down or silent — its
  * in-flight slot comes back. Each test ends two requests of a user (limit 2) one bad way, then
- * shows the user can again run two at once, that a third is refused as {@code concurrent}, and
- * that another user is not affected meanwhile.
+ * shows the user can again run two at once, that a third is refused as {@code concurrent}, and that
+ * another user is not affected meanwhile.
  */
 class SlotLeakTest extends MemoryReplicaTest {
 
@@ -99,8 +99,7 @@ class SlotLeakTest extends MemoryReplicaTest {
     // vLLM sends 29 tokens, then nothing: the idle timeout ends both streams.
     VLLM.holdLastChunk();
 
-    List<Answer> answers =
-        twoAtOnce(user, request -> request.streamed());
+    List<Answer> answers = twoAtOnce(user, request -> request.streamed());
 
     assertThat(answers)
         .allSatisfy(
@@ -142,10 +141,10 @@ class SlotLeakTest extends MemoryReplicaTest {
         .until(
             () ->
                 VLLM.generationRequests().stream()
-                    .filter(request -> TokenRace.tagOf(request).startsWith(user + "#"))
-                    .filter(RecordedRequest::cancelled)
-                    .count()
-                == requests);
+                        .filter(request -> TokenRace.tagOf(request).startsWith(user + "#"))
+                        .filter(RecordedRequest::cancelled)
+                        .count()
+                    == requests);
   }
 
   /** The user gets both slots, not a third; another user is admitted meanwhile. */
@@ -176,9 +175,7 @@ class SlotLeakTest extends MemoryReplicaTest {
               assertThat(answer.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
               assertThat(answer.get().body()).doesNotContain("error");
             });
-    assertThat(VLLM.generationRequests())
-        .extracting(TokenRace::tagOf)
-        .doesNotContain(tag + 2);
+    assertThat(VLLM.generationRequests()).extracting(TokenRace::tagOf).doesNotContain(tag + 2);
     assertThat(settledUsage(user).concurrent()).isZero();
   }
 }

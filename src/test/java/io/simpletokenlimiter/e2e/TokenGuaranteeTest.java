@@ -32,6 +32,7 @@ class TokenGuaranteeTest {
 
   private static final long MINUTE_LIMIT = 2_000;
   private static final int ANSWER_TOKENS = 40;
+
   /** Everything a test charges must stay in one rolling minute for its sums to be comparable. */
   private static final Duration ONE_WINDOW = Duration.ofSeconds(55);
 
@@ -47,11 +48,11 @@ class TokenGuaranteeTest {
     vllm = FakeVllm.start();
     replica =
         LimiterInstance.start(
-            Map.of(
-                "token.limit.vllm-url", vllm.baseUrl(),
-                "token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT),
+            Map.ofEntries(
+                Map.entry("token.limit.vllm-url", vllm.baseUrl()),
+                Map.entry("token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT)),
                 // Only the minute limit is raced for; the in-flight limit is out of the way.
-                "token.limit.max-concurrent-requests", "1000"));
+                Map.entry("token.limit.max-concurrent-requests", "1000")));
     prompt = PromptProbe.countedPrompt(replica.api(), vllm, MINUTE_LIMIT);
   }
 

@@ -22,7 +22,9 @@ import reactor.core.publisher.Flux;
  */
 final class TokenRace {
 
-  /** {@code token.limit.model.min-completion-tokens}: the least budget granted without max_tokens. */
+  /**
+   * {@code token.limit.model.min-completion-tokens}: the least budget granted without max_tokens.
+   */
   static final long MIN_COMPLETION = 16;
 
   private static final Duration DECIDED_WITHIN = Duration.ofSeconds(60);
@@ -51,8 +53,8 @@ final class TokenRace {
   }
 
   /**
-   * Every admitted request is held at the fake until every request has been decided: no
-   * reservation is settled during the race, so what was admitted must be exactly what fits.
+   * Every admitted request is held at the fake until every request has been decided: no reservation
+   * is settled during the race, so what was admitted must be exactly what fits.
    */
   Result runHeld(int requests) {
     fake.holdAnswers();
@@ -118,8 +120,8 @@ final class TokenRace {
   /**
    * What happened.
    *
-   * @param decidedBeforeRelease for a held race, the answers that came before any was released:
-   *     the rejections
+   * @param decidedBeforeRelease for a held race, the answers that came before any was released: the
+   *     rejections
    */
   record Result(
       List<Outcome> outcomes, List<RecordedRequest> atFake, List<Outcome> decidedBeforeRelease) {

@@ -91,7 +91,8 @@ public final class SeverableLink implements AutoCloseable {
 
   private void pump(Socket from, Socket to) {
     byte[] buffer = new byte[8192];
-    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+    try (InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream()) {
       int read;
       while ((read = in.read(buffer)) >= 0) {
         out.write(buffer, 0, read);

@@ -92,14 +92,6 @@ final class LimiterInstance implements AutoCloseable {
     return api;
   }
 
-  <T> T bean(Class<T> type) {
-    return context.getBean(type);
-  }
-
-  boolean isRunning() {
-    return context.isActive();
-  }
-
   @Override
   public void close() {
     if (context.isActive()) {

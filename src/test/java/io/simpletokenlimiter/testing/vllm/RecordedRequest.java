@@ -26,7 +26,6 @@ public final class RecordedRequest {
   private final AtomicBoolean completed = new AtomicBoolean();
   private final AtomicBoolean cancelled = new AtomicBoolean();
   private final AtomicReference<ReportedUsage> reportedUsage = new AtomicReference<>();
-  private final AtomicReference<Instant> finishedAt = new AtomicReference<>();
 
   RecordedRequest(
       String method, String path, Map<String, List<String>> headers, String body, Instant at) {
@@ -86,25 +85,18 @@ public final class RecordedRequest {
     return Optional.ofNullable(reportedUsage.get());
   }
 
-  /** When the whole answer was written or the client went away; empty while it is running. */
-  public Optional<Instant> finishedAt() {
-    return Optional.ofNullable(finishedAt.get());
-  }
-
   void reportUsage(int promptTokens, int completionTokens) {
     reportedUsage.set(new ReportedUsage(promptTokens, completionTokens));
   }
 
   void markCompleted() {
     completed.set(true);
-    finishedAt.compareAndSet(null, Instant.now());
   }
 
   void markClosed() {
     if (!completed.get()) {
       cancelled.set(true);
     }
-    finishedAt.compareAndSet(null, Instant.now());
   }
 
   /** The {@code usage} object of an answer. */

@@ -31,6 +31,7 @@ public record TokenLimitProperties(
     @DefaultValue @Valid Upstream upstream,
     @DefaultValue("memory") @NotNull StoreKind store,
     @DefaultValue("30s") @NotNull Duration leaseTtl,
+    @DefaultValue("30m") @NotNull Duration maxLeaseLifetime,
     Path overridesFile,
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
     String adminToken,

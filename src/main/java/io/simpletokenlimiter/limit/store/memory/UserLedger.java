@@ -75,6 +75,7 @@ final class UserLedger {
 
   boolean renew(String leaseId, long nowMillis, long leaseTtlMillis) {
     long now = advanceTo(nowMillis);
+    expireLeases(now);
     Lease lease = leases.get(leaseId);
     if (lease == null || lease.expiresAtMillis() <= now) {
       return false;

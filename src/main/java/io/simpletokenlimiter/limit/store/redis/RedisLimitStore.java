@@ -16,6 +16,7 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
@@ -88,8 +89,13 @@ public final class RedisLimitStore implements LimitStore {
         .map(reply -> usage(longs(reply)));
   }
 
+  /**
+   * Runs one script and hands its reply to a parallel thread: Lettuce delivers every reply of the
+   * connection on one I/O thread, and what follows an admission (rewriting up to a megabyte of
+   * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
+   */
   private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return redis.execute(script, keys(userId), args).single();
+    return redis.execute(script, keys(userId), args).single().publishOn(Schedulers.parallel());
   }
 
   /** Now, then the windows shortest first: the scripts take every span from here. */

@@ -206,6 +206,20 @@ abstract class RedisLimitStoreScenarios {
         .isEqualTo("100:" + (T0 + TTL));
   }
 
+  @Test
+  void repliesAreHandedOffLettucesIoThread() {
+    String admittedOn =
+        store
+            .admit(command(ReservationRequest.fixed(0, 1, 10), T0, LIMITS))
+            .map(admission -> Thread.currentThread().getName())
+            .block(BLOCK);
+    String usageOn =
+        store.usage(user, T0).map(usage -> Thread.currentThread().getName()).block(BLOCK);
+
+    // Lettuce names its event-loop threads lettuce-epollEventLoop-*, lettuce-nioEventLoop-*
+    assertThat(List.of(admittedOn, usageOn)).noneMatch(name -> name.startsWith("lettuce-"));
+  }
+
   // --- helpers ---------------------------------------------------------------------------
 
   AdmitCommand command(ReservationRequest request, long now, Limits limits) {

@@ -76,6 +76,11 @@ public record TokenLimitProperties(
       throw new IllegalArgumentException(
           "token.limit." + key + " must be at least 1, or -1 for unlimited, was " + value);
     }
+    if (value > Limits.MAX_TOKENS) {
+      throw new IllegalArgumentException(
+          "token.limit." + key + " must be at most " + Limits.MAX_TOKENS
+              + ", or -1 for unlimited, was " + value);
+    }
   }
 
   /** Where counters live: this process, or Redis shared by every replica. */

@@ -220,6 +220,33 @@ abstract class RedisLimitStoreScenarios {
     assertThat(List.of(admittedOn, usageOn)).noneMatch(name -> name.startsWith("lettuce-"));
   }
 
+  @Test
+  @SuppressWarnings("unchecked")
+  void theLargestLimitsRoundTripExactly() {
+    long max = Limits.MAX_TOKENS;
+    Limits largest = new Limits(max, max, max, 2);
+
+    Admitted first = admitted(ReservationRequest.fixed(1, 1, max - 2), T0, largest);
+    Admitted last = admitted(new ReservationRequest(0, 1, 1, max), T0, largest);
+
+    assertThat(first.reservedTokens()).isEqualTo(max - 1);
+    assertThat(first.quota()).isEqualTo(new Quota(LimitType.MINUTE, max, 1, 0, 2, 1));
+    assertThat(last.completionTokensPerChoice()).isEqualTo(1);
+    assertThat(last.quota().remainingTokens()).isZero();
+    String leasesKey = RedisLimitStore.keys(user).get(1);
+    assertThat(call(leasesKey, "HGET", leasesKey, first.leaseId()))
+        .isEqualTo("999999999999999:" + (T0 + TTL));
+
+    assertThat(store.settle(user, first.leaseId(), max - 1, T0).block(BLOCK)).isTrue();
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
+    String buckets = RedisLimitStore.keys(user).get(0);
+    assertThat((List<Object>) call(buckets, "HVALS", buckets))
+        .containsOnly("999999999999999");
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 1), T0 + 1_000, largest);
+    assertThat(rejected.quota().limitTokens()).isEqualTo(max);
+    assertThat(rejected.quota().remainingTokens()).isZero();
+  }
+
   // --- helpers ---------------------------------------------------------------------------
 
   AdmitCommand command(ReservationRequest request, long now, Limits limits) {

@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -33,13 +34,20 @@ public final class RedisLimitStore implements LimitStore {
 
   private final ReactiveStringRedisTemplate redis;
   private final LimitScripts scripts = LimitScripts.load();
+  private final String shortRetryMillis;
 
   public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
     this(new ReactiveStringRedisTemplate(connectionFactory));
   }
 
   public RedisLimitStore(ReactiveStringRedisTemplate redis) {
+    this(redis, RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  /** With another short retry hint: lets a test see that the scripts take it from here. */
+  RedisLimitStore(ReactiveStringRedisTemplate redis, long shortRetryMillis) {
     this.redis = redis;
+    this.shortRetryMillis = Long.toString(shortRetryMillis);
   }
 
   /** The keys of one user; the braces are the hash tag. */
@@ -60,6 +68,7 @@ public final class RedisLimitStore implements LimitStore {
     args.add(Long.toString(request.minCompletionPerChoice()));
     args.add(Long.toString(request.maxCompletionPerChoice()));
     args.add(Integer.toString(limits.maxConcurrent()));
+    args.add(shortRetryMillis);
     for (Window window : WINDOWS) {
       args.add(Long.toString(limits.tokens(window)));
     }

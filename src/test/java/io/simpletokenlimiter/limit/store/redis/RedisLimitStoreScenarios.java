@@ -9,6 +9,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 
 /**
  * The Lua scripts against a real Redis, driven by a fake clock: what {@code LimitStoreContract}
@@ -116,6 +118,32 @@ abstract class RedisLimitStoreScenarios {
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 10), T0, equal);
 
     assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void aFullInFlightLimitAsksForTheShortRetry() {
+    admitted(ReservationRequest.fixed(0, 1, 10), T0);
+    admitted(ReservationRequest.fixed(0, 1, 10), T0);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 10), T0);
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  @Test
+  void theShortRetryHintComesFromJava() {
+    store = new RedisLimitStore(new ReactiveStringRedisTemplate(connections), 2_500);
+    admitted(ReservationRequest.fixed(0, 1, 900), T0);
+    admitted(ReservationRequest.fixed(0, 1, 50), T0);
+
+    Rejected onlyLeasesInTheWay = rejected(ReservationRequest.fixed(0, 1, 100), T0);
+    Rejected slotsTaken = rejected(ReservationRequest.fixed(0, 1, 10), T0);
+
+    assertThat(onlyLeasesInTheWay.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(onlyLeasesInTheWay.retryAfterMillis()).isEqualTo(2_500);
+    assertThat(slotsTaken.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(slotsTaken.retryAfterMillis()).isEqualTo(2_500);
   }
 
   // --- rolling windows -------------------------------------------------------------------

@@ -102,13 +102,20 @@ public record TokenLimitProperties(
       @DefaultValue("2048") @Min(1) int maxModelLen,
       @DefaultValue("16") @Min(1) int minCompletionTokens) {}
 
-  /** Timeouts and circuit breaker around vLLM. */
+  /**
+   * Timeouts, connection pool and circuit breaker around vLLM.
+   *
+   * @param connectTimeout also the longest a request waits for a free pooled connection
+   * @param maxConnections connections to vLLM; each request in flight holds one, a stream for its
+   *     whole length
+   */
   public record Upstream(
       @DefaultValue("2s") @NotNull Duration connectTimeout,
       @DefaultValue("60s") @NotNull Duration firstByteTimeout,
       @DefaultValue("30s") @NotNull Duration idleTimeout,
       @DefaultValue("1s") @NotNull Duration healthCacheTtl,
-      @DefaultValue @Valid Breaker breaker) {}
+      @DefaultValue @Valid Breaker breaker,
+      @DefaultValue("1000") @Min(1) int maxConnections) {}
 
   /** Resilience4j circuit breaker settings for the upstream. */
   public record Breaker(

@@ -65,6 +65,28 @@ class TokenLimitPropertiesTest {
                             + " was 0"));
   }
 
+  @Test
+  void theUpstreamPoolSizeIsASettingOfAtLeastOne() {
+    runner.run(
+        context ->
+            assertThat(context.getBean(TokenLimitProperties.class).upstream().maxConnections())
+                .isEqualTo(1000));
+    runner
+        .withPropertyValues("token.limit.upstream.max-connections=64")
+        .run(
+            context ->
+                assertThat(context.getBean(TokenLimitProperties.class).upstream().maxConnections())
+                    .isEqualTo(64));
+    runner
+        .withPropertyValues("token.limit.upstream.max-connections=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("upstream.maxConnections"));
+  }
+
   @Configuration(proxyBeanMethods = false)
   @EnableConfigurationProperties(TokenLimitProperties.class)
   static class Bind {}

@@ -1,6 +1,7 @@
 -- admit: checks every window and the in-flight limit, then records a lease; one atomic step.
 -- Arguments: lease id, lease ttl millis, prompt tokens, choices, min completion per choice,
--- max completion per choice, max concurrent, then one token limit per window (-1: unlimited).
+-- max completion per choice, max concurrent, short retry millis (the hint when only requests in
+-- flight stand in the way), then one token limit per window (-1: unlimited).
 -- Returns {1, granted per choice, reserved, quota...} when admitted,
 -- {0, blocking window index (0: concurrency), retry after millis, quota...} when rejected;
 -- quota = tightest window index (0: none limited), its limit, remaining, reset millis, in flight.
@@ -12,6 +13,7 @@ local choices = tonumber(nextArg())
 local minCompletion = tonumber(nextArg())
 local maxCompletion = tonumber(nextArg())
 local maxConcurrent = tonumber(nextArg())
+local shortRetry = tonumber(nextArg())
 for i = 1, windowCount do
   windows[i].limit = tonumber(nextArg())
 end
@@ -53,7 +55,7 @@ local function quota()
 end
 
 -- Time until enough of this window's buckets expire for the least cost to fit; when the buckets
--- alone never free enough (live leases hold the room) a short hint.
+-- alone never free enough (live leases hold the room) the short hint.
 local function retryAfter(window)
   local need = used(window) + minimumCost - window.limit
   table.sort(window.counted, function(a, b) return a[1] < b[1] end)
@@ -64,7 +66,7 @@ local function retryAfter(window)
       return expiryOf(window, bucket[1]) - now
     end
   end
-  return 1000
+  return shortRetry
 end
 
 local function reject(blocking, retry)
@@ -99,7 +101,7 @@ if granted < minCompletion then
 end
 
 if liveCount >= maxConcurrent then
-  return reject(0, 1000)
+  return reject(0, shortRetry)
 end
 
 local reserved = prompt + choices * granted

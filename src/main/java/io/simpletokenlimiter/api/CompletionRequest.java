@@ -9,8 +9,9 @@ import tools.jackson.databind.node.ObjectNode;
  * reads.
  *
  * @param model the model the client named, empty for the default
- * @param maxTokens {@code max_completion_tokens} or else {@code max_tokens}, when given
- * @param choices {@code n}, 1 when absent
+ * @param maxTokens the completion budget per choice the client asked for, when given: on chat
+ *     {@code max_completion_tokens} or else {@code max_tokens}; on completions {@code max_tokens}
+ * @param choices sequences generated per prompt: the larger of {@code n} and {@code best_of}
  * @param clientWantsUsage the client itself asked for {@code stream_options.include_usage}
  * @param clientWantsContinuousUsage the client itself asked for {@code continuous_usage_stats}
  */

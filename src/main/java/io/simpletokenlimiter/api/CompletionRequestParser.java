@@ -43,13 +43,23 @@ final class CompletionRequestParser {
               "'chat_template' is not accepted: prompts are counted with the model's own template");
         }
       }
-      case COMPLETIONS -> checkPrompt(body.get("prompt"));
+      case COMPLETIONS -> {
+        checkPrompt(body.get("prompt"));
+        if (body.hasNonNull("prompt_embeds")) {
+          // Embedded prompts are extra prompts the limiter cannot count.
+          throw ApiException.invalidRequest("'prompt_embeds' is not accepted: send the prompt");
+        }
+      }
     }
     Optional<String> model = optionalString(body, "model");
     OptionalInt maxTokens = positiveInt(body, "max_tokens");
     OptionalInt maxCompletionTokens = positiveInt(body, "max_completion_tokens");
-    // vLLM, like OpenAI, lets max_completion_tokens win when both are given.
-    OptionalInt budget = maxCompletionTokens.isPresent() ? maxCompletionTokens : maxTokens;
+    // vLLM's chat lets max_completion_tokens win when both are given; its legacy completions
+    // endpoint knows only max_tokens.
+    OptionalInt budget =
+        endpoint == Endpoint.CHAT && maxCompletionTokens.isPresent()
+            ? maxCompletionTokens
+            : maxTokens;
     // vLLM generates best_of sequences and returns n of them: all of them cost tokens.
     int choices =
         Math.max(positiveInt(body, "n").orElse(1), positiveInt(body, "best_of").orElse(1));

@@ -14,9 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferLimitException;
-import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -27,7 +25,7 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
+import reactor.core.scheduler.Scheduler;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -43,8 +41,11 @@ public class CompletionsHandler {
 
   private static final Logger log = LoggerFactory.getLogger(CompletionsHandler.class);
 
-  /** Bodies above this are parsed and counted off the event loop: tokenizing is CPU work. */
-  private static final int OFFLOAD_ABOVE_BYTES = 16 * 1024;
+  /**
+   * Bodies above this are parsed and counted off the event loop: tokenizing is CPU work (about a
+   * millisecond per kilobyte for text the split pattern cannot break up).
+   */
+  private static final int OFFLOAD_ABOVE_BYTES = 1024;
   private static final int LEGACY_DEFAULT_MAX_TOKENS = 16;
 
   private static final byte[] STREAM_ERROR_EVENT =
@@ -60,7 +61,9 @@ public class CompletionsHandler {
   private final JsonMapper json;
   private final CompletionRequestParser parser;
   private final TokenLimitProperties.Model model;
-  private final int maxBodyBytes;
+  private final JsonBodyReader bodies;
+  private final ModelNames models;
+  private final Scheduler counting;
 
   public CompletionsHandler(
       UserIdResolver users,
@@ -69,6 +72,9 @@ public class CompletionsHandler {
       UpstreamClient upstream,
       ProxyMetrics metrics,
       JsonMapper json,
+      JsonBodyReader bodies,
+      ModelNames models,
+      @Qualifier(PromptCountingConfiguration.SCHEDULER) Scheduler counting,
       TokenLimitProperties properties) {
     this.users = users;
     this.counter = counter;
@@ -78,7 +84,9 @@ public class CompletionsHandler {
     this.json = json;
     this.parser = new CompletionRequestParser(json);
     this.model = properties.model();
-    this.maxBodyBytes = Math.toIntExact(properties.maxBodySize().toBytes());
+    this.bodies = bodies;
+    this.models = models;
+    this.counting = counting;
   }
 
   public Mono<ServerResponse> chat(ServerRequest request) {
@@ -93,7 +101,8 @@ public class CompletionsHandler {
     return Mono.defer(
         () -> {
           String userId = users.resolve(request.exchange().getRequest());
-          return readBody(request)
+          return bodies
+              .read(request)
               .flatMap(bytes -> prepare(endpoint, bytes))
               .flatMap(
                   prepared ->
@@ -104,53 +113,14 @@ public class CompletionsHandler {
         });
   }
 
-  /** Reads at most {@code max-body-size} bytes: a larger body fails while it arrives. */
-  private Mono<byte[]> readBody(ServerRequest request) {
-    if (request.headers().contentLength().orElse(0) > maxBodyBytes) {
-      return Mono.error(payloadTooLarge());
-    }
-    return DataBufferUtils.join(request.exchange().getRequest().getBody(), maxBodyBytes)
-        .map(CompletionsHandler::toBytes)
-        .defaultIfEmpty(new byte[0])
-        .onErrorMap(DataBufferLimitException.class, error -> payloadTooLarge());
-  }
-
-  private ApiException payloadTooLarge() {
-    return new ApiException(
-        HttpStatus.PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "The request body exceeds the maximum of " + maxBodyBytes + " bytes");
-  }
-
-  private static byte[] toBytes(DataBuffer buffer) {
-    try {
-      byte[] bytes = new byte[buffer.readableByteCount()];
-      buffer.read(bytes);
-      return bytes;
-    } finally {
-      DataBufferUtils.release(buffer);
-    }
-  }
-
   private Mono<PreparedRequest> prepare(Endpoint endpoint, byte[] bytes) {
     Mono<PreparedRequest> work = Mono.fromCallable(() -> prepareNow(endpoint, bytes));
-    return bytes.length > OFFLOAD_ABOVE_BYTES
-        ? work.subscribeOn(Schedulers.boundedElastic())
-        : work;
+    return bytes.length > OFFLOAD_ABOVE_BYTES ? work.subscribeOn(counting) : work;
   }
 
   private PreparedRequest prepareNow(Endpoint endpoint, byte[] bytes) {
     CompletionRequest request = parser.parse(endpoint, bytes);
-    request
-        .model()
-        .filter(name -> !name.equals(model.publicName()) && !name.equals(model.upstreamName()))
-        .ifPresent(
-            name -> {
-              throw new ApiException(
-                  HttpStatus.NOT_FOUND,
-                  "model_not_found",
-                  "The model `" + name + "` does not exist.");
-            });
+    request.model().ifPresent(models::requireKnown);
     PromptCount count = count(request);
     if (count.largestPromptTokens() >= model.maxModelLen()) {
       throw new ApiException(
@@ -221,30 +191,45 @@ public class CompletionsHandler {
                 .formatted(tooLarge.requested(), tooLarge.limitType().label(), tooLarge.limit())));
   }
 
-  /** From here on the reservation is settled exactly once, whatever happens. */
+  /**
+   * From here on the reservation is settled exactly once on every path this handler sees
+   * (answer, upstream failure, client cancel); a lost settle still ends when the lease expires.
+   */
   private Mono<ServerResponse> forward(
       ServerRequest request, PreparedRequest prepared, Admission.Admitted admitted) {
     LeaseSettlement lease = new LeaseSettlement(limiter, metrics, admitted);
     // On the exchange rather than the ServerResponse so that error answers carry them too.
     request.exchange().getResponse().getHeaders().addAll(RateLimitHeaders.of(admitted.quota()));
-    long promptTokens = prepared.count().totalTokens();
+    Usage promptOnly = new Usage(prepared.count().totalTokens(), 0);
+    Usage reservation =
+        new Usage(
+            prepared.count().totalTokens(),
+            admitted.reservedTokens() - prepared.count().totalTokens());
+    boolean stream = prepared.request().stream();
     return Mono.defer(
             () -> {
               byte[] body = upstreamBody(prepared.request(), admitted);
               String path = prepared.request().endpoint().upstreamPath();
-              return prepared.request().stream()
-                  ? stream(path, body, prepared, lease)
-                  : complete(path, body, prepared, admitted, lease);
+              return stream
+                  ? stream(path, body, prepared, lease, promptOnly, reservation)
+                  : complete(path, body, lease, reservation);
             })
         .onErrorResume(error -> lease.settle(Usage.NONE).then(Mono.error(error)))
-        .doOnCancel(() -> lease.settleInBackground(new Usage(promptTokens, 0)));
+        // Gone before vLLM's status line: a stream has produced nothing yet, but a whole answer
+        // is being generated and vLLM will not say how much of it it made before stopping.
+        .doOnCancel(() -> lease.settleInBackground(stream ? promptOnly : reservation));
   }
 
   private byte[] upstreamBody(CompletionRequest request, Admission.Admitted admitted) {
     ObjectNode body = request.body();
     body.put("model", model.upstreamName());
-    if (request.maxTokens().isEmpty()) {
-      body.put("max_tokens", admitted.completionTokensPerChoice());
+    // The budget vLLM obeys is exactly the one reserved, whichever field the client used.
+    long granted = admitted.completionTokensPerChoice();
+    body.put("max_tokens", granted);
+    if (request.endpoint() == Endpoint.CHAT && body.has("max_completion_tokens")) {
+      body.put("max_completion_tokens", granted);
+    } else {
+      body.remove("max_completion_tokens");
     }
     if (request.stream()) {
       ObjectNode options =
@@ -258,11 +243,7 @@ public class CompletionsHandler {
   }
 
   private Mono<ServerResponse> complete(
-      String path,
-      byte[] body,
-      PreparedRequest prepared,
-      Admission.Admitted admitted,
-      LeaseSettlement lease) {
+      String path, byte[] body, LeaseSettlement lease, Usage reservation) {
     return upstream
         .post(path, body, MediaType.APPLICATION_JSON)
         .flatMap(
@@ -274,11 +255,7 @@ public class CompletionsHandler {
                           if (!response.successful()) {
                             return lease.settle(Usage.NONE).then(passThrough(response, bytes));
                           }
-                          Usage reservedUsage =
-                              new Usage(
-                                  prepared.count().totalTokens(),
-                                  admitted.reservedTokens() - prepared.count().totalTokens());
-                          AnswerRewrite answer = rewriteAnswer(bytes, reservedUsage);
+                          AnswerRewrite answer = rewriteAnswer(bytes, reservation);
                           return lease
                               .settle(answer.usage())
                               .then(
@@ -308,8 +285,13 @@ public class CompletionsHandler {
   }
 
   private Mono<ServerResponse> stream(
-      String path, byte[] body, PreparedRequest prepared, LeaseSettlement lease) {
-    long promptTokens = prepared.count().totalTokens();
+      String path,
+      byte[] body,
+      PreparedRequest prepared,
+      LeaseSettlement lease,
+      Usage promptOnly,
+      Usage reservation) {
+    PromptCount prompt = prepared.count();
     return upstream
         .post(path, body, MediaType.TEXT_EVENT_STREAM)
         .flatMap(
@@ -324,19 +306,22 @@ public class CompletionsHandler {
                   relay
                       .relay(response.body())
                       .concatWith(
-                          Mono.defer(() -> lease.settle(relay.produced(promptTokens, Usage.NONE)))
+                          Mono.defer(
+                                  () ->
+                                      lease.settle(
+                                          relay.produced(prompt, reservation, reservation)))
                               .thenMany(Flux.empty()))
                       .onErrorResume(
                           error -> {
                             log.warn("Stream from vLLM broke off: {}", error.getMessage());
                             return lease
-                                .settle(relay.produced(promptTokens, Usage.NONE))
+                                .settle(relay.produced(prompt, Usage.NONE, reservation))
                                 .thenMany(Flux.just(STREAM_ERROR_EVENT));
                           })
                       .doOnCancel(
                           () ->
                               lease.settleInBackground(
-                                  relay.produced(promptTokens, new Usage(promptTokens, 0))));
+                                  relay.produced(prompt, promptOnly, reservation)));
               BodyInserter<Flux<byte[]>, ReactiveHttpOutputMessage> flushEachEvent =
                   (message, context) ->
                       message.writeAndFlushWith(

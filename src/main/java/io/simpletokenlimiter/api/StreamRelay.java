@@ -1,5 +1,8 @@
 package io.simpletokenlimiter.api;
 
+import io.simpletokenlimiter.tokens.PromptCount;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -13,8 +16,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Relays one vLLM event stream to the client, event by event as it arrives: maps the model name
- * back, remembers the latest usage (vLLM sends it in every chunk because we asked for continuous
- * usage stats), and hides the usage the client did not ask for.
+ * back, tracks the usage of every choice (vLLM sends it in every chunk because we asked for
+ * continuous usage stats), and hides the usage the client did not ask for.
  */
 final class StreamRelay {
 
@@ -26,7 +29,9 @@ final class StreamRelay {
   private final boolean keepUsageChunk;
   private final boolean keepChunkUsage;
   private final SseEventSplitter splitter = new SseEventSplitter();
-  private volatile Usage lastUsage;
+  private final Map<Integer, Long> completionByChoice = new ConcurrentHashMap<>();
+  private volatile long promptReported;
+  private volatile Usage finalUsage;
   private volatile long chunksWithChoices;
 
   StreamRelay(JsonMapper json, String publicModel, CompletionRequest request) {
@@ -46,16 +51,26 @@ final class StreamRelay {
   }
 
   /**
-   * What the stream has cost so far: vLLM's latest usage; without one, the prompt plus a token per
-   * chunk seen (a chunk carries at least one token); with no chunk at all, {@code nothing}.
+   * What the stream has cost so far. vLLM's final usage chunk carries the totals. Before it, the
+   * usage in each chunk covers only that chunk's choice (and, for a list of prompts, its own
+   * prompt), so the charge is the prompt plus the most each choice has reported.
+   *
+   * @param prompt the counted prompt of the request
+   * @param beforeAnyChunk the charge when no chunk with choices arrived at all
+   * @param unknown the charge when chunks arrived without any usage: a chunk may carry several
+   *     tokens, so only the reservation is safe
    */
-  Usage produced(long countedPromptTokens, Usage nothing) {
-    Usage usage = lastUsage;
-    if (usage != null) {
-      return usage;
+  Usage produced(PromptCount prompt, Usage beforeAnyChunk, Usage unknown) {
+    Usage totals = finalUsage;
+    if (totals != null) {
+      return totals;
     }
-    long chunks = chunksWithChoices;
-    return chunks > 0 ? new Usage(countedPromptTokens, chunks) : nothing;
+    if (!completionByChoice.isEmpty()) {
+      long completion = completionByChoice.values().stream().mapToLong(Long::longValue).sum();
+      long promptTokens = prompt.prompts() == 1 ? promptReported : prompt.totalTokens();
+      return new Usage(promptTokens, completion);
+    }
+    return chunksWithChoices > 0 ? unknown : beforeAnyChunk;
   }
 
   private List<String> rewrite(String data) {
@@ -77,18 +92,27 @@ final class StreamRelay {
     }
     JsonNode usage = object.get("usage");
     Optional<Usage> reported = usage == null ? Optional.empty() : Usage.from(usage);
-    reported.ifPresent(value -> lastUsage = value);
     JsonNode choices = object.path("choices");
     boolean usageOnly = choices.isArray() && choices.isEmpty() && reported.isPresent();
     if (usageOnly) {
+      finalUsage = reported.get();
       return keepUsageChunk ? List.of(json.writeValueAsString(object)) : List.of();
     }
     if (!choices.isEmpty()) {
       chunksWithChoices++;
+      reported.ifPresent(perChoice -> recordChoiceUsage(choices, perChoice));
     }
     if (!keepChunkUsage) {
       object.remove("usage");
     }
     return List.of(json.writeValueAsString(object));
+  }
+
+  private void recordChoiceUsage(JsonNode choices, Usage perChoice) {
+    promptReported = Math.max(promptReported, perChoice.promptTokens());
+    for (JsonNode choice : choices) {
+      completionByChoice.merge(
+          choice.path("index").asInt(0), perChoice.completionTokens(), Math::max);
+    }
   }
 }

@@ -7,13 +7,13 @@ import io.simpletokenlimiter.tokens.TokenizeOutcome;
 import io.simpletokenlimiter.upstream.UpstreamClient;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.springframework.http.HttpStatus;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
+import reactor.core.scheduler.Scheduler;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -31,13 +31,24 @@ public class TokenizeHandler {
   private final UpstreamClient upstream;
   private final JsonMapper json;
   private final TokenLimitProperties.Model model;
+  private final JsonBodyReader bodies;
+  private final ModelNames models;
+  private final Scheduler counting;
 
   public TokenizeHandler(
-      PromptTokenizer tokenizer, UpstreamClient upstream, JsonMapper json,
+      PromptTokenizer tokenizer,
+      UpstreamClient upstream,
+      JsonMapper json,
+      JsonBodyReader bodies,
+      ModelNames models,
+      @Qualifier(PromptCountingConfiguration.SCHEDULER) Scheduler counting,
       TokenLimitProperties properties) {
     this.tokenizer = tokenizer;
     this.upstream = upstream;
     this.json = json;
+    this.bodies = bodies;
+    this.models = models;
+    this.counting = counting;
     this.model = properties.model();
   }
 
@@ -46,7 +57,7 @@ public class TokenizeHandler {
         .flatMap(
             body ->
                 Mono.fromCallable(() -> tokenizer.tokenize(body))
-                    .subscribeOn(Schedulers.boundedElastic())
+                    .subscribeOn(counting)
                     .flatMap(outcome -> answer(outcome, body)));
   }
 
@@ -76,9 +87,8 @@ public class TokenizeHandler {
   }
 
   private Mono<ObjectNode> body(ServerRequest request) {
-    return request
-        .bodyToMono(byte[].class)
-        .defaultIfEmpty(new byte[0])
+    return bodies
+        .read(request)
         .map(
             bytes -> {
               JsonNode node;
@@ -91,12 +101,8 @@ public class TokenizeHandler {
                 throw ApiException.invalidRequest("The body must be a JSON object");
               }
               JsonNode name = object.path("model");
-              if (!name.isMissingNode() && !name.isNull()
-                  && !name.asString("").equals(model.publicName())
-                  && !name.asString("").equals(model.upstreamName())) {
-                throw new ApiException(
-                    HttpStatus.NOT_FOUND, "model_not_found",
-                    "The model `" + name.asString("") + "` does not exist.");
+              if (!name.isMissingNode() && !name.isNull()) {
+                models.requireKnown(name.asString(""));
               }
               return object;
             });

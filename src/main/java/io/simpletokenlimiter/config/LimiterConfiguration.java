@@ -44,7 +44,8 @@ public class LimiterConfiguration {
   StrictTokenLimiter tokenLimiter(
       LimitStore limitStore, LimitsResolver limitsResolver, Clock clock,
       TokenLimitProperties properties) {
-    return new StrictTokenLimiter(limitStore, limitsResolver, clock, properties.leaseTtl());
+    return new StrictTokenLimiter(
+        limitStore, limitsResolver, clock, properties.leaseTtl(), properties.maxLeaseLifetime());
   }
 
   @Bean

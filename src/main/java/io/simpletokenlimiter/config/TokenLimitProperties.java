@@ -31,6 +31,7 @@ public record TokenLimitProperties(
     @DefaultValue @Valid Upstream upstream,
     @DefaultValue("memory") @NotNull StoreKind store,
     @DefaultValue("30s") @NotNull Duration leaseTtl,
+    @DefaultValue("30m") @NotNull Duration maxLeaseLifetime,
     Path overridesFile,
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
     String adminToken,
@@ -76,6 +77,11 @@ public record TokenLimitProperties(
       throw new IllegalArgumentException(
           "token.limit." + key + " must be at least 1, or -1 for unlimited, was " + value);
     }
+    if (value > Limits.MAX_TOKENS) {
+      throw new IllegalArgumentException(
+          "token.limit." + key + " must be at most " + Limits.MAX_TOKENS
+              + ", or -1 for unlimited, was " + value);
+    }
   }
 
   /** Where counters live: this process, or Redis shared by every replica. */
@@ -97,13 +103,20 @@ public record TokenLimitProperties(
       @DefaultValue("2048") @Min(1) int maxModelLen,
       @DefaultValue("16") @Min(1) int minCompletionTokens) {}
 
-  /** Timeouts and circuit breaker around vLLM. */
+  /**
+   * Timeouts, connection pool and circuit breaker around vLLM.
+   *
+   * @param connectTimeout also the longest a request waits for a free pooled connection
+   * @param maxConnections connections to vLLM; each request in flight holds one, a stream for its
+   *     whole length
+   */
   public record Upstream(
       @DefaultValue("2s") @NotNull Duration connectTimeout,
       @DefaultValue("60s") @NotNull Duration firstByteTimeout,
       @DefaultValue("30s") @NotNull Duration idleTimeout,
       @DefaultValue("1s") @NotNull Duration healthCacheTtl,
-      @DefaultValue @Valid Breaker breaker) {}
+      @DefaultValue @Valid Breaker breaker,
+      @DefaultValue("1000") @Min(1) int maxConnections) {}
 
   /** Resilience4j circuit breaker settings for the upstream. */
   public record Breaker(

@@ -8,6 +8,12 @@ public record Limits(long tokensPerMinute, long tokensPerHour, long tokensPerDay
 
   public static final long UNLIMITED = -1;
 
+  /**
+   * The largest token limit. The Redis store's Lua scripts count in doubles, exact only up to
+   * 2^53 (about 9 * 10^15); this bound leaves room for the sums they add to a limit.
+   */
+  public static final long MAX_TOKENS = 1_000_000_000_000_000L;
+
   public Limits {
     requireLimit("tokens per minute", tokensPerMinute);
     requireLimit("tokens per hour", tokensPerHour);
@@ -22,6 +28,10 @@ public record Limits(long tokensPerMinute, long tokensPerHour, long tokensPerDay
     if (value < 1 && value != UNLIMITED) {
       throw new IllegalArgumentException(
           name + " limit must be at least 1, or -1 for unlimited, was " + value);
+    }
+    if (value > MAX_TOKENS) {
+      throw new IllegalArgumentException(
+          name + " limit must be at most " + MAX_TOKENS + ", or -1 for unlimited, was " + value);
     }
   }
 

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -18,24 +19,31 @@ import reactor.core.publisher.Mono;
  *
  * <p>Requests in flight hold leases that expire unless renewed: {@link #renewLeases()} is called
  * periodically (well within the lease TTL) so that long streams keep their slot, while the slots
- * of a replica that died come back by themselves.
+ * of a replica that died come back by themselves. A lease is renewed for at most {@code
+ * maxLeaseLifetime}: a request that was never settled (a bug) then expires and is charged its
+ * reservation instead of holding a slot until a restart.
  */
 public final class StrictTokenLimiter implements TokenLimiter {
 
   private static final Logger log = LoggerFactory.getLogger(StrictTokenLimiter.class);
 
+  private record InFlight(Admission.Admitted admitted, long admittedAtMillis) {}
+
   private final LimitStore store;
   private final LimitsResolver limits;
   private final Clock clock;
   private final long leaseTtlMillis;
-  private final Map<String, Admission.Admitted> inFlight = new ConcurrentHashMap<>();
+  private final long maxLeaseLifetimeMillis;
+  private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
 
   public StrictTokenLimiter(
-      LimitStore store, LimitsResolver limits, Clock clock, Duration leaseTtl) {
+      LimitStore store, LimitsResolver limits, Clock clock, Duration leaseTtl,
+      Duration maxLeaseLifetime) {
     this.store = store;
     this.limits = limits;
     this.clock = clock;
     this.leaseTtlMillis = leaseTtl.toMillis();
+    this.maxLeaseLifetimeMillis = maxLeaseLifetime.toMillis();
   }
 
   @Override
@@ -48,52 +56,91 @@ public final class StrictTokenLimiter implements TokenLimiter {
                 window.limitType(), userLimits.tokens(window), request.minimumCost()));
       }
     }
-    AdmitCommand command =
-        new AdmitCommand(
-            userId, UUID.randomUUID().toString(), request, userLimits, clock.millis(),
-            leaseTtlMillis);
-    return store
-        .admit(command)
-        .doOnNext(
-            admission -> {
-              if (admission instanceof Admission.Admitted admitted) {
-                inFlight.put(admitted.leaseId(), admitted);
-              }
-            });
+    return Mono.defer(
+        () -> {
+          AdmitCommand command =
+              new AdmitCommand(
+                  userId, UUID.randomUUID().toString(), request, userLimits, clock.millis(),
+                  leaseTtlMillis);
+          AtomicBoolean delivered = new AtomicBoolean();
+          return store
+              .admit(command)
+              .doOnNext(
+                  admission -> {
+                    delivered.set(true);
+                    if (admission instanceof Admission.Admitted admitted) {
+                      inFlight.put(admitted.leaseId(), new InFlight(admitted, clock.millis()));
+                    }
+                  })
+              // The store may have recorded the lease although its answer never reached us
+              // (client gone, timeout after the script ran): release it, or it would hold a
+              // slot and its reservation until it expires.
+              .doOnCancel(() -> releaseUndelivered(command, delivered))
+              .doOnError(error -> releaseUndelivered(command, delivered));
+        });
   }
 
+  private void releaseUndelivered(AdmitCommand command, AtomicBoolean delivered) {
+    if (!delivered.get()) {
+      store
+          .settle(command.userId(), command.leaseId(), 0, clock.millis())
+          .onErrorResume(e -> Mono.empty())
+          .subscribe();
+    }
+  }
+
+  /**
+   * Settles in the store even when the caller stops waiting: a cancelled settle would leave the
+   * lease to expire and charge the whole reservation.
+   */
   @Override
   public Mono<Void> settle(Admission.Admitted admitted, long chargedTokens) {
     return Mono.defer(
         () -> {
           inFlight.remove(admitted.leaseId());
-          return store
-              .settle(admitted.userId(), admitted.leaseId(), chargedTokens, clock.millis())
-              .onErrorResume(
-                  e -> {
-                    // The answer is already served; the lease expires and is charged in full.
-                    log.warn(
-                        "Could not settle lease {} of {} ({} tokens): {}", admitted.leaseId(),
-                        admitted.userId(), chargedTokens, e.toString());
-                    return Mono.empty();
-                  })
-              .then();
+          Mono<Void> settling =
+              store
+                  .settle(admitted.userId(), admitted.leaseId(), chargedTokens, clock.millis())
+                  .onErrorResume(
+                      e -> {
+                        // The answer is already served; the lease expires and is charged in full.
+                        log.warn(
+                            "Could not settle lease {} of {} ({} tokens): {}", admitted.leaseId(),
+                            admitted.userId(), chargedTokens, e.toString());
+                        return Mono.empty();
+                      })
+                  .then();
+          return Mono.fromFuture(settling.toFuture(), true);
         });
   }
 
   /** Renews the lease of every request in flight on this replica; drops leases that are gone. */
   public Mono<Void> renewLeases() {
+    long now = clock.millis();
     return Flux.fromIterable(inFlight.values())
+        .filter(lease -> keepRenewing(lease, now))
         .flatMap(
-            admitted ->
+            lease ->
                 store
-                    .renew(admitted.userId(), admitted.leaseId(), clock.millis(), leaseTtlMillis)
+                    .renew(lease.admitted().userId(), lease.admitted().leaseId(), now,
+                        leaseTtlMillis)
                     .filter(renewed -> !renewed)
-                    .doOnNext(gone -> inFlight.remove(admitted.leaseId()))
+                    .doOnNext(gone -> inFlight.remove(lease.admitted().leaseId()))
                     // A store that is down now may answer the next round; the lease has slack.
                     .onErrorResume(e -> Mono.empty()),
             16)
         .then();
+  }
+
+  private boolean keepRenewing(InFlight lease, long now) {
+    if (now - lease.admittedAtMillis() < maxLeaseLifetimeMillis) {
+      return true;
+    }
+    inFlight.remove(lease.admitted().leaseId());
+    log.error(
+        "Lease {} of {} was not settled within {} ms; letting it expire (charged its reservation)",
+        lease.admitted().leaseId(), lease.admitted().userId(), maxLeaseLifetimeMillis);
+    return false;
   }
 
   /** Requests admitted by this replica and not yet settled. */

@@ -58,9 +58,8 @@ import tools.jackson.databind.node.ObjectNode;
  *       #NON_TEXT_PART_MARGIN}.
  *   <li>{@code chat_template_kwargs} (a {@code date_string}, {@code tools_in_user_message: false}):
  *       the UTF-8 bytes of its JSON on top.
- *   <li>A request's own {@code chat_template}: the UTF-8 bytes of the template on top. A template
- *       that loops over messages can still render more; vLLM refuses such requests unless started
- *       with {@code --trust-request-chat-template}.
+ *   <li>A request's own {@code chat_template} is not counted here: the API refuses it, since a
+ *       template of the client's could render any number of tokens.
  *   <li>{@code continue_final_message}: counted as if false (one {@code <|eot_id|>} and the
  *       generation prompt more).
  * </ul>
@@ -126,7 +125,6 @@ final class Llama3ChatTemplate {
       sink.text(HEADER_END);
     }
     marginForJson(kwargs, 0, sink);
-    marginForJson(request.path("chat_template"), 0, sink);
   }
 
   /** The first message after the system one, preceded by the tool definitions, in a user block. */

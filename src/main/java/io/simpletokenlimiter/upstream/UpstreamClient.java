@@ -18,6 +18,8 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.internal.shaded.reactor.pool.PoolAcquirePendingLimitException;
+import reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException;
 
 /**
  * Sends a request body to vLLM. The circuit breaker and the first-byte timeout cover the wait for
@@ -75,7 +77,10 @@ public class UpstreamClient {
               .map(this::toResponse)
               .transformDeferred(CircuitBreakerOperator.of(breaker))
               .doOnSuccess(response -> metrics.upstreamCallEnded(sample, "answered"))
-              .doOnError(error -> metrics.upstreamCallEnded(sample, "failed"))
+              .doOnError(
+                  error ->
+                      metrics.upstreamCallEnded(
+                          sample, isPoolExhausted(error) ? "pool_exhausted" : "failed"))
               .onErrorMap(
                   error -> !(error instanceof UpstreamUnavailableException),
                   UpstreamClient::unavailable);
@@ -106,9 +111,29 @@ public class UpstreamClient {
     }
   }
 
+  /**
+   * Whether {@code error} means every pooled connection to vLLM was busy for the whole wait
+   * (token.limit.upstream.max-connections): the replica's limit, not vLLM failing. The exceptions
+   * are Reactor Netty's shaded pool classes; should they move in an upgrade, this stops compiling
+   * rather than silently counting a busy pool against vLLM.
+   */
+  static boolean isPoolExhausted(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof PoolAcquireTimeoutException
+          || cause instanceof PoolAcquirePendingLimitException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static UpstreamUnavailableException unavailable(Throwable error) {
     if (error instanceof UpstreamUnavailableException unavailable) {
       return unavailable;
+    }
+    if (isPoolExhausted(error)) {
+      return new UpstreamUnavailableException(
+          "no free connection to vLLM (token.limit.upstream.max-connections)", error);
     }
     if (error instanceof CallNotPermittedException) {
       return new UpstreamUnavailableException("circuit breaker open", error);

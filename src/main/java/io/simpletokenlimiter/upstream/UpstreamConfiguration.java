@@ -29,15 +29,12 @@ public class UpstreamConfiguration {
    */
   private static final Duration MAX_IDLE = Duration.ofSeconds(4);
 
-  /** Every in-flight request holds one connection, streams for their whole length. */
-  private static final int MAX_CONNECTIONS = 1000;
-
   @Bean(WEB_CLIENT)
   WebClient upstreamWebClient(TokenLimitProperties properties) {
     TokenLimitProperties.Upstream upstream = properties.upstream();
     ConnectionProvider pool =
         ConnectionProvider.builder("vllm")
-            .maxConnections(MAX_CONNECTIONS)
+            .maxConnections(upstream.maxConnections())
             .pendingAcquireTimeout(upstream.connectTimeout())
             .maxIdleTime(MAX_IDLE)
             .evictInBackground(MAX_IDLE)
@@ -68,6 +65,8 @@ public class UpstreamConfiguration {
             .minimumNumberOfCalls(breaker.minimumNumberOfCalls())
             .waitDurationInOpenState(breaker.waitInOpenState())
             .permittedNumberOfCallsInHalfOpenState(breaker.permittedCallsInHalfOpenState())
+            // Waiting for one of our own busy connections says nothing about vLLM's health.
+            .ignoreException(UpstreamClient::isPoolExhausted)
             .build();
     CircuitBreakerRegistry registry = CircuitBreakerRegistry.of(config);
     TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(registry).bindTo(meterRegistry);

@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.api;
 
+import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.simpletokenlimiter.limit.ReservationRequest;
@@ -131,7 +132,35 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
   }
 
   @Test
-  void maxCompletionTokensCountsAsTheBudgetAndIsNotOverwritten() {
+  void legacyCompletionsObeyMaxTokensOnlyAsVllmDoes() {
+    client
+        .post()
+        .uri("/v1/completions")
+        .header("X-User-ID", USER)
+        .bodyValue("{\"prompt\":\"hi\",\"max_completion_tokens\":1,\"max_tokens\":40}")
+        .exchange()
+        .expectStatus()
+        .isOk();
+    client
+        .post()
+        .uri("/v1/completions")
+        .header("X-User-ID", USER)
+        .bodyValue("{\"prompt\":\"hi\",\"max_completion_tokens\":1}")
+        .exchange()
+        .expectStatus()
+        .isOk();
+
+    assertThat(limiter.admits().get(0).request().maxCompletionPerChoice()).isEqualTo(40);
+    assertThat(limiter.admits().get(1).request().maxCompletionPerChoice()).isEqualTo(16);
+    List<RecordedRequest> sent = VLLM.generationRequests();
+    assertThat(sent.get(0).json().path("max_tokens").intValue()).isEqualTo(40);
+    assertThat(sent.get(1).json().path("max_tokens").intValue()).isEqualTo(16);
+    assertThat(sent).allSatisfy(r -> assertThat(r.json().has("max_completion_tokens")).isFalse());
+    awaitAllSettled();
+  }
+
+  @Test
+  void maxCompletionTokensIsTheBudgetAndVllmGetsItInBothFields() {
     client
         .post()
         .uri("/v1/chat/completions")
@@ -147,7 +176,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
     assertThat(asked.minCompletionPerChoice()).isEqualTo(9);
     JsonNode sent = VLLM.lastRequest().json();
     assertThat(sent.path("max_completion_tokens").intValue()).isEqualTo(9);
-    assertThat(sent.has("max_tokens")).isFalse();
+    assertThat(sent.path("max_tokens").intValue()).isEqualTo(9);
     awaitAllSettled();
   }
 

@@ -164,7 +164,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         Arguments.of("{\"prompt\":[\"a\",1]}", "'prompt' must be"),
         Arguments.of("{\"prompt\":[[1,2],[]]}", "'prompt' must be"),
         Arguments.of("{\"prompt\":{\"text\":\"a\"}}", "'prompt' must be"),
-        Arguments.of("{\"prompt\":[\"a\",\"b\"],\"n\":2147483647}", "'n'"));
+        Arguments.of("{\"prompt\":[\"a\",\"b\"],\"n\":2147483647}", "'n'"),
+        Arguments.of("{\"prompt\":\"a\",\"prompt_embeds\":\"AAAA\"}", "'prompt_embeds'"));
   }
 
   @ParameterizedTest

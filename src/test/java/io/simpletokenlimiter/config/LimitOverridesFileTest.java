@@ -54,6 +54,13 @@ class LimitOverridesFileTest {
             () -> new LimitOverridesFile(write("users: {bob: {max-tokens-per-minute: 0}}"), DEFAULTS))
         .hasMessageContaining("user bob: tokens per minute limit must be at least 1");
     assertThatThrownBy(
+            () ->
+                new LimitOverridesFile(
+                    write("tiers: {big: {max-tokens-per-hour: 1000000000000001}}"), DEFAULTS))
+        .hasMessageContaining(
+            "tier big: tokens per hour limit must be at most 1000000000000000, or -1 for"
+                + " unlimited, was 1000000000000001");
+    assertThatThrownBy(
             () -> new LimitOverridesFile(write("users: {bob: {max-tokens: 10}}"), DEFAULTS))
         .hasMessageContaining("unknown key 'max-tokens'");
     assertThatThrownBy(() -> new LimitOverridesFile(write("limits: {}"), DEFAULTS))

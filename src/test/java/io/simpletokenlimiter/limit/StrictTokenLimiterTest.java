@@ -12,12 +12,15 @@ import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import java.util.Map;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import org.junit.jupiter.api.Test;
 
 class StrictTokenLimiterTest {
 
   private static final Duration TTL = Duration.ofSeconds(30);
+  private static final Duration LIFETIME = Duration.ofMinutes(30);
 
   private final MutableClock clock = new MutableClock(1_800_000_000_000L);
   private final MemoryLimitStore store = new MemoryLimitStore();
@@ -25,7 +28,7 @@ class StrictTokenLimiterTest {
       new UserLimits(
           new Limits(1_000, 10_000, 100_000, 2),
           Map.of("vip", new Limits(Limits.UNLIMITED, 50_000, Limits.UNLIMITED, 10)));
-  private final StrictTokenLimiter limiter = new StrictTokenLimiter(store, limits, clock, TTL);
+  private final StrictTokenLimiter limiter = new StrictTokenLimiter(store, limits, clock, TTL, LIFETIME);
 
   @Test
   void aRequestLargerThanAWholeWindowIsTooLargeNotRejected() {
@@ -101,34 +104,82 @@ class StrictTokenLimiterTest {
   @Test
   void aStoreThatCannotSettleDoesNotFailTheAnsweredRequest() {
     LimitStore failing =
-        new LimitStore() {
-          @Override
-          public Mono<Admission> admit(AdmitCommand command) {
-            return store.admit(command);
-          }
-
+        new DelegatingStore(store) {
           @Override
           public Mono<Boolean> settle(String user, String lease, long tokens, long now) {
             return Mono.error(new StoreUnavailableException("redis down", null));
           }
-
-          @Override
-          public Mono<Boolean> renew(String user, String lease, long now, long ttl) {
-            return store.renew(user, lease, now, ttl);
-          }
-
-          @Override
-          public Mono<UsageSnapshot> usage(String user, long now) {
-            return store.usage(user, now);
-          }
         };
     StrictTokenLimiter limiterOnFailingStore =
-        new StrictTokenLimiter(failing, limits, clock, TTL);
+        new StrictTokenLimiter(failing, limits, clock, TTL, LIFETIME);
     Admitted admitted =
         (Admitted) limiterOnFailingStore.admit("alice", ReservationRequest.fixed(1, 1, 1)).block();
 
     limiterOnFailingStore.settle(admitted, 2).block();
 
     assertThat(limiterOnFailingStore.inFlightCount()).isZero();
+  }
+
+  @Test
+  void anAdmissionWhoseAnswerNeverArrivesReleasesItsLease() {
+    Sinks.Empty<Void> never = Sinks.empty();
+    LimitStore slowToAnswer = new DelegatingStore(store) {
+      @Override
+      public Mono<Admission> admit(AdmitCommand command) {
+        return store.admit(command).delayUntil(recorded -> never.asMono());
+      }
+    };
+    StrictTokenLimiter limiterOnSlowStore =
+        new StrictTokenLimiter(slowToAnswer, limits, clock, TTL, LIFETIME);
+
+    Disposable pending =
+        limiterOnSlowStore.admit("alice", ReservationRequest.fixed(100, 1, 300)).subscribe();
+    assertThat(store.usage("alice", clock.millis()).block().inFlight()).isEqualTo(1);
+    pending.dispose();
+
+    assertThat(store.usage("alice", clock.millis()).block()).isEqualTo(UsageSnapshot.EMPTY);
+    assertThat(limiterOnSlowStore.inFlightCount()).isZero();
+  }
+
+  @Test
+  void aLeaseNeverSettledStopsBeingRenewedAfterItsMaximumLifetime() {
+    limiter.admit("alice", ReservationRequest.fixed(10, 1, 10)).block();
+
+    for (int i = 0; i < 190; i++) {
+      clock.advance(Duration.ofSeconds(10));
+      limiter.renewLeases().block();
+    }
+
+    assertThat(limiter.inFlightCount()).isZero();
+    assertThat(limiter.usage("alice").block().inFlight()).isZero();
+  }
+
+  /** A store that forwards every call; tests override what they need to break. */
+  private static class DelegatingStore implements LimitStore {
+    private final LimitStore delegate;
+
+    DelegatingStore(LimitStore delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public Mono<Admission> admit(AdmitCommand command) {
+      return delegate.admit(command);
+    }
+
+    @Override
+    public Mono<Boolean> settle(String user, String lease, long tokens, long now) {
+      return delegate.settle(user, lease, tokens, now);
+    }
+
+    @Override
+    public Mono<Boolean> renew(String user, String lease, long now, long ttl) {
+      return delegate.renew(user, lease, now, ttl);
+    }
+
+    @Override
+    public Mono<UsageSnapshot> usage(String user, long now) {
+      return delegate.usage(user, now);
+    }
   }
 }

@@ -283,6 +283,16 @@ public abstract class LimitStoreContract {
   }
 
   @Test
+  void aFailedRenewOfAnExpiredLeaseChargesItsReservationAndALaterSettleNothingMore() {
+    Admitted admitted = admitted(admit(fixed(100, 400), DEFAULTS, T0));
+
+    assertThat(store.renew(user, admitted.leaseId(), T0 + TTL + 1, TTL).block(TIMEOUT)).isFalse();
+    assertThat(settle(admitted, 120, T0 + TTL + 2)).isFalse();
+
+    assertThat(usage(T0 + TTL + 2)).isEqualTo(new UsageSnapshot(500, 500, 500, 0));
+  }
+
+  @Test
   void quotaDescribesTheTightestWindowAfterTheReservation() {
     Limits limits = new Limits(1_000, 1_200, 100_000, 3);
     charge(400, T0, limits);

@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -19,9 +20,6 @@ import java.util.Map;
  * every call under the user's lock. The Redis store's Lua scripts implement the same rules.
  */
 final class UserLedger {
-
-  /** How long a client blocked only by the in-flight limit is told to wait. */
-  static final long CONCURRENCY_RETRY_MILLIS = 1_000;
 
   private record Lease(long reservedTokens, long expiresAtMillis) {}
 
@@ -54,7 +52,7 @@ final class UserLedger {
     }
     if (leases.size() >= limits.maxConcurrent()) {
       return new Admission.Rejected(
-          LimitType.CONCURRENT, CONCURRENCY_RETRY_MILLIS, quota(limits, now));
+          LimitType.CONCURRENT, RetryHints.SHORT_RETRY_MILLIS, quota(limits, now));
     }
     long reserved = request.costWith(granted);
     leases.put(command.leaseId(), new Lease(reserved, now + command.leaseTtlMillis()));
@@ -75,6 +73,7 @@ final class UserLedger {
 
   boolean renew(String leaseId, long nowMillis, long leaseTtlMillis) {
     long now = advanceTo(nowMillis);
+    expireLeases(now);
     Lease lease = leases.get(leaseId);
     if (lease == null || lease.expiresAtMillis() <= now) {
       return false;
@@ -111,7 +110,7 @@ final class UserLedger {
       if (overflow > 0) {
         long wait = rings.get(window).millisUntilFreed(now, overflow);
         // Only in-flight reservations could make room: they settle soon, so retry shortly.
-        long windowRetry = wait < 0 ? CONCURRENCY_RETRY_MILLIS : wait;
+        long windowRetry = wait < 0 ? RetryHints.SHORT_RETRY_MILLIS : wait;
         if (windowRetry >= retryMillis) {
           blocking = window;
           retryMillis = windowRetry;

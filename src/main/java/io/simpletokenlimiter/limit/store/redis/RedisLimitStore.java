@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -16,6 +17,7 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
@@ -32,13 +34,20 @@ public final class RedisLimitStore implements LimitStore {
 
   private final ReactiveStringRedisTemplate redis;
   private final LimitScripts scripts = LimitScripts.load();
+  private final String shortRetryMillis;
 
   public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
     this(new ReactiveStringRedisTemplate(connectionFactory));
   }
 
   public RedisLimitStore(ReactiveStringRedisTemplate redis) {
+    this(redis, RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  /** With another short retry hint: lets a test see that the scripts take it from here. */
+  RedisLimitStore(ReactiveStringRedisTemplate redis, long shortRetryMillis) {
     this.redis = redis;
+    this.shortRetryMillis = Long.toString(shortRetryMillis);
   }
 
   /** The keys of one user; the braces are the hash tag. */
@@ -59,6 +68,7 @@ public final class RedisLimitStore implements LimitStore {
     args.add(Long.toString(request.minCompletionPerChoice()));
     args.add(Long.toString(request.maxCompletionPerChoice()));
     args.add(Integer.toString(limits.maxConcurrent()));
+    args.add(shortRetryMillis);
     for (Window window : WINDOWS) {
       args.add(Long.toString(limits.tokens(window)));
     }
@@ -88,8 +98,13 @@ public final class RedisLimitStore implements LimitStore {
         .map(reply -> usage(longs(reply)));
   }
 
+  /**
+   * Runs one script and hands its reply to a parallel thread: Lettuce delivers every reply of the
+   * connection on one I/O thread, and what follows an admission (rewriting up to a megabyte of
+   * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
+   */
   private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return redis.execute(script, keys(userId), args).single();
+    return redis.execute(script, keys(userId), args).single().publishOn(Schedulers.parallel());
   }
 
   /** Now, then the windows shortest first: the scripts take every span from here. */

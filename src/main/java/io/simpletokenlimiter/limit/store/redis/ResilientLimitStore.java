@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import java.util.concurrent.TimeoutException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.micrometer.core.instrument.Counter;
@@ -98,6 +99,13 @@ public final class ResilientLimitStore implements LimitStore {
     return guarded("admit", primary.admit(command))
         .onErrorResume(StoreUnavailableException.class, down -> {
           degradedDecisions.increment();
+          if (fallback.isPresent() && down.getCause() instanceof TimeoutException) {
+            // The script may have run after all: drop that lease, or it would count twice.
+            guarded("settle", primary.settle(
+                    command.userId(), command.leaseId(), 0, command.nowMillis()))
+                .onErrorResume(e -> Mono.empty())
+                .subscribe();
+          }
           return fallback
               .map(store -> store.admit(command).doOnNext(admission -> {
                 if (admission instanceof Admission.Admitted admitted) {

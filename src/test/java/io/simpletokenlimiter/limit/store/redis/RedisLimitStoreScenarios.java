@@ -9,6 +9,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 
 /**
  * The Lua scripts against a real Redis, driven by a fake clock: what {@code LimitStoreContract}
@@ -118,6 +120,32 @@ abstract class RedisLimitStoreScenarios {
     assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
   }
 
+  @Test
+  void aFullInFlightLimitAsksForTheShortRetry() {
+    admitted(ReservationRequest.fixed(0, 1, 10), T0);
+    admitted(ReservationRequest.fixed(0, 1, 10), T0);
+
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 10), T0);
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  @Test
+  void theShortRetryHintComesFromJava() {
+    store = new RedisLimitStore(new ReactiveStringRedisTemplate(connections), 2_500);
+    admitted(ReservationRequest.fixed(0, 1, 900), T0);
+    admitted(ReservationRequest.fixed(0, 1, 50), T0);
+
+    Rejected onlyLeasesInTheWay = rejected(ReservationRequest.fixed(0, 1, 100), T0);
+    Rejected slotsTaken = rejected(ReservationRequest.fixed(0, 1, 10), T0);
+
+    assertThat(onlyLeasesInTheWay.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(onlyLeasesInTheWay.retryAfterMillis()).isEqualTo(2_500);
+    assertThat(slotsTaken.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(slotsTaken.retryAfterMillis()).isEqualTo(2_500);
+  }
+
   // --- rolling windows -------------------------------------------------------------------
 
   @Test
@@ -204,6 +232,47 @@ abstract class RedisLimitStoreScenarios {
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
     assertThat(call(leasesKey, "HGET", leasesKey, admitted.leaseId()))
         .isEqualTo("100:" + (T0 + TTL));
+  }
+
+  @Test
+  void repliesAreHandedOffLettucesIoThread() {
+    String admittedOn =
+        store
+            .admit(command(ReservationRequest.fixed(0, 1, 10), T0, LIMITS))
+            .map(admission -> Thread.currentThread().getName())
+            .block(BLOCK);
+    String usageOn =
+        store.usage(user, T0).map(usage -> Thread.currentThread().getName()).block(BLOCK);
+
+    // Lettuce names its event-loop threads lettuce-epollEventLoop-*, lettuce-nioEventLoop-*
+    assertThat(List.of(admittedOn, usageOn)).noneMatch(name -> name.startsWith("lettuce-"));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theLargestLimitsRoundTripExactly() {
+    long max = Limits.MAX_TOKENS;
+    Limits largest = new Limits(max, max, max, 2);
+
+    Admitted first = admitted(ReservationRequest.fixed(1, 1, max - 2), T0, largest);
+    Admitted last = admitted(new ReservationRequest(0, 1, 1, max), T0, largest);
+
+    assertThat(first.reservedTokens()).isEqualTo(max - 1);
+    assertThat(first.quota()).isEqualTo(new Quota(LimitType.MINUTE, max, 1, 0, 2, 1));
+    assertThat(last.completionTokensPerChoice()).isEqualTo(1);
+    assertThat(last.quota().remainingTokens()).isZero();
+    String leasesKey = RedisLimitStore.keys(user).get(1);
+    assertThat(call(leasesKey, "HGET", leasesKey, first.leaseId()))
+        .isEqualTo("999999999999999:" + (T0 + TTL));
+
+    assertThat(store.settle(user, first.leaseId(), max - 1, T0).block(BLOCK)).isTrue();
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
+    String buckets = RedisLimitStore.keys(user).get(0);
+    assertThat((List<Object>) call(buckets, "HVALS", buckets))
+        .containsOnly("999999999999999");
+    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 1), T0 + 1_000, largest);
+    assertThat(rejected.quota().limitTokens()).isEqualTo(max);
+    assertThat(rejected.quota().remainingTokens()).isZero();
   }
 
   // --- helpers ---------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+package io.simpletokenlimiter.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import io.simpletokenlimiter.upstream.UpstreamConfiguration;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Flux;
+
+/**
+ * A pool of one connection to vLLM: requests that find it busy answer 503 without counting as
+ * failures of vLLM, so a replica at its connection limit does not open the breaker.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Import(RecordingLimiterConfiguration.class)
+@Timeout(60)
+class UpstreamPoolTest {
+
+  private static final FakeVllm VLLM = FakeVllm.start();
+  private static final String USER = "alice@example.com";
+  private static final String CHAT =
+      "{\"model\":\"llama3.2-1b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+          + "\"max_tokens\":8%s}";
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    registry.add("token.limit.vllm-url", VLLM::baseUrl);
+    registry.add("token.limit.upstream.max-connections", () -> "1");
+    // also the wait for a free connection
+    registry.add("token.limit.upstream.connect-timeout", () -> "300ms");
+    registry.add("token.limit.upstream.first-byte-timeout", () -> "20s");
+    registry.add("token.limit.upstream.idle-timeout", () -> "20s");
+    registry.add("token.limit.upstream.breaker.sliding-window-size", () -> "4");
+    registry.add("token.limit.upstream.breaker.minimum-number-of-calls", () -> "4");
+  }
+
+  @LocalServerPort int port;
+
+  @Autowired RecordingTokenLimiter limiter;
+
+  @Autowired
+  @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER)
+  CircuitBreaker breaker;
+
+  @AfterAll
+  static void stopVllm() {
+    VLLM.close();
+  }
+
+  @Test
+  void requestsFindingEveryConnectionBusyAre503AndLeaveTheBreakerClosed() {
+    WebTestClient client =
+        WebTestClient.bindToServer()
+            .baseUrl("http://localhost:" + port)
+            .responseTimeout(Duration.ofSeconds(30))
+            .build();
+    VLLM.answerTokens(4).holdLastChunk();
+    Flux<String> held =
+        client
+            .post()
+            .uri("/v1/chat/completions")
+            .header("X-User-ID", USER)
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .bodyValue(CHAT.formatted(",\"stream\":true"))
+            .exchange()
+            .returnResult(String.class)
+            .getResponseBody();
+
+    List<String> events = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> streamEnd = held.doOnNext(events::add).then().toFuture();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+
+    // The stream holds the only connection: each of these waits for it, then gives up.
+    for (int i = 0; i < 6; i++) {
+      post(client)
+          .expectStatus()
+          .isEqualTo(503)
+          .expectBody()
+          .jsonPath("$.error")
+          .isEqualTo("model_service_error");
+    }
+
+    assertThat(VLLM.generationRequests()).hasSize(1);
+    assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+    assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isZero();
+    VLLM.releaseHeldChunks();
+    streamEnd.orTimeout(10, TimeUnit.SECONDS).join();
+    assertThat(events).last().asString().contains("[DONE]");
+    post(client).expectStatus().isOk();
+    await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
+    assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+  }
+
+  private WebTestClient.ResponseSpec post(WebTestClient client) {
+    return client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(CHAT.formatted(""))
+        .exchange();
+  }
+}

@@ -85,7 +85,11 @@ public class LimiterBenchmark {
         };
     limiter =
         new StrictTokenLimiter(
-            limitStore, UserLimits.of(LIMITS), Clock.systemUTC(), Duration.ofSeconds(30));
+            limitStore,
+            UserLimits.of(LIMITS),
+            Clock.systemUTC(),
+            Duration.ofSeconds(30),
+            Duration.ofMinutes(30));
   }
 
   @TearDown(Level.Trial)

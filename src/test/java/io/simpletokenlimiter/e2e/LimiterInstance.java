@@ -36,8 +36,6 @@ final class LimiterInstance implements AutoCloseable {
     all.put("server.address", "127.0.0.1");
     // A replica that dies does not wait for its requests; the tests close replicas that way.
     all.put("server.shutdown", "immediate");
-    all.put("logging.level.io.simpletokenlimiter", "WARN");
-    all.put("logging.level.org.springframework", "WARN");
     all.putAll(properties);
     // As command-line arguments: they win over application.yml, as an operator's settings do.
     String[] arguments =

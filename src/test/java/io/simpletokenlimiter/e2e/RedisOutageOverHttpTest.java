@@ -91,9 +91,13 @@ class RedisOutageOverHttpTest {
       fallback.awaitAnswers(Phase.BEFORE, 10);
       failClosed.awaitAnswers(Phase.BEFORE, 10);
 
-      redis.stop();
+      // Each client sends one request at a time: once one of the next phase is answered, none
+      // of the phase before is still running.
       fallback.phase = Phase.DOWN;
       failClosed.phase = Phase.DOWN;
+      fallback.awaitAnswers(Phase.DOWN, 1);
+      failClosed.awaitAnswers(Phase.DOWN, 1);
+      redis.stop();
       fallback.awaitAnswers(Phase.DOWN, 20);
       failClosed.awaitAnswers(Phase.DOWN, 20);
       Answer usageWhileDown = failClosedReplica.api().usageAnswer(failClosed.user);

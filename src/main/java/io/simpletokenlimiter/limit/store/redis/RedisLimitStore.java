@@ -50,6 +50,25 @@ public final class RedisLimitStore implements LimitStore {
     this.shortRetryMillis = Long.toString(shortRetryMillis);
   }
 
+  /**
+   * Opens the connection and has Redis load every script, so that the first burst of requests
+   * does not pay for both (and time out on a busy machine). Uses a user id of its own, whose keys
+   * expire like any other.
+   */
+  public Mono<Void> warmUp(long nowMillis) {
+    String user = "stl.warm-up";
+    String lease = "warm-up";
+    AdmitCommand command =
+        new AdmitCommand(
+            user, lease, ReservationRequest.fixed(0, 1, 1),
+            new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1), nowMillis, 1_000);
+    return admit(command)
+        .then(renew(user, lease, nowMillis, 1_000))
+        .then(settle(user, lease, 0, nowMillis))
+        .then(usage(user, nowMillis))
+        .then();
+  }
+
   /** The keys of one user; the braces are the hash tag. */
   static List<String> keys(String userId) {
     String tag = "stl:{" + userId + "}:";

@@ -1,5 +1,11 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.ApplicationRunner;
+import reactor.core.publisher.Mono;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ClientOptions;
@@ -24,6 +30,9 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 @ConditionalOnProperty(name = "token.limit.store", havingValue = "redis")
 @EnableConfigurationProperties(RedisStoreProperties.class)
 public class RedisStoreConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisStoreConfiguration.class);
+  private static final Duration WARM_UP_TIMEOUT = Duration.ofSeconds(5);
 
   /**
    * While the connection is down, Lettuce would queue commands until it reconnects; refusing them
@@ -54,6 +63,21 @@ public class RedisStoreConfiguration {
       case FALLBACK_MEMORY -> ResilientLimitStore.withFallback(
           redisLimitStore, memoryLimitStore, properties.commandTimeout(), breaker, meterRegistry);
     };
+  }
+
+  /** Runs before the replica reports ready; a Redis that is down now only gets a warning. */
+  @Bean
+  ApplicationRunner redisLimitStoreWarmUp(RedisLimitStore redisLimitStore, Clock clock) {
+    return arguments ->
+        redisLimitStore
+            .warmUp(clock.millis())
+            .timeout(WARM_UP_TIMEOUT)
+            .onErrorResume(
+                error -> {
+                  log.warn("Redis limit store not warmed up: {}", error.toString());
+                  return Mono.empty();
+                })
+            .block();
   }
 
   @Bean

@@ -22,7 +22,7 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 public record RedisStoreProperties(
     @DefaultValue("fallback-memory") @NotNull OutagePolicy outagePolicy,
-    @DefaultValue("250ms") @NotNull Duration commandTimeout,
+    @DefaultValue("500ms") @NotNull Duration commandTimeout,
     @DefaultValue @Valid Breaker breaker) {
 
   /**

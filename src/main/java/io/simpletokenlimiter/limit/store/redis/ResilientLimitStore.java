@@ -98,14 +98,17 @@ public final class ResilientLimitStore implements LimitStore {
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
         .onErrorResume(StoreUnavailableException.class, down -> {
-          degradedDecisions.increment();
-          if (fallback.isPresent() && down.getCause() instanceof TimeoutException) {
-            // The script may have run after all: drop that lease, or it would count twice.
+          if (down.getCause() instanceof TimeoutException) {
+            // A slow answer is not a dead Redis: it may still count this user as spent, so this
+            // replica's memory must not decide (503, retried by clients) until the breaker has
+            // seen enough failures to open. The script may have run after all: drop its lease.
             guarded("settle", primary.settle(
                     command.userId(), command.leaseId(), 0, command.nowMillis()))
                 .onErrorResume(e -> Mono.empty())
                 .subscribe();
+            return Mono.error(down);
           }
+          degradedDecisions.increment();
           return fallback
               .map(store -> store.admit(command).doOnNext(admission -> {
                 if (admission instanceof Admission.Admitted admitted) {

@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.net.ServerSocket;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
@@ -126,6 +127,11 @@ class RedisStoreConfigurationTest {
   /** What the lead's limiter configuration provides to the store beans. */
   @Configuration(proxyBeanMethods = false)
   static class LimiterBeans {
+
+    @Bean
+    Clock clock() {
+      return Clock.systemUTC();
+    }
 
     @Bean
     MemoryLimitStore memoryLimitStore() {

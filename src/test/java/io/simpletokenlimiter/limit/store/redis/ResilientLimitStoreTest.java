@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -72,16 +73,27 @@ class ResilientLimitStoreTest {
   }
 
   @Test
-  void aHangingPrimaryIsCutShortByTheTimeout() {
+  void aSlowPrimaryIsCutShortByTheTimeoutButMemoryDoesNotDecideUntilTheBreakerOpens() {
     ResilientLimitStore store = withFallback();
     primary.mode = Mode.HANG;
 
-    Admission admission = store.admit(command("alice")).block(BLOCK);
-
-    assertThat(admission).isInstanceOf(Admitted.class);
-    assertThat(degradedDecisions()).isEqualTo(1);
+    assertThatThrownBy(() -> store.admit(command("alice")).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
+    assertThat(degradedDecisions()).isZero();
     assertThat(registry.counter("limiter.redis.errors", "operation", "admit").count())
         .isEqualTo(1);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> admitsWithoutError(store));
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+    assertThat(degradedDecisions()).isEqualTo(1);
+  }
+
+  private static boolean admitsWithoutError(ResilientLimitStore store) {
+    try {
+      return store.admit(command("alice")).block(BLOCK) instanceof Admitted;
+    } catch (StoreUnavailableException stillDeciding) {
+      return false;
+    }
   }
 
   @Test

@@ -148,6 +148,22 @@ class StreamingTest extends ProxyIntegrationTest {
   }
 
   @Test
+  void aCutStreamWithSeveralChoicesIsChargedEveryChoice() {
+    VLLM.promptTokens(20).answerTokens(50).chunkDelay(Duration.ofMillis(5));
+
+    // 4 role chunks, then tokens round-robin over the 4 choices: 40 events = 10 tokens each.
+    StepVerifier.create(streamEvents(chatBody("\"stream\":true,\"max_tokens\":50,\"n\":4")))
+        .expectNextCount(44)
+        .thenCancel()
+        .verify(Duration.ofSeconds(10));
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
+    awaitAllSettled();
+    long charged = limiter.settles().get(0).chargedTokens();
+    assertThat(charged).isGreaterThanOrEqualTo(20 + 4 * 10).isLessThan(20 + 4 * 50);
+  }
+
+  @Test
   void upstreamCutMidStreamEndsTheStreamWithAnErrorEventAndChargesWhatWasProduced() {
     VLLM.promptTokens(10).answerTokens(8).mode(FakeVllm.Mode.CUT_MID_STREAM);
 

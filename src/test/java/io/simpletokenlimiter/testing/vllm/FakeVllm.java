@@ -464,11 +464,13 @@ public final class FakeVllm implements AutoCloseable {
         choice.putNull("logprobs");
         choice.putNull("finish_reason");
         if (continuous) {
-          chunk.set("usage", usage(shape.promptTokens(), produced));
+          chunk.set("usage", usage(shape.promptTokens(), 0));
         }
         chunks.add(JSON.writeValueAsString(chunk));
       }
     }
+    // As vLLM does, the usage in each chunk covers that chunk's choice only; the final
+    // usage-only chunk has the totals.
     for (int t = 1; t <= shape.completionTokens(); t++) {
       for (int c = 0; c < shape.choices(); c++) {
         produced++;
@@ -488,7 +490,7 @@ public final class FakeVllm implements AutoCloseable {
           choice.putNull("finish_reason");
         }
         if (continuous) {
-          chunk.set("usage", usage(shape.promptTokens(), produced));
+          chunk.set("usage", usage(shape.promptTokens(), t));
         }
         chunks.add(JSON.writeValueAsString(chunk));
       }
@@ -546,8 +548,9 @@ public final class FakeVllm implements AutoCloseable {
         !chat && request.path("prompt").isArray() && !request.path("prompt").get(0).isNumber()
             ? request.path("prompt").size()
             : 1;
+    // vLLM's legacy completions endpoint knows only max_tokens.
     JsonNode limit =
-        request.hasNonNull("max_completion_tokens")
+        chat && request.hasNonNull("max_completion_tokens")
             ? request.get("max_completion_tokens")
             : request.path("max_tokens");
     int maxTokens = limit.isIntegralNumber() ? limit.intValue() : chat ? answerTokens : 16;

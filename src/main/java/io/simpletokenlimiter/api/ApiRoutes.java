@@ -23,8 +23,11 @@ public class ApiRoutes {
 
   @Bean
   RouterFunction<ServerResponse> apiRouter(
-      CompletionsHandler completions, ModelsHandler models, HealthHandler health,
-      UsageHandler usage, TokenizeHandler tokenize) {
+      CompletionsHandler completions,
+      ModelsHandler models,
+      HealthHandler health,
+      UsageHandler usage,
+      TokenizeHandler tokenize) {
     RouterFunctions.Builder routes = RouterFunctions.route();
     for (String prefix : PREFIXES) {
       routes

@@ -46,6 +46,7 @@ public class CompletionsHandler {
    * millisecond per kilobyte for text the split pattern cannot break up).
    */
   private static final int OFFLOAD_ABOVE_BYTES = 1024;
+
   private static final int LEGACY_DEFAULT_MAX_TOKENS = 16;
 
   private static final byte[] STREAM_ERROR_EVENT =
@@ -192,8 +193,8 @@ public class CompletionsHandler {
   }
 
   /**
-   * From here on the reservation is settled exactly once on every path this handler sees
-   * (answer, upstream failure, client cancel); a lost settle still ends when the lease expires.
+   * From here on the reservation is settled exactly once on every path this handler sees (answer,
+   * upstream failure, client cancel); a lost settle still ends when the lease expires.
    */
   private Mono<ServerResponse> forward(
       ServerRequest request, PreparedRequest prepared, Admission.Admitted admitted) {

@@ -7,8 +7,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Threads for tokenizing large prompts, off the event loop and apart from Reactor's shared
- * schedulers: a pathological megabyte can take a second of CPU, which must delay neither
- * timers nor other requests' I/O. One thread per core, since the work is CPU-bound.
+ * schedulers: a pathological megabyte can take a second of CPU, which must delay neither timers nor
+ * other requests' I/O. One thread per core, since the work is CPU-bound.
  */
 @Configuration(proxyBeanMethods = false)
 public class PromptCountingConfiguration {

@@ -17,14 +17,14 @@ import java.util.List;
 final class SseEventSplitter {
 
   /**
-   * The most bytes that may wait for a blank line. vLLM's events are a few kilobytes; a stream
-   * that sends a megabyte without ending an event is broken and would otherwise grow without end.
+   * The most bytes that may wait for a blank line. vLLM's events are a few kilobytes; a stream that
+   * sends a megabyte without ending an event is broken and would otherwise grow without end.
    */
   static final int MAX_PENDING_BYTES = 1024 * 1024;
 
   /**
-   * The longest blank line, {@code \r\n\r\n}, is four bytes: one may begin up to three bytes
-   * before the end of what was already searched.
+   * The longest blank line, {@code \r\n\r\n}, is four bytes: one may begin up to three bytes before
+   * the end of what was already searched.
    */
   private static final int BOUNDARY_OVERLAP = 3;
 

@@ -1,11 +1,11 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.tokens.PromptCount;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;

@@ -62,8 +62,7 @@ public class TokenizeHandler {
   }
 
   public Mono<ServerResponse> detokenize(ServerRequest request) {
-    return body(request)
-        .flatMap(body -> answer(tokenizer.detokenize(body), body));
+    return body(request).flatMap(body -> answer(tokenizer.detokenize(body), body));
   }
 
   private Mono<ServerResponse> answer(TokenizeOutcome outcome, ObjectNode body) {

@@ -21,13 +21,13 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
 
 /**
- * {@code GET /api/v1/usage/{userId}}: tokens counted in each rolling window, in-flight
- * reservations included, with the user's limits and what remains.
+ * {@code GET /api/v1/usage/{userId}}: tokens counted in each rolling window, in-flight reservations
+ * included, with the user's limits and what remains.
  *
- * <p>With {@code token.limit.admin-token} set, users read only their own usage and the admin
- * token ({@code Authorization: Bearer <token>}) reads anyone's. Without it, anyone who can reach
- * the service reads any user's usage, as the brief's API does: a gateway in front must restrict
- * the path.
+ * <p>With {@code token.limit.admin-token} set, users read only their own usage and the admin token
+ * ({@code Authorization: Bearer <token>}) reads anyone's. Without it, anyone who can reach the
+ * service reads any user's usage, as the brief's API does: a gateway in front must restrict the
+ * path.
  */
 @Component
 public class UsageHandler {
@@ -89,7 +89,8 @@ public class UsageHandler {
       body.put(name, usage.tokens(window));
       limitsBody.put(name, limit);
       remaining.put(
-          name, limit == Limits.UNLIMITED ? Limits.UNLIMITED : Math.max(0, limit - usage.tokens(window)));
+          name,
+          limit == Limits.UNLIMITED ? Limits.UNLIMITED : Math.max(0, limit - usage.tokens(window)));
     }
     limitsBody.put("concurrent", limits.maxConcurrent());
     remaining.put("concurrent", Math.max(0, limits.maxConcurrent() - usage.inFlight()));

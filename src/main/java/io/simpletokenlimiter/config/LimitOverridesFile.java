@@ -17,8 +17,8 @@ import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
- * Per-tier and per-user limits from a YAML file that operators may edit while the service runs
- * (a Kubernetes ConfigMap, say):
+ * Per-tier and per-user limits from a YAML file that operators may edit while the service runs (a
+ * Kubernetes ConfigMap, say):
  *
  * <pre>
  * tiers:
@@ -29,8 +29,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *   carol: {tier: pro, max-concurrent-requests: 2}
  * </pre>
  *
- * <p>A file that is invalid at start-up stops the service; an invalid edit later is logged and
- * the previous limits stay in force, so a typo never lifts every limit.
+ * <p>A file that is invalid at start-up stops the service; an invalid edit later is logged and the
+ * previous limits stay in force, so a typo never lifts every limit.
  */
 public final class LimitOverridesFile implements LimitsResolver {
 
@@ -77,8 +77,8 @@ public final class LimitOverridesFile implements LimitsResolver {
       log.info("Reloaded per-user limits from {}: {} users", path, current.perUser().size());
       return true;
     } catch (IOException | IllegalArgumentException e) {
-      log.error("Ignoring invalid per-user limits in {}; previous limits stay: {}", path,
-          e.getMessage());
+      log.error(
+          "Ignoring invalid per-user limits in {}; previous limits stay: {}", path, e.getMessage());
       return false;
     }
   }
@@ -93,8 +93,9 @@ public final class LimitOverridesFile implements LimitsResolver {
     }
     Map<String, Limits> tiers = new HashMap<>();
     mapOf(root.getOrDefault("tiers", Map.of()), "tiers")
-        .forEach((tier, spec) -> tiers.put(tier, apply(defaults, mapOf(spec, "tier " + tier),
-            "tier " + tier)));
+        .forEach(
+            (tier, spec) ->
+                tiers.put(tier, apply(defaults, mapOf(spec, "tier " + tier), "tier " + tier)));
     Map<String, Limits> users = new HashMap<>();
     mapOf(root.getOrDefault("users", Map.of()), "users")
         .forEach((user, spec) -> users.put(user, userLimits(user, spec, tiers, defaults)));
@@ -133,8 +134,7 @@ public final class LimitOverridesFile implements LimitsResolver {
           number(fields, "max-tokens-per-minute", base.tokensPerMinute(), where),
           number(fields, "max-tokens-per-hour", base.tokensPerHour(), where),
           number(fields, "max-tokens-per-day", base.tokensPerDay(), where),
-          Math.toIntExact(
-              number(fields, "max-concurrent-requests", base.maxConcurrent(), where)));
+          Math.toIntExact(number(fields, "max-concurrent-requests", base.maxConcurrent(), where)));
     } catch (ArithmeticException e) {
       throw new IllegalArgumentException(where + ": max-concurrent-requests is too large");
     } catch (IllegalArgumentException e) {
@@ -150,7 +150,8 @@ public final class LimitOverridesFile implements LimitsResolver {
     if (value instanceof Integer || value instanceof Long) {
       return ((Number) value).longValue();
     }
-    throw new IllegalArgumentException(where + ": " + key + " must be a whole number, was " + value);
+    throw new IllegalArgumentException(
+        where + ": " + key + " must be a whole number, was " + value);
   }
 
   @SuppressWarnings("unchecked")

@@ -42,7 +42,9 @@ public class LimiterConfiguration {
 
   @Bean
   StrictTokenLimiter tokenLimiter(
-      LimitStore limitStore, LimitsResolver limitsResolver, Clock clock,
+      LimitStore limitStore,
+      LimitsResolver limitsResolver,
+      Clock clock,
       TokenLimitProperties properties) {
     return new StrictTokenLimiter(
         limitStore, limitsResolver, clock, properties.leaseTtl(), properties.maxLeaseLifetime());
@@ -50,14 +52,17 @@ public class LimiterConfiguration {
 
   @Bean
   LimiterUpkeep limiterUpkeep(
-      StrictTokenLimiter limiter, MemoryLimitStore memoryStore, LimitsResolver limitsResolver,
-      Clock clock, TokenLimitProperties properties) {
+      StrictTokenLimiter limiter,
+      MemoryLimitStore memoryStore,
+      LimitsResolver limitsResolver,
+      Clock clock,
+      TokenLimitProperties properties) {
     return new LimiterUpkeep(limiter, memoryStore, limitsResolver, clock, properties);
   }
 
   /**
-   * Periodic work off the request path: renewing leases of requests in flight (every third of
-   * the lease TTL), sweeping idle users from memory, and reloading the overrides file.
+   * Periodic work off the request path: renewing leases of requests in flight (every third of the
+   * lease TTL), sweeping idle users from memory, and reloading the overrides file.
    */
   static final class LimiterUpkeep implements SmartLifecycle {
 
@@ -69,8 +74,11 @@ public class LimiterConfiguration {
     private volatile Disposable tasks;
 
     LimiterUpkeep(
-        StrictTokenLimiter limiter, MemoryLimitStore memoryStore, LimitsResolver limitsResolver,
-        Clock clock, TokenLimitProperties properties) {
+        StrictTokenLimiter limiter,
+        MemoryLimitStore memoryStore,
+        LimitsResolver limitsResolver,
+        Clock clock,
+        TokenLimitProperties properties) {
       this.limiter = limiter;
       this.memoryStore = memoryStore;
       this.limitsResolver = limitsResolver;

@@ -1,10 +1,10 @@
 package io.simpletokenlimiter.config;
 
+import io.simpletokenlimiter.limit.Limits;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
-import io.simpletokenlimiter.limit.Limits;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,8 +15,8 @@ import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Every setting of the service, under {@code token.limit}. The environment variables of the
- * brief ({@code MAX_TOKENS_MINUTE}, {@code VLLM_URL}, ...) are mapped in {@code application.yml}.
+ * Every setting of the service, under {@code token.limit}. The environment variables of the brief
+ * ({@code MAX_TOKENS_MINUTE}, {@code VLLM_URL}, ...) are mapped in {@code application.yml}.
  */
 @ConfigurationProperties("token.limit")
 @Validated
@@ -55,8 +55,7 @@ public record TokenLimitProperties(
 
   /** The limits of every user without an override. */
   public Limits defaultLimits() {
-    return new Limits(
-        maxTokensPerMinute, maxTokensPerHour, maxTokensPerDay, maxConcurrentRequests);
+    return new Limits(maxTokensPerMinute, maxTokensPerHour, maxTokensPerDay, maxConcurrentRequests);
   }
 
   public Optional<Path> overrides() {
@@ -79,8 +78,12 @@ public record TokenLimitProperties(
     }
     if (value > Limits.MAX_TOKENS) {
       throw new IllegalArgumentException(
-          "token.limit." + key + " must be at most " + Limits.MAX_TOKENS
-              + ", or -1 for unlimited, was " + value);
+          "token.limit."
+              + key
+              + " must be at most "
+              + Limits.MAX_TOKENS
+              + ", or -1 for unlimited, was "
+              + value);
     }
   }
 
@@ -93,8 +96,8 @@ public record TokenLimitProperties(
   /**
    * The model: the public name clients use, the name vLLM serves, and its context length.
    *
-   * @param minCompletionTokens the least completion budget worth forwarding when the client did
-   *     not set {@code max_tokens}; below it the request is rejected with 429
+   * @param minCompletionTokens the least completion budget worth forwarding when the client did not
+   *     set {@code max_tokens}; below it the request is rejected with 429
    */
   public record Model(
       @DefaultValue("llama3.2-1b") @NotBlank String publicName,

@@ -3,9 +3,7 @@ package io.simpletokenlimiter.identity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.stereotype.Component;
 
-/**
- * Takes the user from the {@code X-User-ID} header, set by a trusted gateway in front.
- */
+/** Takes the user from the {@code X-User-ID} header, set by a trusted gateway in front. */
 @Component
 public class HeaderUserIdResolver implements UserIdResolver {
 
@@ -20,8 +18,7 @@ public class HeaderUserIdResolver implements UserIdResolver {
     }
     if (!UserId.isValid(value)) {
       throw new UnidentifiedUserException(
-          UnidentifiedUserException.Reason.INVALID,
-          "X-User-ID must be " + UserId.RULE);
+          UnidentifiedUserException.Reason.INVALID, "X-User-ID must be " + UserId.RULE);
     }
     return value;
   }

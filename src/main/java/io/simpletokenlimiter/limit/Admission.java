@@ -9,15 +9,19 @@ public sealed interface Admission {
    * @param completionTokensPerChoice the completion budget granted, to send as {@code max_tokens}
    */
   record Admitted(
-      String userId, String leaseId, long reservedTokens, long completionTokensPerChoice,
-      Quota quota) implements Admission {}
+      String userId,
+      String leaseId,
+      long reservedTokens,
+      long completionTokensPerChoice,
+      Quota quota)
+      implements Admission {}
 
   /** Over a limit right now; the same request fits again after {@code retryAfterMillis}. */
   record Rejected(LimitType limitType, long retryAfterMillis, Quota quota) implements Admission {}
 
   /**
-   * The request can never fit: its least cost exceeds a whole window's limit. Retrying cannot
-   * help, so this is a client error, not a 429.
+   * The request can never fit: its least cost exceeds a whole window's limit. Retrying cannot help,
+   * so this is a client error, not a 429.
    */
   record TooLarge(LimitType limitType, long limit, long requested) implements Admission {}
 }

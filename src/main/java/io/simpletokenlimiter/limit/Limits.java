@@ -1,16 +1,17 @@
 package io.simpletokenlimiter.limit;
 
 /**
- * One user's limits. A token limit of {@link #UNLIMITED} switches that window off; the
- * concurrency limit is always set.
+ * One user's limits. A token limit of {@link #UNLIMITED} switches that window off; the concurrency
+ * limit is always set.
  */
-public record Limits(long tokensPerMinute, long tokensPerHour, long tokensPerDay, int maxConcurrent) {
+public record Limits(
+    long tokensPerMinute, long tokensPerHour, long tokensPerDay, int maxConcurrent) {
 
   public static final long UNLIMITED = -1;
 
   /**
-   * The largest token limit. The Redis store's Lua scripts count in doubles, exact only up to
-   * 2^53 (about 9 * 10^15); this bound leaves room for the sums they add to a limit.
+   * The largest token limit. The Redis store's Lua scripts count in doubles, exact only up to 2^53
+   * (about 9 * 10^15); this bound leaves room for the sums they add to a limit.
    */
   public static final long MAX_TOKENS = 1_000_000_000_000_000L;
 

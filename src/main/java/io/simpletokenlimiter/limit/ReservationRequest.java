@@ -11,7 +11,9 @@ public record ReservationRequest(
     long promptTokens, int choices, long minCompletionPerChoice, long maxCompletionPerChoice) {
 
   public ReservationRequest {
-    if (promptTokens < 0 || choices < 1 || minCompletionPerChoice < 1
+    if (promptTokens < 0
+        || choices < 1
+        || minCompletionPerChoice < 1
         || maxCompletionPerChoice < minCompletionPerChoice) {
       throw new IllegalArgumentException(
           "invalid reservation: prompt=%d choices=%d completion=[%d, %d]"

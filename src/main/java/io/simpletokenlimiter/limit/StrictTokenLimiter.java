@@ -18,8 +18,8 @@ import reactor.core.publisher.Mono;
  * afterwards, so that no window is ever exceeded, whatever the concurrency.
  *
  * <p>Requests in flight hold leases that expire unless renewed: {@link #renewLeases()} is called
- * periodically (well within the lease TTL) so that long streams keep their slot, while the slots
- * of a replica that died come back by themselves. A lease is renewed for at most {@code
+ * periodically (well within the lease TTL) so that long streams keep their slot, while the slots of
+ * a replica that died come back by themselves. A lease is renewed for at most {@code
  * maxLeaseLifetime}: a request that was never settled (a bug) then expires and is charged its
  * reservation instead of holding a slot until a restart.
  */
@@ -37,7 +37,10 @@ public final class StrictTokenLimiter implements TokenLimiter {
   private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
 
   public StrictTokenLimiter(
-      LimitStore store, LimitsResolver limits, Clock clock, Duration leaseTtl,
+      LimitStore store,
+      LimitsResolver limits,
+      Clock clock,
+      Duration leaseTtl,
       Duration maxLeaseLifetime) {
     this.store = store;
     this.limits = limits;
@@ -60,7 +63,11 @@ public final class StrictTokenLimiter implements TokenLimiter {
         () -> {
           AdmitCommand command =
               new AdmitCommand(
-                  userId, UUID.randomUUID().toString(), request, userLimits, clock.millis(),
+                  userId,
+                  UUID.randomUUID().toString(),
+                  request,
+                  userLimits,
+                  clock.millis(),
                   leaseTtlMillis);
           AtomicBoolean delivered = new AtomicBoolean();
           return store
@@ -105,8 +112,11 @@ public final class StrictTokenLimiter implements TokenLimiter {
                       e -> {
                         // The answer is already served; the lease expires and is charged in full.
                         log.warn(
-                            "Could not settle lease {} of {} ({} tokens): {}", admitted.leaseId(),
-                            admitted.userId(), chargedTokens, e.toString());
+                            "Could not settle lease {} of {} ({} tokens): {}",
+                            admitted.leaseId(),
+                            admitted.userId(),
+                            chargedTokens,
+                            e.toString());
                         return Mono.empty();
                       })
                   .then();
@@ -122,8 +132,8 @@ public final class StrictTokenLimiter implements TokenLimiter {
         .flatMap(
             lease ->
                 store
-                    .renew(lease.admitted().userId(), lease.admitted().leaseId(), now,
-                        leaseTtlMillis)
+                    .renew(
+                        lease.admitted().userId(), lease.admitted().leaseId(), now, leaseTtlMillis)
                     .filter(renewed -> !renewed)
                     .doOnNext(gone -> inFlight.remove(lease.admitted().leaseId()))
                     // A store that is down now may answer the next round; the lease has slack.
@@ -139,7 +149,9 @@ public final class StrictTokenLimiter implements TokenLimiter {
     inFlight.remove(lease.admitted().leaseId());
     log.error(
         "Lease {} of {} was not settled within {} ms; letting it expire (charged its reservation)",
-        lease.admitted().leaseId(), lease.admitted().userId(), maxLeaseLifetimeMillis);
+        lease.admitted().leaseId(),
+        lease.admitted().userId(),
+        maxLeaseLifetimeMillis);
     return false;
   }
 

@@ -4,8 +4,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * The limiter as the request path sees it: reserve before forwarding, settle after the answer.
- * Every {@link Admission.Admitted} must be settled exactly once (success, failure or cancel),
- * or its slot stays taken until its lease expires.
+ * Every {@link Admission.Admitted} must be settled exactly once (success, failure or cancel), or
+ * its slot stays taken until its lease expires.
  */
 public interface TokenLimiter {
 

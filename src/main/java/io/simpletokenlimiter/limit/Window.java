@@ -7,8 +7,7 @@ package io.simpletokenlimiter.limit;
  * now} the buckets from {@code floor(now / bucketMillis) - bucketsPerWindow} on are counted: a
  * bucket stays counted until its whole span has left the window, so the count over-counts by at
  * most one bucket span and never under-counts. Buckets with a larger index than the current one
- * (written by a replica whose clock runs ahead) are counted too, so clock skew can only
- * over-count.
+ * (written by a replica whose clock runs ahead) are counted too, so clock skew can only over-count.
  */
 public enum Window {
   MINUTE(LimitType.MINUTE, 60_000L, 1_000L),

@@ -15,8 +15,8 @@ import reactor.core.publisher.Mono;
 /**
  * The service's own meters. Prometheus names: {@code token_usage_total{type,model}}, {@code
  * rate_limit_exceeded_total{limit_type}}, {@code concurrent_requests_current} and {@code
- * upstream_request_duration_seconds{outcome}} and {@code limiter_decision_seconds{outcome}}. No label carries a user id: one series per user
- * would grow without bound.
+ * upstream_request_duration_seconds{outcome}} and {@code limiter_decision_seconds{outcome}}. No
+ * label carries a user id: one series per user would grow without bound.
  */
 @Component
 public class ProxyMetrics {

@@ -5,8 +5,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * Counts the prompt tokens vLLM will report for a request, before the request is sent.
  *
- * <p>An implementation may over-count, never under-count: the count is what the limiter
- * reserves, and an under-count would let a user exceed a limit.
+ * <p>An implementation may over-count, never under-count: the count is what the limiter reserves,
+ * and an under-count would let a user exceed a limit.
  */
 public interface PromptTokenCounter {
 

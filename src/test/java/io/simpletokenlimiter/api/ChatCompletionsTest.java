@@ -1,11 +1,11 @@
 package io.simpletokenlimiter.api;
 
-import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.testing.vllm.RecordedRequest;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -59,12 +59,13 @@ class SseEventSplitterTest {
     List<String> expected = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
       String data = "{\"i\":" + i + ",\"text\":\"héllo 🙂\"}";
-      String ending = switch (i % 4) {
-        case 0 -> "\n\n";
-        case 1 -> "\r\n\r\n";
-        case 2 -> "\n\r\n";
-        default -> "\r\n\n";
-      };
+      String ending =
+          switch (i % 4) {
+            case 0 -> "\n\n";
+            case 1 -> "\r\n\r\n";
+            case 2 -> "\n\r\n";
+            default -> "\r\n\n";
+          };
       stream.append("data: ").append(data).append(ending);
       expected.add(data);
     }

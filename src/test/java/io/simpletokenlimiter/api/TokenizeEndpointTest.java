@@ -52,44 +52,58 @@ class TokenizeEndpointTest {
   @Test
   void countsAChatExactlyAsVllmWould() {
     // 48 is Hugging Face's count for this chat (chat-reference.jsonl, first line).
-    post("/tokenize",
+    post(
+            "/tokenize",
             """
             {"model":"llama3.2-1b","messages":[
               {"role":"system","content":"You are a helpful assistant."},
               {"role":"user","content":"Explain quantum computing in simple terms"}]}
             """)
-        .expectStatus().isOk()
+        .expectStatus()
+        .isOk()
         .expectBody()
-        .jsonPath("$.count").isEqualTo(48)
-        .jsonPath("$.max_model_len").isEqualTo(2048)
-        .jsonPath("$.tokens.length()").isEqualTo(48)
-        .jsonPath("$.tokens[0]").isEqualTo(128000);
+        .jsonPath("$.count")
+        .isEqualTo(48)
+        .jsonPath("$.max_model_len")
+        .isEqualTo(2048)
+        .jsonPath("$.tokens.length()")
+        .isEqualTo(48)
+        .jsonPath("$.tokens[0]")
+        .isEqualTo(128000);
     assertThat(VLLM.requests()).isEmpty();
   }
 
   @Test
   void tokenizesAPromptWithTheBeginningOfTextToken() {
     post("/tokenize", "{\"model\":\"llama3.2-1b\",\"prompt\":\"Hello world\"}")
-        .expectStatus().isOk()
-        .expectBody().json("{\"count\":3,\"tokens\":[128000,9906,1917]}");
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .json("{\"count\":3,\"tokens\":[128000,9906,1917]}");
   }
 
   @Test
   void detokenizesIds() {
     post("/detokenize", "{\"model\":\"llama3.2-1b\",\"tokens\":[9906,1917]}")
-        .expectStatus().isOk()
-        .expectBody().json("{\"prompt\":\"Hello world\"}");
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .json("{\"prompt\":\"Hello world\"}");
   }
 
   @Test
   void forwardsToVllmWhatItCannotCountExactly() {
-    post("/tokenize",
+    post(
+            "/tokenize",
             """
             {"model":"llama3.2-1b","messages":[{"role":"user","content":"weather?"}],
              "tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]}
             """)
-        .expectStatus().isOk()
-        .expectBody().jsonPath("$.count").isNumber();
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.count")
+        .isNumber();
     assertThat(VLLM.requests())
         .singleElement()
         .satisfies(
@@ -102,17 +116,33 @@ class TokenizeEndpointTest {
 
   @Test
   void badRequestsGetClearErrors() {
-    post("/tokenize", "{not json").expectStatus().isBadRequest()
-        .expectBody().jsonPath("$.error").isEqualTo("invalid_request");
-    post("/tokenize", "{\"model\":\"gpt-4\",\"prompt\":\"x\"}").expectStatus().isNotFound()
-        .expectBody().jsonPath("$.error").isEqualTo("model_not_found");
+    post("/tokenize", "{not json")
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_request");
+    post("/tokenize", "{\"model\":\"gpt-4\",\"prompt\":\"x\"}")
+        .expectStatus()
+        .isNotFound()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("model_not_found");
     post("/tokenize", "{\"prompt\":42}").expectStatus().isBadRequest();
-    post("/detokenize", "{\"tokens\":[999999999]}").expectStatus().isBadRequest()
-        .expectBody().jsonPath("$.error").isEqualTo("invalid_request");
+    post("/detokenize", "{\"tokens\":[999999999]}")
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_request");
   }
 
   private WebTestClient.ResponseSpec post(String path, String body) {
-    return client.post().uri(path).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+    return client
+        .post()
+        .uri(path)
+        .contentType(MediaType.APPLICATION_JSON)
+        .bodyValue(body)
         .exchange();
   }
 }

@@ -73,52 +73,85 @@ class UsageEndpointTest {
 
     Map<String, Object> during = usageAs(user, user);
     assertThat(during).containsEntry("minute", 190).containsEntry("concurrent", 1);
-    assertThat(during.get("remaining")).isEqualTo(
-        Map.of("minute", 810, "hour", -1, "day", 99_810, "concurrent", 4));
+    assertThat(during.get("remaining"))
+        .isEqualTo(Map.of("minute", 810, "hour", -1, "day", 99_810, "concurrent", 4));
 
     limiter.settle(admitted, 75).block();
-    assertThat(usageAs(user, user)).containsEntry("minute", 75).containsEntry("day", 75)
+    assertThat(usageAs(user, user))
+        .containsEntry("minute", 75)
+        .containsEntry("day", 75)
         .containsEntry("concurrent", 0);
   }
 
   @Test
   void anotherUsersUsageNeedsTheAdminToken() {
-    client.get().uri("/api/v1/usage/{id}", user).header("X-User-ID", "someone-else")
+    client
+        .get()
+        .uri("/api/v1/usage/{id}", user)
+        .header("X-User-ID", "someone-else")
         .exchange()
-        .expectStatus().isForbidden()
-        .expectBody().jsonPath("$.error").isEqualTo("forbidden");
+        .expectStatus()
+        .isForbidden()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("forbidden");
 
-    client.get().uri("/api/v1/usage/{id}", user)
-        .header("Authorization", "Bearer wrong").header("X-User-ID", "someone-else")
+    client
+        .get()
+        .uri("/api/v1/usage/{id}", user)
+        .header("Authorization", "Bearer wrong")
+        .header("X-User-ID", "someone-else")
         .exchange()
-        .expectStatus().isForbidden();
+        .expectStatus()
+        .isForbidden();
 
-    client.get().uri("/api/v1/usage/{id}", user).header("Authorization", "Bearer " + ADMIN_TOKEN)
+    client
+        .get()
+        .uri("/api/v1/usage/{id}", user)
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
         .exchange()
-        .expectStatus().isOk()
-        .expectBody().jsonPath("$.minute").isEqualTo(0);
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.minute")
+        .isEqualTo(0);
   }
 
   @Test
   void withoutAnyIdentityTheAnswerIs401() {
-    client.get().uri("/api/v1/usage/{id}", user)
+    client
+        .get()
+        .uri("/api/v1/usage/{id}", user)
         .exchange()
-        .expectStatus().isUnauthorized()
-        .expectBody().jsonPath("$.error").isEqualTo("missing_user_id");
+        .expectStatus()
+        .isUnauthorized()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("missing_user_id");
   }
 
   @Test
   void aMalformedUserIdIs400() {
-    client.get().uri("/api/v1/usage/{id}", "bad user!").header("Authorization", "Bearer " + ADMIN_TOKEN)
+    client
+        .get()
+        .uri("/api/v1/usage/{id}", "bad user!")
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
         .exchange()
-        .expectStatus().isBadRequest()
-        .expectBody().jsonPath("$.error").isEqualTo("invalid_user_id");
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
   }
 
   private Map<String, Object> usageAs(String caller, String target) {
-    return client.get().uri("/api/v1/usage/{id}", target).header("X-User-ID", caller)
+    return client
+        .get()
+        .uri("/api/v1/usage/{id}", target)
+        .header("X-User-ID", caller)
         .exchange()
-        .expectStatus().isOk()
+        .expectStatus()
+        .isOk()
         .expectBody(new ParameterizedTypeReference<Map<String, Object>>() {})
         .returnResult()
         .getResponseBody();

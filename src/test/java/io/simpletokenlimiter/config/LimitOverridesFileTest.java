@@ -51,7 +51,8 @@ class LimitOverridesFileTest {
         .hasMessageContaining("token.limit.overrides-file")
         .hasMessageContaining("user bob names unknown tier 'gold'");
     assertThatThrownBy(
-            () -> new LimitOverridesFile(write("users: {bob: {max-tokens-per-minute: 0}}"), DEFAULTS))
+            () ->
+                new LimitOverridesFile(write("users: {bob: {max-tokens-per-minute: 0}}"), DEFAULTS))
         .hasMessageContaining("user bob: tokens per minute limit must be at least 1");
     assertThatThrownBy(
             () ->
@@ -66,7 +67,8 @@ class LimitOverridesFileTest {
     assertThatThrownBy(() -> new LimitOverridesFile(write("limits: {}"), DEFAULTS))
         .hasMessageContaining("unknown top-level key 'limits'");
     assertThatThrownBy(
-            () -> new LimitOverridesFile(write("users: {bob: {max-tokens-per-day: lots}}"), DEFAULTS))
+            () ->
+                new LimitOverridesFile(write("users: {bob: {max-tokens-per-day: lots}}"), DEFAULTS))
         .hasMessageContaining("max-tokens-per-day must be a whole number");
     assertThatThrownBy(() -> new LimitOverridesFile(dir.resolve("missing.yml"), DEFAULTS))
         .hasMessageContaining("missing.yml");
@@ -96,7 +98,7 @@ class LimitOverridesFileTest {
   /** Rewrites with a distinct modification time: some file systems keep whole seconds. */
   private static void rewrite(Path path, String yaml, int version) throws IOException {
     Files.writeString(path, yaml);
-    Files.setLastModifiedTime(path, FileTime.from(Instant.parse("2030-01-01T00:00:00Z")
-        .plusSeconds(version)));
+    Files.setLastModifiedTime(
+        path, FileTime.from(Instant.parse("2030-01-01T00:00:00Z").plusSeconds(version)));
   }
 }

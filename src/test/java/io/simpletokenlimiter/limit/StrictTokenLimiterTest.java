@@ -5,17 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.Admission.TooLarge;
-import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
-import io.simpletokenlimiter.testing.MutableClock;
-import java.time.Duration;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
+import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import io.simpletokenlimiter.testing.MutableClock;
+import java.time.Duration;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import org.junit.jupiter.api.Test;
 
 class StrictTokenLimiterTest {
 
@@ -28,7 +28,8 @@ class StrictTokenLimiterTest {
       new UserLimits(
           new Limits(1_000, 10_000, 100_000, 2),
           Map.of("vip", new Limits(Limits.UNLIMITED, 50_000, Limits.UNLIMITED, 10)));
-  private final StrictTokenLimiter limiter = new StrictTokenLimiter(store, limits, clock, TTL, LIFETIME);
+  private final StrictTokenLimiter limiter =
+      new StrictTokenLimiter(store, limits, clock, TTL, LIFETIME);
 
   @Test
   void aRequestLargerThanAWholeWindowIsTooLargeNotRejected() {
@@ -123,12 +124,13 @@ class StrictTokenLimiterTest {
   @Test
   void anAdmissionWhoseAnswerNeverArrivesReleasesItsLease() {
     Sinks.Empty<Void> never = Sinks.empty();
-    LimitStore slowToAnswer = new DelegatingStore(store) {
-      @Override
-      public Mono<Admission> admit(AdmitCommand command) {
-        return store.admit(command).delayUntil(recorded -> never.asMono());
-      }
-    };
+    LimitStore slowToAnswer =
+        new DelegatingStore(store) {
+          @Override
+          public Mono<Admission> admit(AdmitCommand command) {
+            return store.admit(command).delayUntil(recorded -> never.asMono());
+          }
+        };
     StrictTokenLimiter limiterOnSlowStore =
         new StrictTokenLimiter(slowToAnswer, limits, clock, TTL, LIFETIME);
 

@@ -5,9 +5,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Where the real Llama 3 {@code tokenizer.json} fixture is: the folder named by the system
- * property {@code llama3.tokenizer.dir} (the pom points it at {@code ../shared/tokenizers/llama3})
- * or the variable {@code LLAMA3_TOKENIZER_DIR}.
+ * Where the real Llama 3 {@code tokenizer.json} fixture is: the folder named by the system property
+ * {@code llama3.tokenizer.dir} (the pom points it at {@code ../shared/tokenizers/llama3}) or the
+ * variable {@code LLAMA3_TOKENIZER_DIR}.
  */
 public final class Llama3TokenizerFixture {
 

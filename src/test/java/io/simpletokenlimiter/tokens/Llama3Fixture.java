@@ -2,12 +2,12 @@ package io.simpletokenlimiter.tokens;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.simpletokenlimiter.testing.Llama3TokenizerFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import io.simpletokenlimiter.testing.Llama3TokenizerFixture;
 import java.util.Optional;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;

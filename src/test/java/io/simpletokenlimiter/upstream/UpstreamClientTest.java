@@ -20,8 +20,7 @@ class UpstreamClientTest {
     PoolAcquireTimeoutException timeout = new PoolAcquireTimeoutException(Duration.ofSeconds(2));
 
     assertThat(UpstreamClient.isPoolExhausted(wrapped(timeout))).isTrue();
-    assertThat(UpstreamClient.isPoolExhausted(new PoolAcquirePendingLimitException(2000)))
-        .isTrue();
+    assertThat(UpstreamClient.isPoolExhausted(new PoolAcquirePendingLimitException(2000))).isTrue();
   }
 
   @Test

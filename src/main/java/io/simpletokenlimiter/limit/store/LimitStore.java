@@ -9,11 +9,11 @@ import reactor.core.publisher.Mono;
  * script in Redis); {@code LimitStoreContract} in the tests is the specification every
  * implementation must pass.
  *
- * <p>Per user a store keeps token buckets for each {@link io.simpletokenlimiter.limit.Window} and
- * a set of leases: one per request in flight, holding that request's reservation until it is
- * settled or its lease expires. Live leases count in every window and against the in-flight
- * limit. A lease that expires unsettled (its replica died) is charged its whole reservation into
- * the buckets of the moment it is found expired: never under-count.
+ * <p>Per user a store keeps token buckets for each {@link io.simpletokenlimiter.limit.Window} and a
+ * set of leases: one per request in flight, holding that request's reservation until it is settled
+ * or its lease expires. Live leases count in every window and against the in-flight limit. A lease
+ * that expires unsettled (its replica died) is charged its whole reservation into the buckets of
+ * the moment it is found expired: never under-count.
  */
 public interface LimitStore {
 

@@ -314,8 +314,7 @@ public abstract class LimitStoreContract {
 
   @Test
   void unlimitedWindowsNeverBlock() {
-    Limits unlimited =
-        new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 5);
+    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 5);
 
     Admitted admitted = admitted(admit(flexible(1_000_000, 1, 16, 2_048), unlimited, T0));
 
@@ -333,8 +332,7 @@ public abstract class LimitStoreContract {
     charge(1_000, T0);
     String otherUser = "other-" + UUID.randomUUID();
 
-    Admission other =
-        store.admit(command(otherUser, fixed(500, 500), DEFAULTS, T0)).block(TIMEOUT);
+    Admission other = store.admit(command(otherUser, fixed(500, 500), DEFAULTS, T0)).block(TIMEOUT);
 
     assertThat(other).isInstanceOf(Admitted.class);
     assertThat(usage(T0).minute()).isEqualTo(1_000);
@@ -389,8 +387,13 @@ public abstract class LimitStoreContract {
   }
 
   private void charge(long tokens, long now, Limits limits) {
-    Admitted admitted = admitted(admit(fixed(0, 1), new Limits(
-        Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, limits.maxConcurrent()), now));
+    Admitted admitted =
+        admitted(
+            admit(
+                fixed(0, 1),
+                new Limits(
+                    Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, limits.maxConcurrent()),
+                now));
     settle(admitted, tokens, now);
   }
 

@@ -7,8 +7,8 @@ import org.springframework.data.redis.connection.lettuce.LettuceClientConfigurat
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
- * Started Lettuce connection factories for the test servers, as Spring Boot would build them.
- * Call {@link LettuceConnectionFactory#destroy()} when done.
+ * Started Lettuce connection factories for the test servers, as Spring Boot would build them. Call
+ * {@link LettuceConnectionFactory#destroy()} when done.
  */
 public final class RedisConnections {
 
@@ -17,13 +17,15 @@ public final class RedisConnections {
   private RedisConnections() {}
 
   public static LettuceConnectionFactory standalone(RedisServerProcess server) {
-    return started(new LettuceConnectionFactory(
-        new RedisStandaloneConfiguration(server.host(), server.port()), clientConfiguration()));
+    return started(
+        new LettuceConnectionFactory(
+            new RedisStandaloneConfiguration(server.host(), server.port()), clientConfiguration()));
   }
 
   public static LettuceConnectionFactory cluster(RedisTestCluster cluster) {
-    return started(new LettuceConnectionFactory(
-        new RedisClusterConfiguration(cluster.addresses()), clientConfiguration()));
+    return started(
+        new LettuceConnectionFactory(
+            new RedisClusterConfiguration(cluster.addresses()), clientConfiguration()));
   }
 
   private static LettuceClientConfiguration clientConfiguration() {

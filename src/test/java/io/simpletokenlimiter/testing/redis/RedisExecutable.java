@@ -11,9 +11,9 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Finds a {@code redis-server} to run: the one on {@code PATH} (CI installs Debian's Redis 7),
- * else the Redis 6.2 binary that {@code com.github.codemonstur:embedded-redis} ships inside its
- * jar, copied out once per JVM. The system property {@code stl.redis.server} overrides the choice:
+ * Finds a {@code redis-server} to run: the one on {@code PATH} (CI installs Debian's Redis 7), else
+ * the Redis 6.2 binary that {@code com.github.codemonstur:embedded-redis} ships inside its jar,
+ * copied out once per JVM. The system property {@code stl.redis.server} overrides the choice:
  * {@code embedded} forces the jar's binary, {@code path} requires one on PATH, anything else is
  * taken as the path of an executable.
  */
@@ -36,8 +36,11 @@ public final class RedisExecutable {
   public static Path resolve(String choice) {
     return switch (choice) {
       case "embedded" -> fromJar();
-      case "path" -> onPath().orElseThrow(
-          () -> new IllegalStateException(PROPERTY + "=path but no redis-server is on PATH"));
+      case "path" ->
+          onPath()
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(PROPERTY + "=path but no redis-server is on PATH"));
       case "" -> onPath().orElseGet(RedisExecutable::fromJar);
       default -> {
         Path explicit = Path.of(choice);

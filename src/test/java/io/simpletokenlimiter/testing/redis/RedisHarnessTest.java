@@ -25,8 +25,7 @@ class RedisHarnessTest {
 
   @Test
   void redisOnPathIsPreferredWhenThere() {
-    assumeTrue(
-        isOnPath(), "no redis-server on PATH: only the embedded binary can be tested here");
+    assumeTrue(isOnPath(), "no redis-server on PATH: only the embedded binary can be tested here");
     try (RedisServerProcess server = RedisServerProcess.start(RedisExecutable.resolve("path"))) {
       assertThat(server.version()).doesNotStartWith("6.2");
     }

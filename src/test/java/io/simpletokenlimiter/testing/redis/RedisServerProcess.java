@@ -62,8 +62,13 @@ public final class RedisServerProcess implements AutoCloseable {
     return startOnFreePort(
         RedisExecutable.path(),
         true,
-        List.of("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "3000"));
+        List.of(
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "3000"));
   }
 
   private static RedisServerProcess startOnFreePort(
@@ -106,22 +111,33 @@ public final class RedisServerProcess implements AutoCloseable {
     if (isRunning()) {
       throw new IllegalStateException("redis on port " + port + " is already running");
     }
-    List<String> command = new ArrayList<>(List.of(
-        executable.toString(),
-        "--port", Integer.toString(port),
-        "--bind", HOST,
-        "--dir", dir.toString(),
-        "--save", "",
-        "--appendonly", "no",
-        "--protected-mode", "no",
-        "--daemonize", "no",
-        "--logfile", "redis.log"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                executable.toString(),
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                HOST,
+                "--dir",
+                dir.toString(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--daemonize",
+                "no",
+                "--logfile",
+                "redis.log"));
     command.addAll(extraArguments);
     try {
-      process = new ProcessBuilder(command)
-          .redirectErrorStream(true)
-          .redirectOutput(dir.resolve("stdout.log").toFile())
-          .start();
+      process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("stdout.log").toFile())
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + command.get(0), e);
     }
@@ -137,8 +153,8 @@ public final class RedisServerProcess implements AutoCloseable {
     process.destroyForcibly();
     try {
       if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new IllegalStateException("redis on port " + port + " did not stop in "
-            + STOP_TIMEOUT);
+        throw new IllegalStateException(
+            "redis on port " + port + " did not stop in " + STOP_TIMEOUT);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -213,7 +229,8 @@ public final class RedisServerProcess implements AutoCloseable {
         if (Files.exists(file)) {
           List<String> lines = Files.readAllLines(file);
           text.append("--- ").append(name).append('\n');
-          lines.subList(Math.max(0, lines.size() - 30), lines.size())
+          lines
+              .subList(Math.max(0, lines.size() - 30), lines.size())
               .forEach(line -> text.append(line).append('\n'));
         }
       } catch (IOException e) {

@@ -1,9 +1,9 @@
 package io.simpletokenlimiter.testing.redis;
 
 /**
- * One standalone server and one cluster per test JVM, started on first use and killed when the
- * JVM exits, for tests that only need some Redis and may share it. Tests that stop or restart
- * Redis must start their own {@link RedisServerProcess} (or use {@link RedisServerExtension}).
+ * One standalone server and one cluster per test JVM, started on first use and killed when the JVM
+ * exits, for tests that only need some Redis and may share it. Tests that stop or restart Redis
+ * must start their own {@link RedisServerProcess} (or use {@link RedisServerExtension}).
  */
 public final class SharedRedis {
 

@@ -174,8 +174,8 @@ public final class FakeVllm implements AutoCloseable {
   }
 
   /**
-   * Generation requests are read and recorded, but answered (status line and all) only after
-   * {@link #releaseAnswers()}: every admitted request stays in flight until the test lets go.
+   * Generation requests are read and recorded, but answered (status line and all) only after {@link
+   * #releaseAnswers()}: every admitted request stays in flight until the test lets go.
    */
   public FakeVllm holdAnswers() {
     answerGate = Sinks.empty();

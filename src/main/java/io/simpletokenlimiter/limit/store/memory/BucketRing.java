@@ -5,8 +5,8 @@ import java.util.Arrays;
 
 /**
  * The buckets of one {@link Window} for one user: a ring of {@code bucketsPerWindow + 1} slots,
- * exactly the buckets that can be counted at once. A slot whose bucket id is older than the
- * window is stale and reads as empty until it is reused. Times must not go backwards (the ledger
+ * exactly the buckets that can be counted at once. A slot whose bucket id is older than the window
+ * is stale and reads as empty until it is reused. Times must not go backwards (the ledger
  * guarantees it), or a newer bucket could be overwritten by an older one.
  */
 final class BucketRing {

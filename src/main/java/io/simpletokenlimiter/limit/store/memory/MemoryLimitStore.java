@@ -10,11 +10,10 @@ import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
- * Counters in this process: correct for one replica. Each call runs under the user's map entry
- * lock ({@link ConcurrentHashMap#compute}), so one user's calls are atomic while different users
- * never wait for each other. A ledger is dropped as soon as it is idle, and {@link
- * #evictIdle(long)} sweeps users that went quiet, so memory holds only users active within the
- * last day.
+ * Counters in this process: correct for one replica. Each call runs under the user's map entry lock
+ * ({@link ConcurrentHashMap#compute}), so one user's calls are atomic while different users never
+ * wait for each other. A ledger is dropped as soon as it is idle, and {@link #evictIdle(long)}
+ * sweeps users that went quiet, so memory holds only users active within the last day.
  */
 public final class MemoryLimitStore implements LimitStore {
 
@@ -37,7 +36,9 @@ public final class MemoryLimitStore implements LimitStore {
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     return Mono.fromSupplier(
-        () -> withLedger(userId, nowMillis, ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis)));
+        () ->
+            withLedger(
+                userId, nowMillis, ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis)));
   }
 
   @Override

@@ -44,7 +44,8 @@ final class UserLedger {
     for (Window window : Window.values()) {
       if (limits.limits(window)) {
         long room = limits.tokens(window) - rings.get(window).counted(now) - pending;
-        granted = Math.min(granted, Math.floorDiv(room - request.promptTokens(), request.choices()));
+        granted =
+            Math.min(granted, Math.floorDiv(room - request.promptTokens(), request.choices()));
       }
     }
     if (granted < request.minCompletionPerChoice()) {
@@ -135,8 +136,12 @@ final class UserLedger {
     }
     if (tightest == null) {
       return new Quota(
-          LimitType.MINUTE, Limits.UNLIMITED, Limits.UNLIMITED, 0,
-          limits.maxConcurrent(), leases.size());
+          LimitType.MINUTE,
+          Limits.UNLIMITED,
+          Limits.UNLIMITED,
+          0,
+          limits.maxConcurrent(),
+          leases.size());
     }
     return new Quota(
         tightest.limitType(),

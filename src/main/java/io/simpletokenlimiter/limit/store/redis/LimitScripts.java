@@ -9,10 +9,10 @@ import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.script.RedisScript;
 
 /**
- * The Lua scripts of the Redis store, read once from {@code src/main/resources/redis}. Each
- * script is the shared {@code prelude.lua} followed by its own body: Redis has no include, and one
- * prelude keeps the key layout and window arithmetic in a single place. Spring runs a script by
- * its SHA1 and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
+ * The Lua scripts of the Redis store, read once from {@code src/main/resources/redis}. Each script
+ * is the shared {@code prelude.lua} followed by its own body: Redis has no include, and one prelude
+ * keeps the key layout and window arithmetic in a single place. Spring runs a script by its SHA1
+ * and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
  */
 @SuppressWarnings("rawtypes")
 record LimitScripts(

@@ -51,17 +51,21 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * Opens the connection and has Redis load every script, so that the first burst of requests
-   * does not pay for both (and time out on a busy machine). Uses a user id of its own, whose keys
-   * expire like any other.
+   * Opens the connection and has Redis load every script, so that the first burst of requests does
+   * not pay for both (and time out on a busy machine). Uses a user id of its own, whose keys expire
+   * like any other.
    */
   public Mono<Void> warmUp(long nowMillis) {
     String user = "stl.warm-up";
     String lease = "warm-up";
     AdmitCommand command =
         new AdmitCommand(
-            user, lease, ReservationRequest.fixed(0, 1, 1),
-            new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1), nowMillis, 1_000);
+            user,
+            lease,
+            ReservationRequest.fixed(0, 1, 1),
+            new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1),
+            nowMillis,
+            1_000);
     return admit(command)
         .then(renew(user, lease, nowMillis, 1_000))
         .then(settle(user, lease, 0, nowMillis))
@@ -113,8 +117,7 @@ public final class RedisLimitStore implements LimitStore {
 
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
-    return run(scripts.usage(), userId, windowArgs(nowMillis))
-        .map(reply -> usage(longs(reply)));
+    return run(scripts.usage(), userId, windowArgs(nowMillis)).map(reply -> usage(longs(reply)));
   }
 
   /**
@@ -147,8 +150,7 @@ public final class RedisLimitStore implements LimitStore {
   private static Admission admission(AdmitCommand command, long[] reply) {
     Quota quota = quota(command.limits(), reply);
     if (reply[0] == ADMITTED) {
-      return new Admission.Admitted(
-          command.userId(), command.leaseId(), reply[2], reply[1], quota);
+      return new Admission.Admitted(command.userId(), command.leaseId(), reply[2], reply[1], quota);
     }
     LimitType blocking = reply[1] == 0 ? LimitType.CONCURRENT : window(reply[1]).limitType();
     return new Admission.Rejected(blocking, reply[2], quota);

@@ -1,17 +1,16 @@
 package io.simpletokenlimiter.limit.store.redis;
 
-import java.time.Clock;
-import java.time.Duration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.springframework.boot.ApplicationRunner;
-import reactor.core.publisher.Mono;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ClientOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.limit.store.LimitStore;
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
@@ -19,12 +18,13 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import reactor.core.publisher.Mono;
 
 /**
- * With {@code token.limit.store=redis}: counters in Redis through Spring Boot's reactive
- * connection factory, guarded by a timeout, a circuit breaker and the configured outage policy.
- * The guarded store is the {@code @Primary} {@link LimitStore}; under {@code fallback-memory} the
- * bean {@code memoryLimitStore} decides while Redis is down.
+ * With {@code token.limit.store=redis}: counters in Redis through Spring Boot's reactive connection
+ * factory, guarded by a timeout, a circuit breaker and the configured outage policy. The guarded
+ * store is the {@code @Primary} {@link LimitStore}; under {@code fallback-memory} the bean {@code
+ * memoryLimitStore} decides while Redis is down.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(name = "token.limit.store", havingValue = "redis")
@@ -58,10 +58,16 @@ public class RedisStoreConfiguration {
       MeterRegistry meterRegistry) {
     CircuitBreaker breaker = breaker(properties);
     return switch (properties.outagePolicy()) {
-      case FAIL_CLOSED -> ResilientLimitStore.failClosed(
-          redisLimitStore, properties.commandTimeout(), breaker, meterRegistry);
-      case FALLBACK_MEMORY -> ResilientLimitStore.withFallback(
-          redisLimitStore, memoryLimitStore, properties.commandTimeout(), breaker, meterRegistry);
+      case FAIL_CLOSED ->
+          ResilientLimitStore.failClosed(
+              redisLimitStore, properties.commandTimeout(), breaker, meterRegistry);
+      case FALLBACK_MEMORY ->
+          ResilientLimitStore.withFallback(
+              redisLimitStore,
+              memoryLimitStore,
+              properties.commandTimeout(),
+              breaker,
+              meterRegistry);
     };
   }
 
@@ -89,14 +95,16 @@ public class RedisStoreConfiguration {
 
   static CircuitBreaker breaker(RedisStoreProperties properties) {
     RedisStoreProperties.Breaker settings = properties.breaker();
-    return CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
-        .failureRateThreshold(settings.failureRateThreshold())
-        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-        .slidingWindowSize(settings.slidingWindowSize())
-        .minimumNumberOfCalls(settings.minimumNumberOfCalls())
-        .waitDurationInOpenState(settings.waitInOpenState())
-        .automaticTransitionFromOpenToHalfOpenEnabled(true)
-        .permittedNumberOfCallsInHalfOpenState(settings.permittedCallsInHalfOpenState())
-        .build());
+    return CircuitBreaker.of(
+        "redis",
+        CircuitBreakerConfig.custom()
+            .failureRateThreshold(settings.failureRateThreshold())
+            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+            .slidingWindowSize(settings.slidingWindowSize())
+            .minimumNumberOfCalls(settings.minimumNumberOfCalls())
+            .waitDurationInOpenState(settings.waitInOpenState())
+            .automaticTransitionFromOpenToHalfOpenEnabled(true)
+            .permittedNumberOfCallsInHalfOpenState(settings.permittedCallsInHalfOpenState())
+            .build());
   }
 }

@@ -33,7 +33,8 @@ public final class RedisStoreHealthIndicator implements ReactiveHealthIndicator 
         .timeout(timeout)
         .map(pong -> Health.up())
         .onErrorResume(error -> Mono.just(Health.down().withDetail("error", error.toString())))
-        .map(health -> health.withDetail("store", "redis").withDetail("outagePolicy", policy)
-            .build());
+        .map(
+            health ->
+                health.withDetail("store", "redis").withDetail("outagePolicy", policy).build());
   }
 }

@@ -28,8 +28,8 @@ public record RedisStoreProperties(
   /**
    * The circuit breaker around Redis: it opens when {@code failureRateThreshold} percent of the
    * last {@code slidingWindowSize} calls failed (after at least {@code minimumNumberOfCalls}),
-   * stays open for {@code waitInOpenState}, then lets {@code permittedCallsInHalfOpenState}
-   * calls probe Redis.
+   * stays open for {@code waitInOpenState}, then lets {@code permittedCallsInHalfOpenState} calls
+   * probe Redis.
    */
   public record Breaker(
       @DefaultValue("50") @DecimalMin("1") @DecimalMax("100") float failureRateThreshold,

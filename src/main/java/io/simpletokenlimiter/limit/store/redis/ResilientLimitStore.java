@@ -1,6 +1,5 @@
 package io.simpletokenlimiter.limit.store.redis;
 
-import java.util.concurrent.TimeoutException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.micrometer.core.instrument.Counter;
@@ -17,19 +16,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
  * Puts a short timeout and a circuit breaker around a shared store (Redis), so that no request
- * waits for a store that is down, and applies the {@link OutagePolicy} while it is: fail closed,
- * or decide with a fallback store of this replica. The breaker half-opens by itself, so the shared
+ * waits for a store that is down, and applies the {@link OutagePolicy} while it is: fail closed, or
+ * decide with a fallback store of this replica. The breaker half-opens by itself, so the shared
  * store is used again as soon as it answers, without a restart.
  *
  * <p>Each lease is settled and renewed where it was admitted: leases the fallback admitted are
- * remembered until they are settled. A lease of the shared store that cannot be settled while it
- * is down expires there and is charged its whole reservation, never less.
+ * remembered until they are settled. A lease of the shared store that cannot be settled while it is
+ * down expires there and is charged its whole reservation, never less.
  */
 public final class ResilientLimitStore implements LimitStore {
 
@@ -46,23 +46,33 @@ public final class ResilientLimitStore implements LimitStore {
   private final MeterRegistry registry;
 
   private ResilientLimitStore(
-      LimitStore primary, Optional<LimitStore> fallback, OutagePolicy policy, Duration timeout,
-      CircuitBreaker breaker, MeterRegistry registry) {
+      LimitStore primary,
+      Optional<LimitStore> fallback,
+      OutagePolicy policy,
+      Duration timeout,
+      CircuitBreaker breaker,
+      MeterRegistry registry) {
     this.primary = primary;
     this.fallback = fallback;
     this.policy = policy;
     this.timeout = timeout;
     this.breaker = breaker;
     this.registry = registry;
-    this.degradedDecisions = Counter.builder("limiter.degraded.decisions")
-        .description("Admission decisions taken while the shared limit store was unavailable")
-        .tag("policy", policy.label())
-        .register(registry);
-    breaker.getEventPublisher().onStateTransition(event -> log.warn(
-        "redis limit store breaker {}: {}", event.getStateTransition(),
-        policy == OutagePolicy.FAIL_CLOSED
-            ? "admissions fail closed while open"
-            : "this replica's memory decides while open"));
+    this.degradedDecisions =
+        Counter.builder("limiter.degraded.decisions")
+            .description("Admission decisions taken while the shared limit store was unavailable")
+            .tag("policy", policy.label())
+            .register(registry);
+    breaker
+        .getEventPublisher()
+        .onStateTransition(
+            event ->
+                log.warn(
+                    "redis limit store breaker {}: {}",
+                    event.getStateTransition(),
+                    policy == OutagePolicy.FAIL_CLOSED
+                        ? "admissions fail closed while open"
+                        : "this replica's memory decides while open"));
     for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
       Gauge.builder("limiter.redis.breaker.state", breaker, b -> b.getState() == state ? 1 : 0)
           .description("1 for the current state of the circuit breaker around Redis")
@@ -80,7 +90,10 @@ public final class ResilientLimitStore implements LimitStore {
 
   /** While the primary is down, {@code fallback} decides. */
   public static ResilientLimitStore withFallback(
-      LimitStore primary, LimitStore fallback, Duration timeout, CircuitBreaker breaker,
+      LimitStore primary,
+      LimitStore fallback,
+      Duration timeout,
+      CircuitBreaker breaker,
       MeterRegistry registry) {
     return new ResilientLimitStore(
         primary, Optional.of(fallback), OutagePolicy.FALLBACK_MEMORY, timeout, breaker, registry);
@@ -97,55 +110,72 @@ public final class ResilientLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
-        .onErrorResume(StoreUnavailableException.class, down -> {
-          if (down.getCause() instanceof TimeoutException) {
-            // A slow answer is not a dead Redis: it may still count this user as spent, so this
-            // replica's memory must not decide (503, retried by clients) until the breaker has
-            // seen enough failures to open. The script may have run after all: drop its lease.
-            guarded("settle", primary.settle(
-                    command.userId(), command.leaseId(), 0, command.nowMillis()))
-                .onErrorResume(e -> Mono.empty())
-                .subscribe();
-            return Mono.error(down);
-          }
-          degradedDecisions.increment();
-          return fallback
-              .map(store -> store.admit(command).doOnNext(admission -> {
-                if (admission instanceof Admission.Admitted admitted) {
-                  fallbackLeases.add(new LeaseRef(admitted.userId(), admitted.leaseId()));
-                }
-              }))
-              .orElseGet(() -> Mono.error(down));
-        });
+        .onErrorResume(
+            StoreUnavailableException.class,
+            down -> {
+              if (down.getCause() instanceof TimeoutException) {
+                // A slow answer is not a dead Redis: it may still count this user as spent, so this
+                // replica's memory must not decide (503, retried by clients) until the breaker has
+                // seen enough failures to open. The script may have run after all: drop its lease.
+                guarded(
+                        "settle",
+                        primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis()))
+                    .onErrorResume(e -> Mono.empty())
+                    .subscribe();
+                return Mono.error(down);
+              }
+              degradedDecisions.increment();
+              return fallback
+                  .map(
+                      store ->
+                          store
+                              .admit(command)
+                              .doOnNext(
+                                  admission -> {
+                                    if (admission instanceof Admission.Admitted admitted) {
+                                      fallbackLeases.add(
+                                          new LeaseRef(admitted.userId(), admitted.leaseId()));
+                                    }
+                                  }))
+                  .orElseGet(() -> Mono.error(down));
+            });
   }
 
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
-    return Mono.defer(() -> {
-      Optional<LimitStore> owner = fallbackOwner(userId, leaseId);
-      if (owner.isPresent()) {
-        fallbackLeases.remove(new LeaseRef(userId, leaseId));
-        return owner.get().settle(userId, leaseId, chargedTokens, nowMillis);
-      }
-      return guarded("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
-    });
+    return Mono.defer(
+        () -> {
+          Optional<LimitStore> owner = fallbackOwner(userId, leaseId);
+          if (owner.isPresent()) {
+            fallbackLeases.remove(new LeaseRef(userId, leaseId));
+            return owner.get().settle(userId, leaseId, chargedTokens, nowMillis);
+          }
+          return guarded("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
+        });
   }
 
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
-    return Mono.defer(() -> fallbackOwner(userId, leaseId)
-        .map(store -> store.renew(userId, leaseId, nowMillis, leaseTtlMillis))
-        .orElseGet(() ->
-            guarded("renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis))));
+    return Mono.defer(
+        () ->
+            fallbackOwner(userId, leaseId)
+                .map(store -> store.renew(userId, leaseId, nowMillis, leaseTtlMillis))
+                .orElseGet(
+                    () ->
+                        guarded(
+                            "renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis))));
   }
 
   /** The shared usage; while it is down, this replica's fallback counts under that policy. */
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
     return guarded("usage", primary.usage(userId, nowMillis))
-        .onErrorResume(StoreUnavailableException.class, down -> fallback
-            .map(store -> store.usage(userId, nowMillis))
-            .orElseGet(() -> Mono.error(down)));
+        .onErrorResume(
+            StoreUnavailableException.class,
+            down ->
+                fallback
+                    .map(store -> store.usage(userId, nowMillis))
+                    .orElseGet(() -> Mono.error(down)));
   }
 
   private Optional<LimitStore> fallbackOwner(String userId, String leaseId) {
@@ -153,18 +183,20 @@ public final class ResilientLimitStore implements LimitStore {
   }
 
   /**
-   * The primary's answer within the timeout and through the breaker; any failure becomes a
-   * {@link StoreUnavailableException}.
+   * The primary's answer within the timeout and through the breaker; any failure becomes a {@link
+   * StoreUnavailableException}.
    */
   private <T> Mono<T> guarded(String operation, Mono<T> call) {
     return call.timeout(timeout)
         .transformDeferred(CircuitBreakerOperator.of(breaker))
-        .onErrorMap(e -> !(e instanceof StoreUnavailableException), e -> {
-          errors.computeIfAbsent(operation, this::errorCounter).increment();
-          log.debug("limit store {} failed: {}", operation, e.toString());
-          return new StoreUnavailableException(
-              "limit store unavailable (" + operation + "): " + e.getMessage(), e);
-        });
+        .onErrorMap(
+            e -> !(e instanceof StoreUnavailableException),
+            e -> {
+              errors.computeIfAbsent(operation, this::errorCounter).increment();
+              log.debug("limit store {} failed: {}", operation, e.toString());
+              return new StoreUnavailableException(
+                  "limit store unavailable (" + operation + "): " + e.getMessage(), e);
+            });
   }
 
   private Counter errorCounter(String operation) {

@@ -16,8 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Property tests of the window arithmetic against a brute-force model, over many random
- * histories. Each case is a seed, so a failure names the history that broke it.
+ * Property tests of the window arithmetic against a brute-force model, over many random histories.
+ * Each case is a seed, so a failure names the history that broke it.
  */
 class RollingWindowPropertyTest {
 
@@ -48,7 +48,8 @@ class RollingWindowPropertyTest {
       UsageSnapshot usage = store.usage("u", now).block();
       for (Window window : Window.values()) {
         long exact = servedWithin(history, now - window.lengthMillis(), now);
-        long loose = servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
+        long loose =
+            servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
         assertThat(usage.tokens(window))
             .as("seed %d, %s window at +%d ms", seed, window, now - T0)
             .isBetween(exact, loose);

@@ -56,11 +56,12 @@ class RedisLimitStoreClusterTest extends RedisLimitStoreScenarios {
     Set<Long> nodesUsed = new HashSet<>();
     for (int i = 0; i < 30; i++) {
       String someone = user + "-" + i;
-      store.admit(new io.simpletokenlimiter.limit.store.AdmitCommand(
-              someone, "lease", ReservationRequest.fixed(0, 1, 10), LIMITS, T0, TTL))
+      store
+          .admit(
+              new io.simpletokenlimiter.limit.store.AdmitCommand(
+                  someone, "lease", ReservationRequest.fixed(0, 1, 10), LIMITS, T0, TTL))
           .block(BLOCK);
-      assertThat(store.usage(someone, T0).block(BLOCK))
-          .isEqualTo(new UsageSnapshot(10, 10, 10, 1));
+      assertThat(store.usage(someone, T0).block(BLOCK)).isEqualTo(new UsageSnapshot(10, 10, 10, 1));
       nodesUsed.add(slotOf(RedisLimitStore.keys(someone).get(0)) * 3 / 16_384);
     }
 

@@ -268,8 +268,7 @@ abstract class RedisLimitStoreScenarios {
     assertThat(store.settle(user, first.leaseId(), max - 1, T0).block(BLOCK)).isTrue();
     assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
     String buckets = RedisLimitStore.keys(user).get(0);
-    assertThat((List<Object>) call(buckets, "HVALS", buckets))
-        .containsOnly("999999999999999");
+    assertThat((List<Object>) call(buckets, "HVALS", buckets)).containsOnly("999999999999999");
     Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 1), T0 + 1_000, largest);
     assertThat(rejected.quota().limitTokens()).isEqualTo(max);
     assertThat(rejected.quota().remainingTokens()).isZero();

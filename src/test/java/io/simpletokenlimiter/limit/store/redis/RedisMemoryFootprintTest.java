@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Timeout;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
- * What one active user costs in Redis ({@code MEMORY USAGE} of their keys) after a day of
- * traffic, as reported in docs/redis-store.md. The bound guards against a layout change that
- * would blow it up; the printed numbers are the measurement.
+ * What one active user costs in Redis ({@code MEMORY USAGE} of their keys) after a day of traffic,
+ * as reported in docs/redis-store.md. The bound guards against a layout change that would blow it
+ * up; the printed numbers are the measurement.
  */
 @Timeout(120)
 class RedisMemoryFootprintTest {
@@ -69,8 +69,12 @@ class RedisMemoryFootprintTest {
 
   private static AdmitCommand command(String user, String lease, long now) {
     return new AdmitCommand(
-        user, lease + "-" + UUID.randomUUID(), ReservationRequest.fixed(50, 1, 150), UNLIMITED,
-        now, 30_000);
+        user,
+        lease + "-" + UUID.randomUUID(),
+        ReservationRequest.fixed(50, 1, 150),
+        UNLIMITED,
+        now,
+        30_000);
   }
 
   private static long report(RedisServerProcess server, String user) {
@@ -81,8 +85,14 @@ class RedisMemoryFootprintTest {
         long bytes = connection.callLong("MEMORY", "USAGE", key, "SAMPLES", "0");
         String encoding = connection.callString("OBJECT", "ENCODING", key);
         long fields = connection.callLong("HLEN", key);
-        line.append(' ').append(key).append('=').append(bytes).append("B/").append(fields)
-            .append(" fields/").append(encoding);
+        line.append(' ')
+            .append(key)
+            .append('=')
+            .append(bytes)
+            .append("B/")
+            .append(fields)
+            .append(" fields/")
+            .append(encoding);
         total += bytes;
       }
     }

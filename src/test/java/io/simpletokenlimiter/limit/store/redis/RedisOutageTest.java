@@ -32,8 +32,8 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 
 /**
  * A real redis-server killed and started again under traffic: with the connection options and
- * breaker of production, no call waits for the dead Redis, the policy decides meanwhile, and
- * Redis decides again once it is back, without any restart of the client.
+ * breaker of production, no call waits for the dead Redis, the policy decides meanwhile, and Redis
+ * decides again once it is back, without any restart of the client.
  */
 @Timeout(120)
 class RedisOutageTest {
@@ -41,6 +41,7 @@ class RedisOutageTest {
   @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
 
   private static final Limits LIMITS = new Limits(100_000, 1_000_000, 10_000_000, 50);
+
   /** Generous for a loaded CI machine; only a dead Redis without guard would exceed it. */
   private static final Duration BOUND = Duration.ofSeconds(5);
 
@@ -55,14 +56,17 @@ class RedisOutageTest {
       REDIS.server().startAgain();
     }
     // As RedisStoreConfiguration sets it up: commands fail at once while disconnected.
-    LettuceClientConfiguration client = LettuceClientConfiguration.builder()
-        .commandTimeout(Duration.ofSeconds(5))
-        .clientOptions(ClientOptions.builder()
-            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .build())
-        .build();
-    connections = new LettuceConnectionFactory(
-        new RedisStandaloneConfiguration(REDIS.server().host(), REDIS.server().port()), client);
+    LettuceClientConfiguration client =
+        LettuceClientConfiguration.builder()
+            .commandTimeout(Duration.ofSeconds(5))
+            .clientOptions(
+                ClientOptions.builder()
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .build())
+            .build();
+    connections =
+        new LettuceConnectionFactory(
+            new RedisStandaloneConfiguration(REDIS.server().host(), REDIS.server().port()), client);
     connections.afterPropertiesSet();
     connections.start();
     redis = new RedisLimitStore(connections);
@@ -75,8 +79,9 @@ class RedisOutageTest {
 
   @Test
   void trafficGoesOnInMemoryWhileRedisIsDownAndBackToRedisWhenItReturns() throws Exception {
-    ResilientLimitStore store = ResilientLimitStore.withFallback(
-        redis, memory, Duration.ofMillis(250), breaker(), registry);
+    ResilientLimitStore store =
+        ResilientLimitStore.withFallback(
+            redis, memory, Duration.ofMillis(250), breaker(), registry);
     Traffic traffic = new Traffic(store);
     Thread client = new Thread(traffic, "traffic");
     client.start();
@@ -86,13 +91,15 @@ class RedisOutageTest {
 
       REDIS.server().stop();
       int before = traffic.decisions.get();
-      await().atMost(Duration.ofSeconds(30))
+      await()
+          .atMost(Duration.ofSeconds(30))
           .until(() -> store.breakerState() == CircuitBreaker.State.OPEN);
       traffic.awaitDecisions(before + 30);
       assertThat(degraded()).isGreaterThanOrEqualTo(30);
 
       REDIS.server().startAgain();
-      await().atMost(Duration.ofSeconds(60))
+      await()
+          .atMost(Duration.ofSeconds(60))
           .until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
       double degradedWhenBack = degraded();
       traffic.awaitDecisions(traffic.decisions.get() + 30);
@@ -130,16 +137,19 @@ class RedisOutageTest {
         .isEqualTo(20);
 
     REDIS.server().startAgain();
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
         .ignoreException(StoreUnavailableException.class)
         .until(() -> store.admit(command(user)).block(BOUND) instanceof Admitted);
   }
 
   private static CircuitBreaker breaker() {
-    return RedisStoreConfiguration.breaker(new RedisStoreProperties(
-        OutagePolicy.FALLBACK_MEMORY,
-        Duration.ofMillis(250),
-        new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2)));
+    return RedisStoreConfiguration.breaker(
+        new RedisStoreProperties(
+            OutagePolicy.FALLBACK_MEMORY,
+            Duration.ofMillis(250),
+            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2)));
   }
 
   private double degraded() {
@@ -148,8 +158,12 @@ class RedisOutageTest {
 
   private static AdmitCommand command(String user) {
     return new AdmitCommand(
-        user, UUID.randomUUID().toString(), ReservationRequest.fixed(10, 1, 20), LIMITS,
-        System.currentTimeMillis(), 30_000);
+        user,
+        UUID.randomUUID().toString(),
+        ReservationRequest.fixed(10, 1, 20),
+        LIMITS,
+        System.currentTimeMillis(),
+        30_000);
   }
 
   /** One client admitting and settling requests back to back, recording what went wrong. */
@@ -183,7 +197,8 @@ class RedisOutageTest {
 
     private void settle(Admitted admitted) {
       try {
-        store.settle(user, admitted.leaseId(), 25, System.currentTimeMillis())
+        store
+            .settle(user, admitted.leaseId(), 25, System.currentTimeMillis())
             .block(BOUND.multipliedBy(2));
       } catch (StoreUnavailableException e) {
         // A Redis lease whose Redis just died: it expires there and is charged in full.

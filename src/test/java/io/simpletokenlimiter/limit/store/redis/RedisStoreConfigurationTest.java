@@ -1,10 +1,5 @@
 package io.simpletokenlimiter.limit.store.redis;
 
-import java.io.IOException;
-import java.time.Clock;
-import java.net.ServerSocket;
-import org.springframework.boot.health.contributor.Health;
-import org.springframework.boot.health.contributor.Status;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lettuce.core.ClientOptions;
@@ -17,12 +12,17 @@ import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.testing.redis.SharedRedis;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Clock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisReactiveAutoConfiguration;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -31,60 +31,85 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 @Timeout(60)
 class RedisStoreConfigurationTest {
 
-  private final ApplicationContextRunner runner = new ApplicationContextRunner()
-      .withConfiguration(AutoConfigurations.of(
-          DataRedisAutoConfiguration.class, DataRedisReactiveAutoConfiguration.class))
-      .withUserConfiguration(LimiterBeans.class, RedisStoreConfiguration.class);
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(
+              AutoConfigurations.of(
+                  DataRedisAutoConfiguration.class, DataRedisReactiveAutoConfiguration.class))
+          .withUserConfiguration(LimiterBeans.class, RedisStoreConfiguration.class);
 
   @Test
   void theMemoryStoreStaysAloneUnlessRedisIsChosen() {
-    runner.run(context -> {
-      assertThat(context).hasNotFailed();
-      assertThat(context).doesNotHaveBean(RedisLimitStore.class);
-      assertThat(context.getBean(LimitStore.class)).isInstanceOf(MemoryLimitStore.class);
-    });
+    runner.run(
+        context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context).doesNotHaveBean(RedisLimitStore.class);
+          assertThat(context.getBean(LimitStore.class)).isInstanceOf(MemoryLimitStore.class);
+        });
   }
 
   @Test
   void redisChosenGivesAGuardedRedisStoreThatFallsBackToMemory() {
-    runner.withPropertyValues(redisProperties()).run(context -> {
-      assertThat(context).hasNotFailed();
-      ResilientLimitStore store = (ResilientLimitStore) context.getBean(LimitStore.class);
-      assertThat(store.policy()).isEqualTo(OutagePolicy.FALLBACK_MEMORY);
+    runner
+        .withPropertyValues(redisProperties())
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              ResilientLimitStore store = (ResilientLimitStore) context.getBean(LimitStore.class);
+              assertThat(store.policy()).isEqualTo(OutagePolicy.FALLBACK_MEMORY);
 
-      AdmitCommand command = new AdmitCommand(
-          "config-user", "lease-1", ReservationRequest.fixed(1, 1, 1),
-          new Limits(10, 10, 10, 1), 1_800_000_000_000L, 30_000);
-      assertThat(store.admit(command).block(Duration.ofSeconds(10)))
-          .isInstanceOf(Admitted.class);
-      assertThat(context.getBean(RedisLimitStore.class)
-              .usage("config-user", 1_800_000_000_000L).block(Duration.ofSeconds(10)).minute())
-          .isEqualTo(2);
+              AdmitCommand command =
+                  new AdmitCommand(
+                      "config-user",
+                      "lease-1",
+                      ReservationRequest.fixed(1, 1, 1),
+                      new Limits(10, 10, 10, 1),
+                      1_800_000_000_000L,
+                      30_000);
+              assertThat(store.admit(command).block(Duration.ofSeconds(10)))
+                  .isInstanceOf(Admitted.class);
+              assertThat(
+                      context
+                          .getBean(RedisLimitStore.class)
+                          .usage("config-user", 1_800_000_000_000L)
+                          .block(Duration.ofSeconds(10))
+                          .minute())
+                  .isEqualTo(2);
 
-      LettuceConnectionFactory factory = context.getBean(LettuceConnectionFactory.class);
-      assertThat(factory.getClientConfiguration().getClientOptions())
-          .hasValueSatisfying(options -> assertThat(options.getDisconnectedBehavior())
-              .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS));
-    });
+              LettuceConnectionFactory factory = context.getBean(LettuceConnectionFactory.class);
+              assertThat(factory.getClientConfiguration().getClientOptions())
+                  .hasValueSatisfying(
+                      options ->
+                          assertThat(options.getDisconnectedBehavior())
+                              .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS));
+            });
   }
 
   @Test
   void healthShowsWhetherRedisAnswers() throws IOException {
-    runner.withPropertyValues(redisProperties()).run(context -> {
-      RedisStoreHealthIndicator indicator = context.getBean(RedisStoreHealthIndicator.class);
-      assertThat(indicator.health().block(Duration.ofSeconds(10)).getStatus())
-          .isEqualTo(Status.UP);
-    });
+    runner
+        .withPropertyValues(redisProperties())
+        .run(
+            context -> {
+              RedisStoreHealthIndicator indicator =
+                  context.getBean(RedisStoreHealthIndicator.class);
+              assertThat(indicator.health().block(Duration.ofSeconds(10)).getStatus())
+                  .isEqualTo(Status.UP);
+            });
     runner
         .withPropertyValues(redisProperties())
         .withPropertyValues("spring.data.redis.port=" + closedPort())
-        .run(context -> {
-          Health health =
-              context.getBean(RedisStoreHealthIndicator.class).health()
-                  .block(Duration.ofSeconds(10));
-          assertThat(health.getStatus()).isEqualTo(Status.DOWN);
-          assertThat(health.getDetails()).containsEntry("outagePolicy", OutagePolicy.FALLBACK_MEMORY);
-        });
+        .run(
+            context -> {
+              Health health =
+                  context
+                      .getBean(RedisStoreHealthIndicator.class)
+                      .health()
+                      .block(Duration.ofSeconds(10));
+              assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+              assertThat(health.getDetails())
+                  .containsEntry("outagePolicy", OutagePolicy.FALLBACK_MEMORY);
+            });
   }
 
   private static int closedPort() throws IOException {
@@ -95,25 +120,31 @@ class RedisStoreConfigurationTest {
 
   @Test
   void failClosedIsAPolicyToChoose() {
-    runner.withPropertyValues(redisProperties())
-        .withPropertyValues("token.limit.redis.outage-policy=fail-closed",
+    runner
+        .withPropertyValues(redisProperties())
+        .withPropertyValues(
+            "token.limit.redis.outage-policy=fail-closed",
             "token.limit.redis.command-timeout=100ms")
-        .run(context -> {
-          assertThat(context).hasNotFailed();
-          assertThat(context.getBean(ResilientLimitStore.class).policy())
-              .isEqualTo(OutagePolicy.FAIL_CLOSED);
-        });
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(ResilientLimitStore.class).policy())
+                  .isEqualTo(OutagePolicy.FAIL_CLOSED);
+            });
   }
 
   @Test
   void anInvalidBreakerSettingStopsTheStart() {
-    runner.withPropertyValues(redisProperties())
+    runner
+        .withPropertyValues(redisProperties())
         .withPropertyValues("token.limit.redis.breaker.sliding-window-size=0")
-        .run(context -> assertThat(context)
-            .getFailure()
-            .rootCause()
-            .hasMessageContaining("token.limit.redis.breaker")
-            .hasMessageContaining("slidingWindowSize"));
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("token.limit.redis.breaker")
+                    .hasMessageContaining("slidingWindowSize"));
   }
 
   private static String[] redisProperties() {

@@ -1,8 +1,8 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -35,12 +35,15 @@ class ResilientLimitStoreTest {
   private final SwitchableStore primary = new SwitchableStore();
   private final MemoryLimitStore memory = new MemoryLimitStore();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-  private final CircuitBreaker breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
-      .slidingWindowSize(4)
-      .minimumNumberOfCalls(4)
-      .failureRateThreshold(50)
-      .waitDurationInOpenState(Duration.ofHours(1))
-      .build());
+  private final CircuitBreaker breaker =
+      CircuitBreaker.of(
+          "redis",
+          CircuitBreakerConfig.custom()
+              .slidingWindowSize(4)
+              .minimumNumberOfCalls(4)
+              .failureRateThreshold(50)
+              .waitDurationInOpenState(Duration.ofHours(1))
+              .build());
 
   @Test
   void aHealthyPrimaryDecidesAlone() {
@@ -80,8 +83,7 @@ class ResilientLimitStoreTest {
     assertThatThrownBy(() -> store.admit(command("alice")).block(BLOCK))
         .isInstanceOf(StoreUnavailableException.class);
     assertThat(degradedDecisions()).isZero();
-    assertThat(registry.counter("limiter.redis.errors", "operation", "admit").count())
-        .isEqualTo(1);
+    assertThat(registry.counter("limiter.redis.errors", "operation", "admit").count()).isEqualTo(1);
 
     await().atMost(Duration.ofSeconds(10)).until(() -> admitsWithoutError(store));
     assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
@@ -98,8 +100,7 @@ class ResilientLimitStoreTest {
 
   @Test
   void failClosedRefusesToDecide() {
-    ResilientLimitStore store =
-        ResilientLimitStore.failClosed(primary, TIMEOUT, breaker, registry);
+    ResilientLimitStore store = ResilientLimitStore.failClosed(primary, TIMEOUT, breaker, registry);
     primary.mode = Mode.FAIL;
 
     assertThatThrownBy(() -> store.admit(command("alice")).block(BLOCK))
@@ -129,12 +130,15 @@ class ResilientLimitStoreTest {
 
   @Test
   void theBreakerClosesAgainWhenThePrimaryAnswersItsProbes() {
-    CircuitBreaker quick = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
-        .slidingWindowSize(2)
-        .minimumNumberOfCalls(2)
-        .waitDurationInOpenState(Duration.ofMillis(50))
-        .permittedNumberOfCallsInHalfOpenState(1)
-        .build());
+    CircuitBreaker quick =
+        CircuitBreaker.of(
+            "redis",
+            CircuitBreakerConfig.custom()
+                .slidingWindowSize(2)
+                .minimumNumberOfCalls(2)
+                .waitDurationInOpenState(Duration.ofMillis(50))
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .build());
     ResilientLimitStore store =
         ResilientLimitStore.withFallback(primary, memory, TIMEOUT, quick, registry);
     primary.mode = Mode.FAIL;
@@ -193,7 +197,11 @@ class ResilientLimitStoreTest {
 
   private static AdmitCommand command(String user) {
     return new AdmitCommand(
-        user, UUID.randomUUID().toString(), ReservationRequest.fixed(10, 1, 90), LIMITS, NOW,
+        user,
+        UUID.randomUUID().toString(),
+        ReservationRequest.fixed(10, 1, 90),
+        LIMITS,
+        NOW,
         30_000);
   }
 
@@ -202,7 +210,11 @@ class ResilientLimitStoreTest {
     return (Admitted) admission;
   }
 
-  private enum Mode { UP, FAIL, HANG }
+  private enum Mode {
+    UP,
+    FAIL,
+    HANG
+  }
 
   /** A memory store that can be made to fail at once or never answer, counting its calls. */
   private static final class SwitchableStore implements LimitStore {
@@ -212,14 +224,15 @@ class ResilientLimitStoreTest {
     volatile Mode mode = Mode.UP;
 
     private <T> Mono<T> call(Mono<T> answer) {
-      return Mono.defer(() -> {
-        calls.incrementAndGet();
-        return switch (mode) {
-          case UP -> answer;
-          case FAIL -> Mono.error(new IllegalStateException("connection refused"));
-          case HANG -> Mono.never();
-        };
-      });
+      return Mono.defer(
+          () -> {
+            calls.incrementAndGet();
+            return switch (mode) {
+              case UP -> answer;
+              case FAIL -> Mono.error(new IllegalStateException("connection refused"));
+              case HANG -> Mono.never();
+            };
+          });
     }
 
     @Override

@@ -63,6 +63,10 @@ public class ApiErrorHandler implements WebExceptionHandler {
             new ApiException(HttpStatus.UNAUTHORIZED, "missing_user_id", error.getMessage());
         case INVALID ->
             new ApiException(HttpStatus.BAD_REQUEST, "invalid_user_id", error.getMessage());
+        case MISSING_API_KEY ->
+            new ApiException(HttpStatus.UNAUTHORIZED, "missing_api_key", error.getMessage());
+        case INVALID_API_KEY ->
+            new ApiException(HttpStatus.UNAUTHORIZED, "invalid_api_key", error.getMessage());
       };
     }
     if (error instanceof UpstreamUnavailableException) {

@@ -35,7 +35,8 @@ public record TokenLimitProperties(
     Path overridesFile,
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
     String adminToken,
-    Path tokenizerPath) {
+    Path tokenizerPath,
+    Path apiKeysFile) {
 
   public TokenLimitProperties {
     requireTokenLimit("max-tokens-per-minute", maxTokensPerMinute);
@@ -65,6 +66,11 @@ public record TokenLimitProperties(
   /** A configured {@code tokenizer.json}; else {@code TOKENIZER_PATH} or the HF cache is used. */
   public Optional<Path> tokenizer() {
     return Optional.ofNullable(tokenizerPath);
+  }
+
+  /** The hashed API keys, when clients authenticate with a key instead of X-User-ID. */
+  public Optional<Path> apiKeys() {
+    return Optional.ofNullable(apiKeysFile);
   }
 
   public Optional<String> admin() {

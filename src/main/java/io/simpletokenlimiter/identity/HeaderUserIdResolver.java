@@ -1,10 +1,8 @@
 package io.simpletokenlimiter.identity;
 
 import org.springframework.http.server.reactive.ServerHttpRequest;
-import org.springframework.stereotype.Component;
 
 /** Takes the user from the {@code X-User-ID} header, set by a trusted gateway in front. */
-@Component
 public class HeaderUserIdResolver implements UserIdResolver {
 
   public static final String HEADER = "X-User-ID";

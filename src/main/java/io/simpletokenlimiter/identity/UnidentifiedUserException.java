@@ -6,7 +6,9 @@ public class UnidentifiedUserException extends RuntimeException {
   /** Why the caller could not be identified. */
   public enum Reason {
     MISSING,
-    INVALID
+    INVALID,
+    MISSING_API_KEY,
+    INVALID_API_KEY
   }
 
   private final Reason reason;

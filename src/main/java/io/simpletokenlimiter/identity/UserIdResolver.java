@@ -11,4 +11,12 @@ public interface UserIdResolver {
    * @throws UnidentifiedUserException when the request names no valid user
    */
   String resolve(ServerHttpRequest request);
+
+  /**
+   * Whether the caller proved who they are (an API key), rather than being named by a trusted
+   * gateway: then a user may read only their own usage even without an admin token.
+   */
+  default boolean authenticates() {
+    return false;
+  }
 }

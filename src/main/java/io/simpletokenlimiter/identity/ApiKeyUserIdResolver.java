@@ -1,0 +1,107 @@
+package io.simpletokenlimiter.identity;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * API-key mode, for deployments without a gateway: the caller sends {@code Authorization: Bearer
+ * <key>} (what every OpenAI SDK sends as its API key) and the key names the user; {@code X-User-ID}
+ * is ignored. Only SHA-256 hashes of the keys are kept, in a YAML file:
+ *
+ * <pre>
+ * keys:
+ *   # printf %s "$KEY" | sha256sum
+ *   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08: alice
+ * </pre>
+ */
+public final class ApiKeyUserIdResolver implements UserIdResolver {
+
+  private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+  private static final String BEARER = "Bearer ";
+
+  private final Map<String, String> usersByKeyHash;
+
+  public ApiKeyUserIdResolver(Map<String, String> usersByKeyHash) {
+    this.usersByKeyHash = Map.copyOf(usersByKeyHash);
+  }
+
+  /** Loads the key file; a missing or malformed file stops start-up with a clear message. */
+  public static ApiKeyUserIdResolver fromFile(Path path) {
+    try {
+      return new ApiKeyUserIdResolver(parse(Files.readString(path)));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalStateException(
+          "token.limit.api-keys-file " + path + " cannot be used: " + e.getMessage(), e);
+    }
+  }
+
+  static Map<String, String> parse(String yamlText) {
+    Object document = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
+    if (!(document instanceof Map<?, ?> root) || !(root.get("keys") instanceof Map<?, ?> keys)) {
+      throw new IllegalArgumentException("expected a mapping 'keys' of key hashes to user ids");
+    }
+    Map<String, String> users = new HashMap<>();
+    keys.forEach(
+        (hash, user) -> {
+          String hex = String.valueOf(hash).toLowerCase(Locale.ROOT);
+          if (!SHA256_HEX.matcher(hex).matches()) {
+            throw new IllegalArgumentException(
+                "'" + hash + "' is not the hex SHA-256 of a key (64 hex digits)");
+          }
+          if (!(user instanceof String id) || !UserId.isValid(id)) {
+            throw new IllegalArgumentException(
+                "the user of key " + hex.substring(0, 8) + "... must be " + UserId.RULE);
+          }
+          users.put(hex, id);
+        });
+    return users;
+  }
+
+  @Override
+  public String resolve(ServerHttpRequest request) {
+    String authorization = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+    if (authorization == null
+        || !authorization.startsWith(BEARER)
+        || authorization.length() == BEARER.length()) {
+      throw new UnidentifiedUserException(
+          UnidentifiedUserException.Reason.MISSING_API_KEY,
+          "Send your API key as 'Authorization: Bearer <key>'");
+    }
+    String user = usersByKeyHash.get(hash(authorization.substring(BEARER.length())));
+    if (user == null) {
+      throw new UnidentifiedUserException(
+          UnidentifiedUserException.Reason.INVALID_API_KEY, "The API key is not valid");
+    }
+    return user;
+  }
+
+  @Override
+  public boolean authenticates() {
+    return true;
+  }
+
+  /** The form a key is stored in: lower-case hex SHA-256 of its UTF-8 bytes. */
+  public static String hash(String key) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+}

@@ -7,12 +7,12 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import io.simpletokenlimiter.identity.ApiKeyUserIdResolver;
+import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -60,11 +60,7 @@ class ApiKeyModeTest {
   @BeforeEach
   void setUp() {
     VLLM.reset();
-    client =
-        WebTestClient.bindToServer()
-            .baseUrl("http://localhost:" + port)
-            .responseTimeout(Duration.ofSeconds(10))
-            .build();
+    client = LocalClient.to(port);
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.upstream.UpstreamConfiguration;
 import java.time.Duration;
@@ -61,11 +62,7 @@ abstract class ProxyIntegrationTest {
     VLLM.reset();
     limiter.reset();
     breaker.reset();
-    client =
-        WebTestClient.bindToServer()
-            .baseUrl("http://localhost:" + port)
-            .responseTimeout(Duration.ofSeconds(20))
-            .build();
+    client = LocalClient.to(port);
   }
 
   String baseUrl() {

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.simpletokenlimiter.testing.Llama3TokenizerFixture;
+import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,11 +42,7 @@ class TokenizeEndpointTest {
   @BeforeEach
   void setUp() {
     VLLM.reset();
-    client =
-        WebTestClient.bindToServer()
-            .baseUrl("http://localhost:" + port)
-            .responseTimeout(Duration.ofSeconds(10))
-            .build();
+    client = LocalClient.to(port);
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.upstream.UpstreamConfiguration;
 import java.time.Duration;
@@ -67,11 +68,7 @@ class UpstreamPoolTest {
 
   @Test
   void requestsFindingEveryConnectionBusyAre503AndLeaveTheBreakerClosed() {
-    WebTestClient client =
-        WebTestClient.bindToServer()
-            .baseUrl("http://localhost:" + port)
-            .responseTimeout(Duration.ofSeconds(30))
-            .build();
+    WebTestClient client = LocalClient.to(port);
     VLLM.answerTokens(4).holdLastChunk();
     Flux<String> held =
         client

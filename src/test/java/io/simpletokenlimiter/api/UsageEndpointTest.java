@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,11 +43,7 @@ class UsageEndpointTest {
 
   @BeforeEach
   void setUp() {
-    client =
-        WebTestClient.bindToServer()
-            .baseUrl("http://localhost:" + port)
-            .responseTimeout(Duration.ofSeconds(10))
-            .build();
+    client = LocalClient.to(port);
     user = "u-" + UUID.randomUUID();
   }
 

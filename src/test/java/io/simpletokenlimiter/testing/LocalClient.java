@@ -1,0 +1,20 @@
+package io.simpletokenlimiter.testing;
+
+import java.time.Duration;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+/** A real HTTP client for the service a test started on a local port. */
+public final class LocalClient {
+
+  /** An upper bound only: each test class also has its own JUnit timeout. */
+  private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+
+  private LocalClient() {}
+
+  public static WebTestClient to(int port) {
+    return WebTestClient.bindToServer()
+        .baseUrl("http://localhost:" + port)
+        .responseTimeout(RESPONSE_TIMEOUT)
+        .build();
+  }
+}

@@ -3,6 +3,7 @@ package io.simpletokenlimiter.config;
 import io.simpletokenlimiter.tokens.PromptTokenCounter;
 import io.simpletokenlimiter.tokens.PromptTokenizer;
 import io.simpletokenlimiter.tokens.Tokenization;
+import org.springframework.boot.actuate.info.InfoContributor;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -23,5 +24,12 @@ public class TokenizerConfiguration {
   @Bean
   PromptTokenizer promptTokenizer(Tokenization tokenization) {
     return tokenization.tokenizer();
+  }
+
+  /** {@code /actuator/info} says whether reservations use exact counts or the byte bound. */
+  @Bean
+  InfoContributor promptCountingInfo(Tokenization tokenization) {
+    String counting = tokenization.counter().exact() ? "exact" : "utf8-upper-bound";
+    return info -> info.withDetail("promptCounting", counting);
   }
 }

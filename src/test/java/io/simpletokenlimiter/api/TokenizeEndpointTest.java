@@ -79,6 +79,19 @@ class TokenizeEndpointTest {
   }
 
   @Test
+  void actuatorInfoSaysCountingIsExact() {
+    client
+        .get()
+        .uri("/actuator/info")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.promptCounting")
+        .isEqualTo("exact");
+  }
+
+  @Test
   void detokenizesIds() {
     post("/detokenize", "{\"model\":\"llama3.2-1b\",\"tokens\":[9906,1917]}")
         .expectStatus()

@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
@@ -141,6 +142,27 @@ class StrictTokenLimiterTest {
 
     assertThat(store.usage("alice", clock.millis()).block()).isEqualTo(UsageSnapshot.EMPTY);
     assertThat(limiterOnSlowStore.inFlightCount()).isZero();
+  }
+
+  @Test
+  void anAdmissionThatFailsAfterTheStoreRecordedItReleasesItsLease() {
+    LimitStore timesOutAfterRecording =
+        new DelegatingStore(store) {
+          @Override
+          public Mono<Admission> admit(AdmitCommand command) {
+            return store
+                .admit(command)
+                .then(Mono.error(new StoreUnavailableException("timed out", null)));
+          }
+        };
+    StrictTokenLimiter limiterOnSlowStore =
+        new StrictTokenLimiter(timesOutAfterRecording, limits, clock, TTL, LIFETIME);
+
+    assertThatThrownBy(
+            () -> limiterOnSlowStore.admit("alice", ReservationRequest.fixed(100, 1, 300)).block())
+        .isInstanceOf(StoreUnavailableException.class);
+
+    assertThat(store.usage("alice", clock.millis()).block()).isEqualTo(UsageSnapshot.EMPTY);
   }
 
   @Test

@@ -116,12 +116,8 @@ public final class ResilientLimitStore implements LimitStore {
               if (down.getCause() instanceof TimeoutException) {
                 // A slow answer is not a dead Redis: it may still count this user as spent, so this
                 // replica's memory must not decide (503, retried by clients) until the breaker has
-                // seen enough failures to open. The script may have run after all: drop its lease.
-                guarded(
-                        "settle",
-                        primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis()))
-                    .onErrorResume(e -> Mono.empty())
-                    .subscribe();
+                // seen enough failures to open. The limiter releases the lease the script may have
+                // recorded after all.
                 return Mono.error(down);
               }
               degradedDecisions.increment();

@@ -1,5 +1,7 @@
 package io.simpletokenlimiter.limit;
 
+import io.simpletokenlimiter.limit.store.LimitStore;
+
 /** The outcome of asking to reserve tokens and an in-flight slot for one request. */
 public sealed interface Admission {
 
@@ -7,14 +9,23 @@ public sealed interface Admission {
    * The request may go ahead; {@code reservedTokens} are held until it is settled.
    *
    * @param completionTokensPerChoice the completion budget granted, to send as {@code max_tokens}
+   * @param holder the store that recorded the lease: it is settled and renewed there (a Redis
+   *     outage's fallback store keeps its own leases)
    */
   record Admitted(
       String userId,
       String leaseId,
       long reservedTokens,
       long completionTokensPerChoice,
-      Quota quota)
-      implements Admission {}
+      Quota quota,
+      LimitStore holder)
+      implements Admission {
+
+    /** The same lease, to be settled and renewed through {@code store} instead. */
+    public Admitted heldBy(LimitStore store) {
+      return new Admitted(userId, leaseId, reservedTokens, completionTokensPerChoice, quota, store);
+    }
+  }
 
   /** Over a limit right now; the same request fits again after {@code retryAfterMillis}. */
   record Rejected(LimitType limitType, long retryAfterMillis, Quota quota) implements Admission {}

@@ -106,7 +106,8 @@ public final class StrictTokenLimiter implements TokenLimiter {
         () -> {
           inFlight.remove(admitted.leaseId());
           Mono<Void> settling =
-              store
+              admitted
+                  .holder()
                   .settle(admitted.userId(), admitted.leaseId(), chargedTokens, clock.millis())
                   .onErrorResume(
                       e -> {
@@ -131,7 +132,9 @@ public final class StrictTokenLimiter implements TokenLimiter {
         .filter(lease -> keepRenewing(lease, now))
         .flatMap(
             lease ->
-                store
+                lease
+                    .admitted()
+                    .holder()
                     .renew(
                         lease.admitted().userId(), lease.admitted().leaseId(), now, leaseTtlMillis)
                     .filter(renewed -> !renewed)

@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -69,7 +70,8 @@ public final class RecordingTokenLimiter implements TokenLimiter {
         UUID.randomUUID().toString(),
         request.costWith(completionPerChoice),
         completionPerChoice,
-        QUOTA);
+        QUOTA,
+        new MemoryLimitStore());
   }
 
   @Override
@@ -86,7 +88,8 @@ public final class RecordingTokenLimiter implements TokenLimiter {
                         granted.leaseId(),
                         granted.reservedTokens(),
                         granted.completionTokensPerChoice(),
-                        granted.quota());
+                        granted.quota(),
+                        granted.holder());
                 admitted.add(forUser);
                 return forUser;
               }

@@ -22,7 +22,9 @@ public final class MemoryLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return Mono.fromSupplier(
-        () -> withLedger(command.userId(), command.nowMillis(), ledger -> ledger.admit(command)));
+        () ->
+            withLedger(
+                command.userId(), command.nowMillis(), ledger -> ledger.admit(command, this)));
   }
 
   @Override

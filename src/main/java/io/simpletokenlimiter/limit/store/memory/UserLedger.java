@@ -9,6 +9,7 @@ import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.LimitStore;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -33,7 +34,7 @@ final class UserLedger {
     }
   }
 
-  Admission admit(AdmitCommand command) {
+  Admission admit(AdmitCommand command, LimitStore holder) {
     long now = advanceTo(command.nowMillis());
     expireLeases(now);
     ReservationRequest request = command.request();
@@ -58,7 +59,7 @@ final class UserLedger {
     long reserved = request.costWith(granted);
     leases.put(command.leaseId(), new Lease(reserved, now + command.leaseTtlMillis()));
     return new Admission.Admitted(
-        command.userId(), command.leaseId(), reserved, granted, quota(limits, now));
+        command.userId(), command.leaseId(), reserved, granted, quota(limits, now), holder);
   }
 
   boolean settle(String leaseId, long chargedTokens, long nowMillis) {

@@ -147,10 +147,11 @@ public final class RedisLimitStore implements LimitStore {
     return window.name().substring(0, 1).toLowerCase(Locale.ROOT);
   }
 
-  private static Admission admission(AdmitCommand command, long[] reply) {
+  private Admission admission(AdmitCommand command, long[] reply) {
     Quota quota = quota(command.limits(), reply);
     if (reply[0] == ADMITTED) {
-      return new Admission.Admitted(command.userId(), command.leaseId(), reply[2], reply[1], quota);
+      return new Admission.Admitted(
+          command.userId(), command.leaseId(), reply[2], reply[1], quota, this);
     }
     LimitType blocking = reply[1] == 0 ? LimitType.CONCURRENT : window(reply[1]).limitType();
     return new Admission.Rejected(blocking, reply[2], quota);

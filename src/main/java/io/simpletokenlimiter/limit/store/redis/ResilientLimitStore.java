@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -27,8 +26,9 @@ import reactor.core.publisher.Mono;
  * decide with a fallback store of this replica. The breaker half-opens by itself, so the shared
  * store is used again as soon as it answers, without a restart.
  *
- * <p>Each lease is settled and renewed where it was admitted: leases the fallback admitted are
- * remembered until they are settled. A lease of the shared store that cannot be settled while it is
+ * <p>Each lease is settled and renewed where it was admitted ({@link Admission.Admitted#holder()}):
+ * the shared store's leases through this guard, the fallback's in the fallback, where they expire
+ * with their TTL like any other. A lease of the shared store that cannot be settled while it is
  * down expires there and is charged its whole reservation, never less.
  */
 public final class ResilientLimitStore implements LimitStore {
@@ -40,7 +40,6 @@ public final class ResilientLimitStore implements LimitStore {
   private final OutagePolicy policy;
   private final Duration timeout;
   private final CircuitBreaker breaker;
-  private final Set<LeaseRef> fallbackLeases = ConcurrentHashMap.newKeySet();
   private final Counter degradedDecisions;
   private final Map<String, Counter> errors = new ConcurrentHashMap<>();
   private final MeterRegistry registry;
@@ -110,6 +109,11 @@ public final class ResilientLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
+        .map(
+            admission ->
+                admission instanceof Admission.Admitted admitted
+                    ? admitted.heldBy(this)
+                    : admission)
         .onErrorResume(
             StoreUnavailableException.class,
             down -> {
@@ -121,45 +125,18 @@ public final class ResilientLimitStore implements LimitStore {
                 return Mono.error(down);
               }
               degradedDecisions.increment();
-              return fallback
-                  .map(
-                      store ->
-                          store
-                              .admit(command)
-                              .doOnNext(
-                                  admission -> {
-                                    if (admission instanceof Admission.Admitted admitted) {
-                                      fallbackLeases.add(
-                                          new LeaseRef(admitted.userId(), admitted.leaseId()));
-                                    }
-                                  }))
-                  .orElseGet(() -> Mono.error(down));
+              return fallback.map(store -> store.admit(command)).orElseGet(() -> Mono.error(down));
             });
   }
 
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
-    return Mono.defer(
-        () -> {
-          Optional<LimitStore> owner = fallbackOwner(userId, leaseId);
-          if (owner.isPresent()) {
-            fallbackLeases.remove(new LeaseRef(userId, leaseId));
-            return owner.get().settle(userId, leaseId, chargedTokens, nowMillis);
-          }
-          return guarded("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
-        });
+    return guarded("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
   }
 
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
-    return Mono.defer(
-        () ->
-            fallbackOwner(userId, leaseId)
-                .map(store -> store.renew(userId, leaseId, nowMillis, leaseTtlMillis))
-                .orElseGet(
-                    () ->
-                        guarded(
-                            "renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis))));
+    return guarded("renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis));
   }
 
   /** The shared usage; while it is down, this replica's fallback counts under that policy. */
@@ -172,10 +149,6 @@ public final class ResilientLimitStore implements LimitStore {
                 fallback
                     .map(store -> store.usage(userId, nowMillis))
                     .orElseGet(() -> Mono.error(down)));
-  }
-
-  private Optional<LimitStore> fallbackOwner(String userId, String leaseId) {
-    return fallbackLeases.contains(new LeaseRef(userId, leaseId)) ? fallback : Optional.empty();
   }
 
   /**
@@ -201,6 +174,4 @@ public final class ResilientLimitStore implements LimitStore {
         .tag("operation", operation)
         .register(registry);
   }
-
-  private record LeaseRef(String userId, String leaseId) {}
 }

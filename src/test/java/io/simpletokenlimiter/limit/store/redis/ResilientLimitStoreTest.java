@@ -50,6 +50,7 @@ class ResilientLimitStoreTest {
     ResilientLimitStore store = withFallback();
 
     Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    assertThat(admitted.holder()).isSameAs(store);
     assertThat(store.settle("alice", admitted.leaseId(), 30, NOW).block(BLOCK)).isTrue();
 
     assertThat(primary.delegate.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(30);
@@ -65,13 +66,16 @@ class ResilientLimitStoreTest {
 
     Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
     primary.mode = Mode.UP;
-    assertThat(store.renew("alice", admitted.leaseId(), NOW, 30_000).block(BLOCK)).isTrue();
-    assertThat(store.settle("alice", admitted.leaseId(), 40, NOW).block(BLOCK)).isTrue();
+    assertThat(admitted.holder()).isSameAs(memory);
+    assertThat(admitted.holder().renew("alice", admitted.leaseId(), NOW, 30_000).block(BLOCK))
+        .isTrue();
+    assertThat(admitted.holder().settle("alice", admitted.leaseId(), 40, NOW).block(BLOCK))
+        .isTrue();
 
     assertThat(memory.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(40);
     assertThat(primary.delegate.usage("alice", NOW).block(BLOCK)).isEqualTo(UsageSnapshot.EMPTY);
     assertThat(degradedDecisions()).isEqualTo(1);
-    // settled: a second settle goes to the primary, which never knew the lease
+    // the primary never knew the lease
     assertThat(store.settle("alice", admitted.leaseId(), 40, NOW).block(BLOCK)).isFalse();
   }
 
@@ -177,7 +181,7 @@ class ResilientLimitStoreTest {
     ResilientLimitStore store = withFallback();
     primary.mode = Mode.FAIL;
     Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
-    store.settle("alice", admitted.leaseId(), 25, NOW).block(BLOCK);
+    admitted.holder().settle("alice", admitted.leaseId(), 25, NOW).block(BLOCK);
 
     assertThat(store.usage("alice", NOW).block(BLOCK).minute()).isEqualTo(25);
     assertThat(store.policy()).isEqualTo(OutagePolicy.FALLBACK_MEMORY);

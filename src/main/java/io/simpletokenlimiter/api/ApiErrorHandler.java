@@ -1,6 +1,9 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UnidentifiedUserException;
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.RateLimitedException;
+import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.util.Map;
@@ -56,6 +59,20 @@ public class ApiErrorHandler implements WebExceptionHandler {
   private static ApiException toApiException(ServerWebExchange exchange, Throwable error) {
     if (error instanceof ApiException apiError) {
       return apiError;
+    }
+    if (error instanceof RateLimitedException rateLimited) {
+      Admission.Rejected rejected = rateLimited.rejection();
+      return new ApiException(
+          HttpStatus.TOO_MANY_REQUESTS,
+          "rate_limit_exceeded",
+          "Token usage limit exceeded",
+          Map.of(
+              "retry_after", RateLimitHeaders.retryAfterSeconds(rejected),
+              "limit_type", rejected.limitType().label()),
+          RateLimitHeaders.of(rejected));
+    }
+    if (error instanceof RequestTooLargeException tooLarge) {
+      return new ApiException(HttpStatus.BAD_REQUEST, "request_too_large", tooLarge.getMessage());
     }
     if (error instanceof UnidentifiedUserException unidentified) {
       return switch (unidentified.reason()) {

@@ -118,6 +118,8 @@ public record TokenLimitProperties(
    * @param connectTimeout also the longest a request waits for a free pooled connection
    * @param maxConnections connections to vLLM; each request in flight holds one, a stream for its
    *     whole length
+   * @param maxAnswerSize the largest non-streamed answer relayed; a larger one is cut (503)
+   * @param answerTimeout the longest a non-streamed answer may take, status line to last byte
    */
   public record Upstream(
       @DefaultValue("2s") @NotNull Duration connectTimeout,
@@ -125,7 +127,18 @@ public record TokenLimitProperties(
       @DefaultValue("30s") @NotNull Duration idleTimeout,
       @DefaultValue("1s") @NotNull Duration healthCacheTtl,
       @DefaultValue @Valid Breaker breaker,
-      @DefaultValue("1000") @Min(1) int maxConnections) {}
+      @DefaultValue("1000") @Min(1) int maxConnections,
+      @DefaultValue("8MB") @NotNull DataSize maxAnswerSize,
+      @DefaultValue("75s") @NotNull Duration answerTimeout) {
+
+    public Upstream {
+      if (maxAnswerSize.toBytes() < 1 || maxAnswerSize.toBytes() > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "token.limit.upstream.max-answer-size must be between 1B and 2GB, was "
+                + maxAnswerSize);
+      }
+    }
+  }
 
   /** Resilience4j circuit breaker settings for the upstream. */
   public record Breaker(

@@ -163,7 +163,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .exchange()
         .expectStatus()
         .isOk();
-    limiter.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingTokenLimiter.QUOTA));
+    store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
     client
         .post()
         .uri("/v1/chat/completions")

@@ -21,10 +21,10 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
  * The application on a real port in front of a {@link FakeVllm} on another, with a {@link
- * RecordingTokenLimiter} in place of the real limiter. Every subclass shares one Spring context.
+ * RecordingLimitStore} in place of the real limiter. Every subclass shares one Spring context.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@Import(RecordingLimiterConfiguration.class)
+@Import(RecordingStoreConfiguration.class)
 @Timeout(30)
 abstract class ProxyIntegrationTest {
 
@@ -48,7 +48,7 @@ abstract class ProxyIntegrationTest {
 
   @LocalServerPort int port;
 
-  @Autowired RecordingTokenLimiter limiter;
+  @Autowired RecordingLimitStore store;
 
   @Autowired
   @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER)
@@ -60,7 +60,7 @@ abstract class ProxyIntegrationTest {
   void resetWorld() {
     VLLM.up();
     VLLM.reset();
-    limiter.reset();
+    store.reset();
     breaker.reset();
     client = LocalClient.to(port);
   }
@@ -71,9 +71,9 @@ abstract class ProxyIntegrationTest {
 
   /** Waits until every admitted lease is settled, then checks none was settled twice. */
   void awaitAllSettled() {
-    await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
-    assertThat(limiter.settledExactlyOnce())
-        .as("every lease settled exactly once: %s", limiter.settles())
+    await().atMost(Duration.ofSeconds(5)).until(() -> store.unsettled() == 0);
+    assertThat(store.settledExactlyOnce())
+        .as("every lease settled exactly once: %s", store.settles())
         .isTrue();
   }
 

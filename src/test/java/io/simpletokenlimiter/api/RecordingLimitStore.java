@@ -4,19 +4,19 @@ import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
-import io.simpletokenlimiter.limit.TokenLimiter;
-import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.LimitStore;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
- * A limiter double that records every admit and settle, and can be told what to decide. By default
- * it admits with the largest completion budget asked for.
+ * A limit store that records every admit and settle and can be told what to decide, under the real
+ * limiter and its leases. By default it admits with the largest completion budget asked for.
  */
-public final class RecordingTokenLimiter implements TokenLimiter {
+public final class RecordingLimitStore implements LimitStore {
 
   /** What admitted requests report in their {@code x-ratelimit-*} headers. */
   public static final Quota QUOTA = new Quota(LimitType.MINUTE, 1000, 400, 360_000, 5, 2);
@@ -30,9 +30,9 @@ public final class RecordingTokenLimiter implements TokenLimiter {
   private final List<AdmitCall> admits = new CopyOnWriteArrayList<>();
   private final List<Admission.Admitted> admitted = new CopyOnWriteArrayList<>();
   private final List<SettleCall> settles = new CopyOnWriteArrayList<>();
-  private volatile Function<ReservationRequest, Mono<Admission>> decision;
+  private volatile Function<AdmitCommand, Mono<Admission>> decision;
 
-  public RecordingTokenLimiter() {
+  public RecordingLimitStore() {
     reset();
   }
 
@@ -44,62 +44,65 @@ public final class RecordingTokenLimiter implements TokenLimiter {
   }
 
   public void admitAll() {
-    decision = request -> Mono.just(admission(request, request.maxCompletionPerChoice()));
+    decision = command -> Mono.just(admission(command, command.request().maxCompletionPerChoice()));
   }
 
   /** Admits with this completion budget per choice (as when the user's room is short). */
   public void grant(long completionPerChoice) {
-    decision = request -> Mono.just(admission(request, completionPerChoice));
+    decision = command -> Mono.just(admission(command, completionPerChoice));
   }
 
   public void reject(Admission.Rejected rejected) {
-    decision = request -> Mono.just(rejected);
+    decision = command -> Mono.just(rejected);
   }
 
   public void tooLarge(Admission.TooLarge tooLarge) {
-    decision = request -> Mono.just(tooLarge);
+    decision = command -> Mono.just(tooLarge);
   }
 
   public void fail(RuntimeException error) {
-    decision = request -> Mono.error(error);
+    decision = command -> Mono.error(error);
   }
 
-  private Admission.Admitted admission(ReservationRequest request, long completionPerChoice) {
-    return new Admission.Admitted(
-        "ignored",
-        UUID.randomUUID().toString(),
-        request.costWith(completionPerChoice),
-        completionPerChoice,
-        QUOTA,
-        new MemoryLimitStore());
-  }
-
-  @Override
-  public Mono<Admission> admit(String userId, ReservationRequest request) {
-    admits.add(new AdmitCall(userId, request));
-    return decision
-        .apply(request)
-        .map(
-            admission -> {
-              if (admission instanceof Admission.Admitted granted) {
-                Admission.Admitted forUser =
-                    new Admission.Admitted(
-                        userId,
-                        granted.leaseId(),
-                        granted.reservedTokens(),
-                        granted.completionTokensPerChoice(),
-                        granted.quota(),
-                        granted.holder());
-                admitted.add(forUser);
-                return forUser;
-              }
-              return admission;
-            });
+  private Admission.Admitted admission(AdmitCommand command, long completionPerChoice) {
+    Admission.Admitted granted =
+        new Admission.Admitted(
+            command.userId(),
+            command.leaseId(),
+            command.request().costWith(completionPerChoice),
+            completionPerChoice,
+            QUOTA,
+            this);
+    admitted.add(granted);
+    return granted;
   }
 
   @Override
-  public Mono<Void> settle(Admission.Admitted lease, long chargedTokens) {
-    return Mono.fromRunnable(() -> settles.add(new SettleCall(lease.leaseId(), chargedTokens)));
+  public Mono<Admission> admit(AdmitCommand command) {
+    return Mono.defer(
+        () -> {
+          admits.add(new AdmitCall(command.userId(), command.request()));
+          return decision.apply(command);
+        });
+  }
+
+  @Override
+  public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
+    return Mono.fromSupplier(
+        () -> {
+          settles.add(new SettleCall(leaseId, chargedTokens));
+          return true;
+        });
+  }
+
+  @Override
+  public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
+    return Mono.just(true);
+  }
+
+  @Override
+  public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
+    return Mono.just(UsageSnapshot.EMPTY);
   }
 
   public List<AdmitCall> admits() {

@@ -1,0 +1,75 @@
+package io.simpletokenlimiter.proxy;
+
+import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.TokenUsage;
+import io.simpletokenlimiter.upstream.UpstreamResponse;
+import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Relays a non-streamed answer: reads it whole (up to a bound), shows the public model name,
+ * settles the lease to the reported usage and sends the answer without waiting for the settle.
+ */
+final class AnswerRelay {
+
+  private static final Logger log = LoggerFactory.getLogger(AnswerRelay.class);
+
+  private final JsonMapper json;
+  private final String publicModel;
+  private final int maxAnswerBytes;
+
+  AnswerRelay(JsonMapper json, String publicModel, int maxAnswerBytes) {
+    this.json = json;
+    this.publicModel = publicModel;
+    this.maxAnswerBytes = maxAnswerBytes;
+  }
+
+  Mono<ServerResponse> relay(UpstreamResponse response, Lease lease, TokenUsage reservation) {
+    return response
+        .bodyBytes(maxAnswerBytes)
+        .onErrorResume(
+            UpstreamResponse.AnswerTooLargeException.class,
+            tooLarge -> {
+              // vLLM did the work: the reservation is charged, and nothing more is buffered.
+              lease.settle(reservation);
+              return Mono.error(new UpstreamUnavailableException(tooLarge.getMessage(), tooLarge));
+            })
+        .flatMap(
+            bytes -> {
+              Answer answer = rewrite(bytes, reservation);
+              lease.settle(answer.usage());
+              return ServerResponse.ok()
+                  .contentType(MediaType.APPLICATION_JSON)
+                  .bodyValue(answer.bytes());
+            });
+  }
+
+  /** The answer with the public model name, and its usage (the whole reservation if absent). */
+  private Answer rewrite(byte[] bytes, TokenUsage reservation) {
+    JsonNode answer;
+    try {
+      answer = json.readTree(bytes);
+    } catch (JacksonException e) {
+      log.warn("vLLM answered 2xx with a body that is not JSON; charging the reservation");
+      return new Answer(bytes, reservation);
+    }
+    if (!(answer instanceof ObjectNode object)) {
+      return new Answer(bytes, reservation);
+    }
+    if (object.has("model")) {
+      object.put("model", publicModel);
+    }
+    TokenUsage usage = ReportedUsage.from(object.path("usage")).orElse(reservation);
+    return new Answer(json.writeValueAsBytes(object), usage);
+  }
+
+  private record Answer(byte[] bytes, TokenUsage usage) {}
+}

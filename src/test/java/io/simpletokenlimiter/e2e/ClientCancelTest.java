@@ -11,19 +11,23 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A client that hangs up at each moment of its request's life, on both stores: before the
@@ -37,32 +41,40 @@ class ClientCancelTest {
 
   private static final FakeVllm VLLM = FakeVllm.start();
   private static final int ANSWER_TOKENS = 30;
-  private static final Map<String, Replica> REPLICAS =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<String, Replica> REPLICAS = new ConcurrentHashMap<>();
 
   private record Replica(LimiterInstance instance, GatedLimiter gate, long prompt) {}
 
   private Replica replica;
   private ApiClient api;
 
-  /** One replica per store, started on first use: vLLM is reached over one connection only. */
-  private Replica replica(String store) {
+  /** One replica per store and pool size, started on first use. */
+  private Replica replica(String kind, int upstreamConnections) {
     return REPLICAS.computeIfAbsent(
-        store,
-        kind -> {
+        kind + "/" + upstreamConnections,
+        key -> {
           GatedLimiter[] gate = new GatedLimiter[1];
           Map<String, String> properties =
-              new java.util.HashMap<>(
+              new HashMap<>(
                   Map.of(
-                      "token.limit.vllm-url", VLLM.baseUrl(),
-                      "token.limit.store", kind,
-                      "token.limit.max-tokens-per-minute", "-1",
-                      "token.limit.max-tokens-per-hour", "-1",
-                      "token.limit.max-tokens-per-day", "-1",
-                      "token.limit.max-concurrent-requests", "64",
-                      "token.limit.upstream.max-connections", "1",
-                      "token.limit.upstream.connect-timeout", "20s",
-                      "token.limit.upstream.breaker.minimum-number-of-calls", "100000"));
+                      "token.limit.vllm-url",
+                      VLLM.baseUrl(),
+                      "token.limit.store",
+                      kind,
+                      "token.limit.max-tokens-per-minute",
+                      "-1",
+                      "token.limit.max-tokens-per-hour",
+                      "-1",
+                      "token.limit.max-tokens-per-day",
+                      "-1",
+                      "token.limit.max-concurrent-requests",
+                      "64",
+                      "token.limit.upstream.max-connections",
+                      Integer.toString(upstreamConnections),
+                      "token.limit.upstream.connect-timeout",
+                      "20s",
+                      "token.limit.upstream.breaker.minimum-number-of-calls",
+                      "100000"));
           if (kind.equals("redis")) {
             RedisServerProcess redis = SharedRedis.standalone();
             properties.put("spring.data.redis.host", redis.host());
@@ -71,17 +83,29 @@ class ClientCancelTest {
           LimiterInstance instance =
               LimiterInstance.start(properties, context -> GatedLimiter.install(context, gate));
           VLLM.reset();
-          long prompt = PromptProbe.countedPrompt(instance.api(), VLLM, 100_000);
+          long prompt = PromptProbe.countedPrompt(instance.api(), VLLM, 2_048);
           return new Replica(instance, gate[0], prompt);
         });
   }
 
+  /** The replica of {@code store} whose requests reach vLLM over one connection only. */
   private void use(String store) {
-    replica = replica(store);
+    use(store, 1);
+  }
+
+  private void use(String store, int upstreamConnections) {
+    replica = replica(store, upstreamConnections);
     api = replica.instance().api();
     VLLM.up();
     VLLM.reset().promptTokens(Math.toIntExact(replica.prompt())).answerTokens(ANSWER_TOKENS);
     replica.gate().open();
+  }
+
+  /** Every path released its lease itself: the renewal's safety net had nothing to catch. */
+  @AfterEach
+  void noLeaseLeftToTheSafetyNet() {
+    assertThat(api.get("/actuator/prometheus"))
+        .containsPattern("(?m)^lease_safety_net_releases_total(\\{[^}]*})? 0\\.0$");
   }
 
   @AfterAll
@@ -178,7 +202,7 @@ class ClientCancelTest {
   @ParameterizedTest
   @ValueSource(strings = {"memory", "redis"})
   void aStormOfCancelsUnderCpuSaturationLeavesNoSlotHeld(String store) throws Exception {
-    use(store);
+    use(store, 256);
     VLLM.answerDelay(Duration.ofMillis(300)).chunkDelay(Duration.ofMillis(30));
     String run = UUID.randomUUID().toString().substring(0, 8);
     List<String> users =
@@ -193,12 +217,12 @@ class ClientCancelTest {
                 String user = users.get(i % users.size());
                 ChatRequest request = ChatRequest.of(ANSWER_TOKENS, user + "#" + i);
                 String body = (i % 2 == 0 ? request.streamed() : request).json();
-                if (i % 10 == 9) {
+                if ((i / users.size()) % 10 == 9) {
                   return api.chat(user, body).then();
                 }
                 Duration patience = Duration.ofMillis(ThreadLocalRandom.current().nextInt(500));
                 return Mono.fromCallable(() -> api.sendChat(user, body))
-                    .subscribeOn(reactor.core.scheduler.Schedulers.boundedElastic())
+                    .subscribeOn(Schedulers.boundedElastic())
                     .delayElement(patience)
                     .doOnNext(ClientCancelTest::hangUp)
                     .then();

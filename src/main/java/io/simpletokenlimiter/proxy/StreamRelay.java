@@ -98,7 +98,11 @@ final class StreamRelay {
       return totals;
     }
     if (!completionByChoice.isEmpty()) {
-      long completion = completionByChoice.values().stream().mapToLong(Long::longValue).sum();
+      // A choice that ran past its budget was cut: the client received only the budget.
+      long completion =
+          completionByChoice.values().stream()
+              .mapToLong(tokens -> Math.min(tokens, budgetPerChoice))
+              .sum();
       long promptTokens = prompt.prompts() == 1 ? promptReported : prompt.totalTokens();
       return new TokenUsage(promptTokens, completion);
     }

@@ -39,6 +39,8 @@ abstract class ProxyIntegrationTest {
     registry.add("token.limit.upstream.connect-timeout", () -> "500ms");
     registry.add("token.limit.upstream.first-byte-timeout", () -> "1500ms");
     registry.add("token.limit.upstream.idle-timeout", () -> "700ms");
+    registry.add("token.limit.upstream.answer-timeout", () -> "2500ms");
+    registry.add("token.limit.upstream.max-answer-size", () -> "1MB");
     registry.add("token.limit.upstream.health-cache-ttl", () -> "1s");
     registry.add("token.limit.upstream.breaker.sliding-window-size", () -> "4");
     registry.add("token.limit.upstream.breaker.minimum-number-of-calls", () -> "4");

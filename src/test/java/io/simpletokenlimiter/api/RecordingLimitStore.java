@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * A limit store that records every admit and settle and can be told what to decide, under the real
@@ -31,12 +32,14 @@ public final class RecordingLimitStore implements LimitStore {
   private final List<Admission.Admitted> admitted = new CopyOnWriteArrayList<>();
   private final List<SettleCall> settles = new CopyOnWriteArrayList<>();
   private volatile Function<AdmitCommand, Mono<Admission>> decision;
+  private volatile Sinks.Empty<Void> settleGate;
 
   public RecordingLimitStore() {
     reset();
   }
 
   public void reset() {
+    releaseSettles();
     admits.clear();
     admitted.clear();
     settles.clear();
@@ -86,13 +89,29 @@ public final class RecordingLimitStore implements LimitStore {
         });
   }
 
+  /** Settles wait, unrecorded, until {@link #releaseSettles()}: a slow store round trip. */
+  public void holdSettles() {
+    settleGate = Sinks.empty();
+  }
+
+  public void releaseSettles() {
+    Sinks.Empty<Void> gate = settleGate;
+    settleGate = null;
+    if (gate != null) {
+      gate.tryEmitEmpty();
+    }
+  }
+
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
-    return Mono.fromSupplier(
-        () -> {
-          settles.add(new SettleCall(leaseId, chargedTokens));
-          return true;
-        });
+    Sinks.Empty<Void> gate = settleGate;
+    Mono<Boolean> record =
+        Mono.fromSupplier(
+            () -> {
+              settles.add(new SettleCall(leaseId, chargedTokens));
+              return true;
+            });
+    return gate == null ? record : gate.asMono().then(record);
   }
 
   @Override

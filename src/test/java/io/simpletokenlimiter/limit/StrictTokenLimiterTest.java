@@ -102,6 +102,38 @@ class StrictTokenLimiterTest {
   }
 
   @Test
+  void theReservationKeepsCountingUntilASlowSettleLands() {
+    Sinks.Empty<Void> storeAnswers = Sinks.empty();
+    LimitStore slowToSettle =
+        new DelegatingStore(store) {
+          @Override
+          public Mono<Boolean> settle(String user, String lease, long tokens, long now) {
+            return storeAnswers.asMono().then(store.settle(user, lease, tokens, now));
+          }
+        };
+    StrictTokenLimiter limiterOnSlowStore =
+        new StrictTokenLimiter(slowToSettle, limits, clock, TTL, LIFETIME, events);
+    Lease lease =
+        limiterOnSlowStore
+            .admit("alice", ReservationRequest.fixed(100, 1, 800), LeaseScope.UNBOUNDED)
+            .block();
+
+    Mono<Void> settling = lease.settle(new TokenUsage(100, 20));
+
+    // Not landed yet: the whole reservation still counts, so nothing else can take its room.
+    assertThat(limiterOnSlowStore.usage("alice").block().minute()).isEqualTo(900);
+    assertThatThrownBy(
+            () ->
+                limiterOnSlowStore
+                    .admit("alice", ReservationRequest.fixed(100, 1, 1), LeaseScope.UNBOUNDED)
+                    .block())
+        .isInstanceOf(RateLimitedException.class);
+    storeAnswers.tryEmitEmpty();
+    settling.block();
+    assertThat(limiterOnSlowStore.usage("alice").block().minute()).isEqualTo(120);
+  }
+
+  @Test
   void aLeaseWhoseScopeClosesIsAbandonedWithWhatItCostSoFar() {
     TestScope scope = new TestScope();
     Lease lease = limiter.admit("alice", ReservationRequest.fixed(100, 1, 400), scope).block();
@@ -317,9 +349,16 @@ class StrictTokenLimiterTest {
       this.delegate = delegate;
     }
 
+    /** Leases are settled and renewed through this store, so that overrides apply to them. */
     @Override
     public Mono<Admission> admit(AdmitCommand command) {
-      return delegate.admit(command);
+      return delegate
+          .admit(command)
+          .map(
+              admission ->
+                  admission instanceof Admission.Admitted admitted
+                      ? admitted.heldBy(this)
+                      : admission);
     }
 
     @Override

@@ -39,9 +39,10 @@ public record TokenLimitProperties(
     Path apiKeysFile) {
 
   public TokenLimitProperties {
-    requireTokenLimit("max-tokens-per-minute", maxTokensPerMinute);
-    requireTokenLimit("max-tokens-per-hour", maxTokensPerHour);
-    requireTokenLimit("max-tokens-per-day", maxTokensPerDay);
+    Limits.requireTokenLimit(
+        "token.limit.max-tokens-per-minute (MAX_TOKENS_MINUTE)", maxTokensPerMinute);
+    Limits.requireTokenLimit("token.limit.max-tokens-per-hour (MAX_TOKENS_HOUR)", maxTokensPerHour);
+    Limits.requireTokenLimit("token.limit.max-tokens-per-day (MAX_TOKENS_DAY)", maxTokensPerDay);
     if (maxConcurrentRequests < 1) {
       throw new IllegalArgumentException(
           "token.limit.max-concurrent-requests (MAX_CONCURRENT) must be at least 1, was "
@@ -75,22 +76,6 @@ public record TokenLimitProperties(
 
   public Optional<String> admin() {
     return Optional.ofNullable(adminToken).filter(token -> !token.isBlank());
-  }
-
-  private static void requireTokenLimit(String key, long value) {
-    if (value < 1 && value != Limits.UNLIMITED) {
-      throw new IllegalArgumentException(
-          "token.limit." + key + " must be at least 1, or -1 for unlimited, was " + value);
-    }
-    if (value > Limits.MAX_TOKENS) {
-      throw new IllegalArgumentException(
-          "token.limit."
-              + key
-              + " must be at most "
-              + Limits.MAX_TOKENS
-              + ", or -1 for unlimited, was "
-              + value);
-    }
   }
 
   /** Where counters live: this process, or Redis shared by every replica. */

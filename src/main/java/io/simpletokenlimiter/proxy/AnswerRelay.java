@@ -9,10 +9,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import tools.jackson.core.JacksonException;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Relays a non-streamed answer: reads it whole (up to a bound), shows the public model name,
@@ -22,13 +19,11 @@ final class AnswerRelay {
 
   private static final Logger log = LoggerFactory.getLogger(AnswerRelay.class);
 
-  private final JsonMapper json;
-  private final String publicModel;
+  private final AnswerRewrite rewrite;
   private final int maxAnswerBytes;
 
   AnswerRelay(JsonMapper json, String publicModel, int maxAnswerBytes) {
-    this.json = json;
-    this.publicModel = publicModel;
+    this.rewrite = new AnswerRewrite(json, publicModel);
     this.maxAnswerBytes = maxAnswerBytes;
   }
 
@@ -54,21 +49,15 @@ final class AnswerRelay {
 
   /** The answer with the public model name, and its usage (the whole reservation if absent). */
   private Answer rewrite(byte[] bytes, TokenUsage reservation) {
-    JsonNode answer;
-    try {
-      answer = json.readTree(bytes);
-    } catch (JacksonException e) {
-      log.warn("vLLM answered 2xx with a body that is not JSON; charging the reservation");
-      return new Answer(bytes, reservation);
-    }
-    if (!(answer instanceof ObjectNode object)) {
-      return new Answer(bytes, reservation);
-    }
-    if (object.has("model")) {
-      object.put("model", publicModel);
-    }
-    TokenUsage usage = ReportedUsage.from(object.path("usage")).orElse(reservation);
-    return new Answer(json.writeValueAsBytes(object), usage);
+    return rewrite
+        .rewrite(bytes)
+        .map(rewritten -> new Answer(rewritten.bytes(), rewritten.usage().orElse(reservation)))
+        .orElseGet(
+            () -> {
+              log.warn(
+                  "vLLM answered 2xx with a body that is not a JSON object; charging the reservation");
+              return new Answer(bytes, reservation);
+            });
   }
 
   private record Answer(byte[] bytes, TokenUsage usage) {}

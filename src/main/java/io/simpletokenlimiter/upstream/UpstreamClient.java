@@ -39,12 +39,12 @@ public class UpstreamClient {
       @Qualifier(UpstreamConfiguration.WEB_CLIENT) WebClient webClient,
       @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER) CircuitBreaker breaker,
       ProxyMetrics metrics,
-      TokenLimitProperties properties) {
+      TokenLimitProperties.Upstream settings) {
     this.webClient = webClient;
     this.breaker = breaker;
     this.metrics = metrics;
-    this.firstByteTimeout = properties.upstream().firstByteTimeout();
-    this.idleTimeout = properties.upstream().idleTimeout();
+    this.firstByteTimeout = settings.firstByteTimeout();
+    this.idleTimeout = settings.idleTimeout();
   }
 
   /**

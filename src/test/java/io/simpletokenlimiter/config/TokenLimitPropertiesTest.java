@@ -61,8 +61,8 @@ class TokenLimitPropertiesTest {
                     .getFailure()
                     .rootCause()
                     .hasMessage(
-                        "token.limit.max-tokens-per-hour must be at least 1, or -1 for unlimited,"
-                            + " was 0"));
+                        "token.limit.max-tokens-per-hour (MAX_TOKENS_HOUR) must be at least 1,"
+                            + " or -1 for unlimited, was 0"));
   }
 
   @Test

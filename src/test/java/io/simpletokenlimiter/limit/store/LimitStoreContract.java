@@ -7,8 +7,11 @@ import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.Window;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -20,8 +23,10 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The specification of {@link LimitStore}: every store (memory, Redis standalone, Redis Cluster)
- * runs these tests. Time is passed explicitly, so every expectation is exact.
+ * The specification of {@link LimitStore}: every store (memory, Redis standalone, Redis Cluster,
+ * and Redis behind {@code ResilientLimitStore}) runs these tests. Every rule that is not about how
+ * a store keeps its data lives here, so the Java and Lua implementations cannot drift apart without
+ * a red test. Time is passed explicitly, so every expectation is exact.
  */
 public abstract class LimitStoreContract {
 
@@ -165,6 +170,139 @@ public abstract class LimitStoreContract {
     assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
     assertThat(rejected.retryAfterMillis()).isEqualTo(1);
     assertThat(admit(fixed(1, 1), limits, expiry)).isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void theFirstRequestGetsItsWholeBudgetAndTheMinuteIsTightest() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 2);
+
+    Admitted admitted = admitted(admit(fixed(100, 200), limits, T0));
+
+    assertThat(admitted.reservedTokens()).isEqualTo(300);
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, 1_000, 700, 0, 2, 1));
+  }
+
+  @Test
+  void aRejectionCarriesTheWholeQuota() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 2);
+    charge(400, T0, limits);
+    charge(500, T0 + 5_000, limits);
+    long now = T0 + 10_000;
+
+    Rejected rejected = rejected(admit(fixed(50, 100), limits, now));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 61_000 - now);
+    assertThat(rejected.quota())
+        .isEqualTo(new Quota(LimitType.MINUTE, 1_000, 100, T0 + 5_000 + 61_000 - now, 2, 0));
+  }
+
+  @Test
+  void unlimitedWindowsReportNoTightestLimit() {
+    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 3);
+
+    Admitted admitted = admitted(admit(flexible(5_000_000, 2, 16, 2_048), unlimited, T0));
+
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, -1, -1, 0, 3, 1));
+  }
+
+  @Test
+  void onlyTheLimitedWindowsCount() {
+    Limits dayOnly = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 500, 3);
+    charge(450, T0, dayOnly);
+
+    Rejected rejected = rejected(admit(fixed(0, 100), dayOnly, T0 + 1_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.retryAfterMillis())
+        .isEqualTo(Window.DAY.expiryOf(Window.DAY.bucketAt(T0)) - (T0 + 1_000));
+    assertThat(rejected.quota().tightest()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.quota().remainingTokens()).isEqualTo(50);
+  }
+
+  @Test
+  void onATieTheShorterWindowIsTightest() {
+    Limits equal = new Limits(1_000, 1_000, 1_000, 3);
+
+    Admitted admitted = admitted(admit(fixed(0, 10), equal, T0));
+
+    assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void onlyReservationsInTheWayAskForTheShortRetry() {
+    Limits two = new Limits(1_000, 10_000, 100_000, 2);
+    admitted(admit(fixed(0, 900), two, T0));
+    admitted(admit(fixed(0, 50), two, T0));
+
+    Rejected tokens = rejected(admit(fixed(0, 100), two, T0));
+    Rejected slots = rejected(admit(fixed(0, 10), two, T0));
+
+    assertThat(tokens.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(tokens.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+    assertThat(slots.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(slots.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  @Test
+  void tokensLeaveEachWindowOneBucketAfterItsLength() {
+    charge(100, T0);
+    long minuteGone = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(T0));
+
+    assertThat(usage(minuteGone - 1).minute()).isEqualTo(100);
+    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 0));
+    long dayGone = Window.DAY.expiryOf(Window.DAY.bucketAt(T0));
+    assertThat(usage(dayGone - 1).day()).isEqualTo(100);
+    assertThat(usage(dayGone)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void tokensChargedByAClockAheadAreCountedByOneBehind() {
+    charge(100, T0 + 5_000);
+
+    assertThat(usage(T0).minute()).isEqualTo(100);
+    assertThat(usage(T0 - 60_000).minute()).isEqualTo(100);
+  }
+
+  @Test
+  void anExpiredLeaseIsChargedInTheBucketOfTheMomentItIsFound() {
+    Admitted admitted = admitted(admit(fixed(100, 200), DEFAULTS, T0));
+    long found = T0 + TTL;
+
+    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+    assertThat(settle(admitted, 10, found + 1)).isFalse();
+    long leaves = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(found));
+    assertThat(usage(leaves - 1).minute()).isEqualTo(300);
+    assertThat(usage(leaves).minute()).isZero();
+  }
+
+  @Test
+  void settlingOneLeaseExpiresTheOthers() {
+    admitted(admit(fixed(0, 200), DEFAULTS, T0));
+    Admitted kept = admitted(admit(fixed(0, 100), DEFAULTS, T0 + TTL - 1));
+
+    assertThat(settle(kept, 40, T0 + TTL)).isTrue();
+
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 0));
+  }
+
+  @Test
+  void theLargestLimitsAreCountedExactly() {
+    long max = Limits.MAX_TOKENS;
+    Limits largest = new Limits(max, max, max, 2);
+
+    Admitted first = admitted(admit(fixed(1, max - 2), largest, T0));
+    Admitted last = admitted(admit(flexible(0, 1, 1, max), largest, T0));
+
+    assertThat(first.reservedTokens()).isEqualTo(max - 1);
+    assertThat(first.quota()).isEqualTo(new Quota(LimitType.MINUTE, max, 1, 0, 2, 1));
+    assertThat(last.completionTokensPerChoice()).isEqualTo(1);
+    assertThat(last.quota().remainingTokens()).isZero();
+    assertThat(settle(first, max - 1, T0)).isTrue();
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
+    Rejected rejected = rejected(admit(fixed(0, 1), largest, T0 + 1_000));
+    assertThat(rejected.quota().limitTokens()).isEqualTo(max);
+    assertThat(rejected.quota().remainingTokens()).isZero();
   }
 
   @Test
@@ -377,8 +515,12 @@ public abstract class LimitStoreContract {
     return new AdmitCommand(userId, UUID.randomUUID().toString(), request, limits, now, TTL);
   }
 
+  /** Settles where the lease is held, as the limiter does. */
   private boolean settle(Admitted admitted, long tokens, long now) {
-    return store.settle(admitted.userId(), admitted.leaseId(), tokens, now).block(TIMEOUT);
+    return admitted
+        .holder()
+        .settle(admitted.userId(), admitted.leaseId(), tokens, now)
+        .block(TIMEOUT);
   }
 
   /** Serves {@code tokens} at {@code now}: an admitted request settled at once. */

@@ -32,15 +32,6 @@ class MemoryLimitStoreTest extends LimitStoreContract {
     assertThat(store.trackedUsers()).isZero();
   }
 
-  @Test
-  void aClockSteppingBackwardsNeverLosesCountedTokens() {
-    Limits limits = new Limits(1_000, 10_000, 100_000, 5);
-    store.admit(command("stepped", limits, T0 + 5_000)).block();
-    store.settle("stepped", "lease", 500, T0 + 5_000).block();
-
-    assertThat(store.usage("stepped", T0 - 60_000).block().minute()).isEqualTo(500);
-  }
-
   private static AdmitCommand command(String user, Limits limits, long now) {
     return new AdmitCommand(user, "lease", ReservationRequest.fixed(5, 1, 5), limits, now, 30_000);
   }

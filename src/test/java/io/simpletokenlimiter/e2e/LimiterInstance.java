@@ -98,6 +98,11 @@ final class LimiterInstance implements AutoCloseable {
     return api;
   }
 
+  /** A bean of the running replica, e.g. the store it counts in. */
+  <T> T bean(Class<T> type) {
+    return context.getBean(type);
+  }
+
   @Override
   public void close() {
     if (context.isActive()) {

@@ -4,6 +4,8 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ClientOptions;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.simpletokenlimiter.config.store.RedisStoreSelected;
+import io.simpletokenlimiter.config.store.StoreSelection;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,23 +13,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.ApplicationRunner;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import reactor.core.publisher.Mono;
 
 /**
- * With {@code token.limit.store=redis}: counters in Redis through Spring Boot's reactive connection
+ * When the {@link StoreSelection} is Redis ({@code token.limit.store=redis}, or a Redis server
+ * configured and no store chosen): counters in Redis through Spring Boot's reactive connection
  * factory, guarded by a timeout, a circuit breaker and the configured outage policy. The guarded
  * store is the {@code @Primary} {@link LimitStore}; under {@code fallback-memory} the bean {@code
  * memoryLimitStore} decides while Redis is down.
  */
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnProperty(name = "token.limit.store", havingValue = "redis")
+@Conditional(RedisStoreSelected.class)
 @EnableConfigurationProperties(RedisStoreProperties.class)
 public class RedisStoreConfiguration {
 

@@ -5,7 +5,6 @@ import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -36,6 +35,7 @@ public final class StrictTokenLimiter implements TokenLimiter {
   private final long maxLeaseLifetimeMillis;
   private final LeaseEvents events;
   private final Map<String, Lease> leases = new ConcurrentHashMap<>();
+  private final LeaseIds leaseIds = new LeaseIds();
   private final Lease.LeaseContext leaseContext;
 
   public StrictTokenLimiter(
@@ -69,12 +69,7 @@ public final class StrictTokenLimiter implements TokenLimiter {
         sink -> {
           AdmitCommand command =
               new AdmitCommand(
-                  userId,
-                  UUID.randomUUID().toString(),
-                  request,
-                  userLimits,
-                  clock.millis(),
-                  leaseTtlMillis);
+                  userId, leaseIds.next(), request, userLimits, clock.millis(), leaseTtlMillis);
           // The store's answer is awaited even when the caller leaves: a lease it recorded must
           // be ended here, not left to hold a slot until it expires.
           AtomicBoolean cancelled = new AtomicBoolean();

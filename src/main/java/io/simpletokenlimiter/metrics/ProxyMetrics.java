@@ -12,6 +12,7 @@ import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.TokenUsage;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -35,6 +36,8 @@ public class ProxyMetrics implements LeaseEvents {
   private final Counter overReported;
   private final Counter safetyNetReleases;
   private final Map<LimitType, Counter> rejections = new EnumMap<>(LimitType.class);
+  private final Map<String, Timer> decisionTimers = new ConcurrentHashMap<>();
+  private final Map<String, Timer> upstreamTimers = new ConcurrentHashMap<>();
 
   public ProxyMetrics(MeterRegistry registry, TokenLimitProperties.Model model) {
     this.registry = registry;
@@ -113,10 +116,13 @@ public class ProxyMetrics implements LeaseEvents {
   }
 
   private Timer decisionTimer(String outcome) {
-    return Timer.builder("limiter_decision")
-        .description("Time the limiter took to admit or reject a request")
-        .tag("outcome", outcome)
-        .register(registry);
+    return decisionTimers.computeIfAbsent(
+        outcome,
+        name ->
+            Timer.builder("limiter_decision")
+                .description("Time the limiter took to admit or reject a request")
+                .tag("outcome", name)
+                .register(registry));
   }
 
   public Timer.Sample startUpstreamCall() {
@@ -126,9 +132,12 @@ public class ProxyMetrics implements LeaseEvents {
   /** Time from sending the request to vLLM until its status line arrived (or the call failed). */
   public void upstreamCallEnded(Timer.Sample sample, String outcome) {
     sample.stop(
-        Timer.builder("upstream_request_duration")
-            .description("Time until vLLM answered with a status line")
-            .tag("outcome", outcome)
-            .register(registry));
+        upstreamTimers.computeIfAbsent(
+            outcome,
+            name ->
+                Timer.builder("upstream_request_duration")
+                    .description("Time until vLLM answered with a status line")
+                    .tag("outcome", name)
+                    .register(registry)));
   }
 }

@@ -21,6 +21,7 @@ import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -35,9 +36,11 @@ public class ApiErrorHandler implements WebExceptionHandler {
   private static final Logger log = LoggerFactory.getLogger(ApiErrorHandler.class);
 
   private final JsonMapper json;
+  private final UsageEvents usageEvents;
 
-  public ApiErrorHandler(JsonMapper json) {
+  public ApiErrorHandler(JsonMapper json, UsageEvents usageEvents) {
     this.json = json;
+    this.usageEvents = usageEvents;
   }
 
   @Override
@@ -47,13 +50,17 @@ public class ApiErrorHandler implements WebExceptionHandler {
       return Mono.error(error);
     }
     ApiException apiError = toApiException(exchange, error);
+    RequestOutcome.of(exchange)
+        .ifPresent(outcome -> outcome.failed(apiError.code(), apiError.limitType().orElse(null)));
     response.setStatusCode(apiError.status());
     HttpHeaders headers = response.getHeaders();
     headers.setContentType(MediaType.APPLICATION_JSON);
     headers.remove(HttpHeaders.CONTENT_LENGTH);
     apiError.headers().forEach(headers::put);
     byte[] body = json.writeValueAsBytes(apiError.body());
-    return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)));
+    return response
+        .writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)))
+        .doFinally(signal -> usageEvents.write(exchange, signal == SignalType.CANCEL));
   }
 
   private static ApiException toApiException(ServerWebExchange exchange, Throwable error) {

@@ -10,6 +10,7 @@ import java.util.function.Function;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 
 /**
@@ -52,28 +53,31 @@ public class CompletionsHandler {
 
   private Mono<ServerResponse> handle(
       ServerRequest request, Function<byte[], Mono<PreparedRequest>> prepare) {
+    ServerWebExchange exchange = request.exchange();
+    RequestOutcome outcome = RequestOutcome.orDetached(exchange);
     return Mono.defer(
         () -> {
-          String userId = users.resolve(request.exchange().getRequest());
+          String userId = users.resolve(exchange.getRequest());
+          outcome.user(userId);
           return bodies
               .read(request)
               .flatMap(prepare)
-              .flatMap(
-                  prepared ->
-                      limiter
-                          .admit(
-                              userId, prepared.reservation(), ExchangeScope.of(request.exchange()))
-                          .transform(metrics::timeAdmission)
-                          .flatMap(
-                              lease -> {
-                                // On the exchange, so that error answers carry them too.
-                                request
-                                    .exchange()
-                                    .getResponse()
-                                    .getHeaders()
-                                    .addAll(RateLimitHeaders.of(lease.quota()));
-                                return forwarder.forward(prepared, lease);
-                              }));
+              .doOnNext(prepared -> outcome.stream(prepared.stream()))
+              .flatMap(prepared -> admitAndForward(exchange, outcome, userId, prepared));
         });
+  }
+
+  private Mono<ServerResponse> admitAndForward(
+      ServerWebExchange exchange, RequestOutcome outcome, String userId, PreparedRequest prepared) {
+    return limiter
+        .admit(userId, prepared.reservation(), ExchangeScope.of(exchange))
+        .transform(metrics::timeAdmission)
+        .flatMap(
+            lease -> {
+              outcome.lease(lease);
+              // On the exchange, so that error answers carry them too.
+              exchange.getResponse().getHeaders().addAll(RateLimitHeaders.of(lease.quota()));
+              return forwarder.forward(prepared, lease, outcome::firstChunk);
+            });
   }
 }

@@ -3,12 +3,7 @@ package io.simpletokenlimiter.api;
 import io.simpletokenlimiter.limit.LeaseScope;
 import java.util.ArrayList;
 import java.util.List;
-import org.springframework.core.Ordered;
-import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
-import org.springframework.web.server.WebFilter;
-import org.springframework.web.server.WebFilterChain;
-import reactor.core.publisher.Mono;
 
 /**
  * One HTTP exchange as the scope of the leases admitted for it: it closes when the exchange ends,
@@ -22,7 +17,14 @@ final class ExchangeScope implements LeaseScope {
   private final List<Runnable> onClose = new ArrayList<>(1);
   private volatile boolean closed;
 
-  /** The scope of {@code exchange}; an exchange the filter did not see never closes. */
+  /** Opens the scope of {@code exchange}; {@link ExchangeLifecycle} closes it. */
+  static ExchangeScope open(ServerWebExchange exchange) {
+    ExchangeScope scope = new ExchangeScope();
+    exchange.getAttributes().put(ATTRIBUTE, scope);
+    return scope;
+  }
+
+  /** The scope of {@code exchange}; an exchange the lifecycle filter did not see never closes. */
   static LeaseScope of(ServerWebExchange exchange) {
     return exchange.getAttributeOrDefault(ATTRIBUTE, LeaseScope.UNBOUNDED);
   }
@@ -43,7 +45,7 @@ final class ExchangeScope implements LeaseScope {
     action.run();
   }
 
-  private void close() {
+  void close() {
     List<Runnable> actions;
     synchronized (onClose) {
       closed = true;
@@ -51,22 +53,5 @@ final class ExchangeScope implements LeaseScope {
       onClose.clear();
     }
     actions.forEach(Runnable::run);
-  }
-
-  /** Opens a scope for every exchange and closes it when the exchange ends, however it ends. */
-  @Component
-  static class Filter implements WebFilter, Ordered {
-
-    @Override
-    public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-      ExchangeScope scope = new ExchangeScope();
-      exchange.getAttributes().put(ATTRIBUTE, scope);
-      return chain.filter(exchange).doFinally(signal -> scope.close());
-    }
-
-    @Override
-    public int getOrder() {
-      return Ordered.HIGHEST_PRECEDENCE;
-    }
   }
 }

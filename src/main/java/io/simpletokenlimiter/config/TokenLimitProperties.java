@@ -36,7 +36,8 @@ public record TokenLimitProperties(
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
     String adminToken,
     Path tokenizerPath,
-    Path apiKeysFile) {
+    Path apiKeysFile,
+    @DefaultValue("local") @NotBlank String replica) {
 
   public TokenLimitProperties {
     Limits.requireTokenLimit(

@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit;
 
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -25,8 +26,18 @@ public final class Lease {
   private final LeaseScope scope;
   private final long admittedAtMillis;
   private final LeaseContext context;
-  private final AtomicReference<Mono<Void>> settlement = new AtomicReference<>();
+  private final AtomicReference<Settlement> settlement = new AtomicReference<>();
   private volatile Supplier<TokenUsage> costIfAbandoned = () -> TokenUsage.NONE;
+
+  /** How the request of a settled lease ended. */
+  public enum Ending {
+    /** vLLM answered; charged its usage. */
+    ANSWERED,
+    /** vLLM failed, refused or was cut off; charged only what it is known to have produced. */
+    UPSTREAM_FAILED,
+    /** The client left first; charged what the request had cost by then. */
+    ABANDONED
+  }
 
   Lease(Admission.Admitted grant, LeaseScope scope, long admittedAtMillis, LeaseContext context) {
     this.grant = grant;
@@ -66,9 +77,21 @@ public final class Lease {
    * @return completes when the store has the charge; subscribing is optional
    */
   public Mono<Void> settle(TokenUsage usage) {
-    Mono<Void> existing = settlement.get();
+    return end(usage, Ending.ANSWERED);
+  }
+
+  /**
+   * As {@link #settle}, for a request vLLM did not answer in full: {@code produced} is what it is
+   * known to have done (nothing for a refusal or an unreachable vLLM).
+   */
+  public Mono<Void> fail(TokenUsage produced) {
+    return end(produced, Ending.UPSTREAM_FAILED);
+  }
+
+  private Mono<Void> end(TokenUsage usage, Ending how) {
+    Settlement existing = settlement.get();
     if (existing != null) {
-      return existing;
+      return existing.call();
     }
     TokenUsage charged = capped(usage);
     Mono<Void> call =
@@ -89,8 +112,8 @@ public final class Lease {
                 })
             .then()
             .cache();
-    if (!settlement.compareAndSet(null, call)) {
-      return settlement.get();
+    if (!settlement.compareAndSet(null, new Settlement(call, how, charged))) {
+      return settlement.get().call();
     }
     context.ended().accept(this);
     context.events().settled(this, charged);
@@ -98,9 +121,9 @@ public final class Lease {
     return call;
   }
 
-  /** Ends a lease whose request never reached vLLM: nothing is charged. */
+  /** Ends a lease whose request vLLM did not serve at all: nothing is charged. */
   public Mono<Void> release() {
-    return settle(TokenUsage.NONE);
+    return fail(TokenUsage.NONE);
   }
 
   /**
@@ -114,11 +137,21 @@ public final class Lease {
 
   /** Settles with what is known to have been spent: for a request whose client went away. */
   public Mono<Void> abandon() {
-    return settle(costIfAbandoned.get());
+    return end(costIfAbandoned.get(), Ending.ABANDONED);
   }
 
   public boolean isSettled() {
     return settlement.get() != null;
+  }
+
+  /** How the request ended, once the lease is settled. */
+  public Optional<Ending> ending() {
+    return Optional.ofNullable(settlement.get()).map(Settlement::ending);
+  }
+
+  /** What was charged, once the lease is settled. */
+  public Optional<TokenUsage> charged() {
+    return Optional.ofNullable(settlement.get()).map(Settlement::charged);
   }
 
   boolean scopeOpen() {
@@ -142,6 +175,8 @@ public final class Lease {
     return TokenUsage.reservation(
         Math.min(usage.promptTokens(), reservedTokens()), reservedTokens());
   }
+
+  private record Settlement(Mono<Void> call, Ending ending, TokenUsage charged) {}
 
   /** What every lease of one limiter shares. */
   record LeaseContext(Clock clock, LeaseEvents events, Consumer<Lease> ended) {}

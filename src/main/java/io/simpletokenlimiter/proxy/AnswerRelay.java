@@ -34,7 +34,7 @@ final class AnswerRelay {
             UpstreamResponse.AnswerTooLargeException.class,
             tooLarge -> {
               // vLLM did the work: the reservation is charged, and nothing more is buffered.
-              lease.settle(reservation);
+              lease.fail(reservation);
               return Mono.error(new UpstreamUnavailableException(tooLarge.getMessage(), tooLarge));
             })
         .flatMap(

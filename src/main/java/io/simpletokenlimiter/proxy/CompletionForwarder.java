@@ -47,7 +47,11 @@ public class CompletionForwarder {
     this.answerTimeout = settings.answerTimeout();
   }
 
-  public Mono<ServerResponse> forward(PreparedRequest prepared, Lease lease) {
+  /**
+   * Forwards {@code prepared} under {@code lease} and relays vLLM's answer; {@code firstChunk} runs
+   * when a stream's first event goes to the client.
+   */
+  public Mono<ServerResponse> forward(PreparedRequest prepared, Lease lease, Runnable firstChunk) {
     TokenUsage reservation =
         TokenUsage.reservation(prepared.count().totalTokens(), lease.reservedTokens());
     // Once the request goes out vLLM may be working: a stream has produced nothing before its
@@ -67,7 +71,9 @@ public class CompletionForwarder {
               return prepared.stream()
                   ? upstream
                       .post(path, body, MediaType.TEXT_EVENT_STREAM, sending)
-                      .flatMap(response -> relayStream(response, prepared, lease, reservation))
+                      .flatMap(
+                          response ->
+                              relayStream(response, prepared, lease, reservation, firstChunk))
                   : upstream
                       .post(path, body, MediaType.APPLICATION_JSON, sending)
                       .flatMap(response -> relayAnswer(response, lease, reservation))
@@ -86,7 +92,11 @@ public class CompletionForwarder {
   }
 
   private Mono<ServerResponse> relayStream(
-      UpstreamResponse response, PreparedRequest prepared, Lease lease, TokenUsage reservation) {
+      UpstreamResponse response,
+      PreparedRequest prepared,
+      Lease lease,
+      TokenUsage reservation,
+      Runnable firstChunk) {
     if (!response.successful()) {
       return passThrough(response, lease);
     }
@@ -94,7 +104,7 @@ public class CompletionForwarder {
         new StreamRelay(
             json, model.publicName(), prepared, lease.completionTokensPerChoice(), reservation);
     lease.chargeIfAbandoned(relay::producedIfCut);
-    Flux<byte[]> events = relay.relay(response.body(), lease);
+    Flux<byte[]> events = relay.relay(response.body(), lease).doOnNext(event -> firstChunk.run());
     BodyInserter<Flux<byte[]>, ReactiveHttpOutputMessage> flushEachEvent =
         (message, context) ->
             message.writeAndFlushWith(
@@ -120,7 +130,7 @@ public class CompletionForwarder {
 
   /** The answer took longer than the deadline: vLLM may have done the work, so it is charged. */
   private UpstreamUnavailableException deadlinePassed(Lease lease, TokenUsage reservation) {
-    lease.settle(reservation);
+    lease.fail(reservation);
     return new UpstreamUnavailableException(
         "vLLM's answer did not complete within " + answerTimeout.toMillis() + " ms");
   }

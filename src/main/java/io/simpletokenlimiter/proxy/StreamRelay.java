@@ -74,7 +74,7 @@ final class StreamRelay {
         .onErrorResume(
             error -> {
               log.warn("Stream from vLLM broke off: {}", error.getMessage());
-              lease.settle(produced(TokenUsage.NONE));
+              lease.fail(produced(TokenUsage.NONE));
               return Flux.just(StreamErrorEvent.BYTES);
             });
   }

@@ -265,6 +265,33 @@ public abstract class LimitStoreContract {
   }
 
   @Test
+  void aChargeFromAClockBehindIsCountedFromTheLatestTimeSeen() {
+    charge(100, T0 + 61_000);
+    Admitted late = admitted(admit(fixed(0, 500), DEFAULTS, T0));
+
+    // Settled by a replica whose clock is 61 s behind: counted as of the latest time the user's
+    // counters have seen, so it stays in the minute of everyone else.
+    assertThat(settle(late, 500, T0)).isTrue();
+
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(600, 600, 600, 0));
+  }
+
+  @Test
+  void onlyWritesMoveAUsersTimeForward() {
+    AdmitCommand longLease =
+        new AdmitCommand(user, UUID.randomUUID().toString(), fixed(0, 500), DEFAULTS, T0, 120_000);
+    Admitted late = admitted(store.admit(longLease).block(TIMEOUT));
+    assertThat(usage(T0 + 61_000).minute()).isEqualTo(500);
+    assertThat(rejected(admit(fixed(0, 600), DEFAULTS, T0 + 61_000)).limitType())
+        .isEqualTo(LimitType.MINUTE);
+
+    // Reads and rejections at T0 + 61 s changed nothing: the settle at T0 charges T0's bucket.
+    assertThat(settle(late, 500, T0)).isTrue();
+
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(0, 500, 500, 0));
+  }
+
+  @Test
   void anExpiredLeaseIsChargedInTheBucketOfTheMomentItIsFound() {
     Admitted admitted = admitted(admit(fixed(100, 200), DEFAULTS, T0));
     long found = T0 + TTL;

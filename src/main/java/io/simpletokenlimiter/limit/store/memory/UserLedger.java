@@ -35,7 +35,7 @@ final class UserLedger {
   }
 
   Admission admit(AdmitCommand command, LimitStore holder) {
-    long now = advanceTo(command.nowMillis());
+    long now = at(command.nowMillis());
     expireLeases(now);
     ReservationRequest request = command.request();
     Limits limits = command.limits();
@@ -58,34 +58,37 @@ final class UserLedger {
     }
     long reserved = request.costWith(granted);
     leases.put(command.leaseId(), new Lease(reserved, now + command.leaseTtlMillis()));
+    wroteAt(now);
     return new Admission.Admitted(
         command.userId(), command.leaseId(), reserved, granted, quota(limits, now), holder);
   }
 
   boolean settle(String leaseId, long chargedTokens, long nowMillis) {
-    long now = advanceTo(nowMillis);
+    long now = at(nowMillis);
     Lease lease = leases.remove(leaseId);
     expireLeases(now);
     if (lease == null) {
       return false;
     }
+    wroteAt(now);
     charge(chargedTokens, now);
     return true;
   }
 
   boolean renew(String leaseId, long nowMillis, long leaseTtlMillis) {
-    long now = advanceTo(nowMillis);
+    long now = at(nowMillis);
     expireLeases(now);
     Lease lease = leases.get(leaseId);
     if (lease == null || lease.expiresAtMillis() <= now) {
       return false;
     }
     leases.put(leaseId, new Lease(lease.reservedTokens(), now + leaseTtlMillis));
+    wroteAt(now);
     return true;
   }
 
   UsageSnapshot usage(long nowMillis) {
-    long now = advanceTo(nowMillis);
+    long now = at(nowMillis);
     expireLeases(now);
     long pending = pendingTokens();
     return new UsageSnapshot(
@@ -97,7 +100,7 @@ final class UserLedger {
 
   /** Nothing in flight and nothing left in the longest window: the ledger can be dropped. */
   boolean isIdle(long nowMillis) {
-    long now = advanceTo(nowMillis);
+    long now = at(nowMillis);
     return leases.isEmpty() && rings.get(Window.DAY).counted(now) == 0;
   }
 
@@ -178,6 +181,7 @@ final class UserLedger {
   }
 
   private void charge(long tokens, long now) {
+    wroteAt(now);
     if (tokens > 0) {
       for (BucketRing ring : rings.values()) {
         ring.add(now, tokens);
@@ -185,9 +189,16 @@ final class UserLedger {
     }
   }
 
-  /** Never lets time run backwards inside one ledger (a stepped clock would corrupt the ring). */
-  private long advanceTo(long nowMillis) {
-    latestMillis = Math.max(latestMillis, nowMillis);
-    return latestMillis;
+  /**
+   * Time never runs backwards for a user: a call uses the latest time any write of this user has
+   * seen if its own clock is behind (a stepped clock, or a replica behind another). Only writes
+   * move that time, exactly as the Redis scripts' {@code "t"} field: a read never changes state.
+   */
+  private long at(long nowMillis) {
+    return Math.max(latestMillis, nowMillis);
+  }
+
+  private void wroteAt(long now) {
+    latestMillis = now;
   }
 }

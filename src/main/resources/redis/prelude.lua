@@ -23,7 +23,8 @@ local now = tonumber(ARGV[1])
 local windowCount = tonumber(ARGV[2])
 local windows = {}
 local windowByPrefix = {}
--- The hash lives until the longest window no longer counts anything it holds.
+-- The hash lives until the longest window no longer counts anything it holds: its length after
+-- the latest charge.
 local retentionMillis = 0
 for i = 1, windowCount do
   local base = 3 + (i - 1) * 3
@@ -40,7 +41,7 @@ for i = 1, windowCount do
   }
   windows[i] = window
   windowByPrefix[window.prefix] = window
-  retentionMillis = math.max(retentionMillis, (perWindow + 1) * bucketMillis)
+  retentionMillis = math.max(retentionMillis, perWindow * bucketMillis)
 end
 local argIndex = 3 + 3 * windowCount
 
@@ -62,9 +63,10 @@ local function bucketOf(window, millis)
   return math.floor(millis / window.bucketMillis)
 end
 
--- The first instant at which the tokens of a bucket are no longer counted.
+-- The first instant at which the tokens of a bucket are no longer counted: one window length
+-- after its latest charge (Window.expiryOfChargeAt in Java).
 local function expiryOf(window, bucket, offset)
-  return (bucket + window.perWindow + 1) * window.bucketMillis
+  return bucket * window.bucketMillis + offset + window.lengthMillis
 end
 
 -- What the hash held, and what this script changes.

@@ -78,7 +78,7 @@ abstract class RedisLimitStoreScenarios {
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
     String key = RedisLimitStore.key(user);
 
-    long retention = Window.DAY.lengthMillis() + Window.DAY.bucketMillis();
+    long retention = Window.DAY.lengthMillis();
     // an hour more than needed, so that most writes need no PEXPIRE
     assertThat((Long) call(key, "PTTL", key))
         .isBetween(retention + TTL, retention + TTL + 3_600_000);
@@ -104,7 +104,7 @@ abstract class RedisLimitStoreScenarios {
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
     String key = RedisLimitStore.key(user);
 
-    long retention = Window.DAY.lengthMillis() + Window.DAY.bucketMillis();
+    long retention = Window.DAY.lengthMillis();
     assertThat((List<Object>) call(key, "HGETALL", key))
         .containsExactlyInAnyOrder(
             "t",

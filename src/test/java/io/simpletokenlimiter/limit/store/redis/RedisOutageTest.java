@@ -148,7 +148,8 @@ class RedisOutageTest {
         new RedisStoreProperties(
             OutagePolicy.FALLBACK_MEMORY,
             Duration.ofMillis(250),
-            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2)));
+            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2),
+            Duration.ofMillis(500)));
   }
 
   private double degraded() {

@@ -46,6 +46,11 @@ public abstract class RollingWindowProperties {
     return LongStream.rangeClosed(1, tries()).boxed();
   }
 
+  /**
+   * The store's count is never below the exact rolling sum of the charges (never under-counts) and
+   * never above the sum over one more bucket span (a bucket is counted until a window after its
+   * latest charge, so its earlier charges at most one span older stay that long).
+   */
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void neverUnderCountsAndOverCountsByAtMostOneBucket(long seed) {
@@ -99,6 +104,16 @@ public abstract class RollingWindowProperties {
     Admission.Rejected rejected = (Admission.Rejected) admission;
     long retry = rejected.retryAfterMillis();
     assertThat(retry).as("seed %d", seed).isPositive();
+    Window blocking = Window.valueOf(rejected.limitType().name());
+    assertThat(retry)
+        .as("seed %d: retry after within the %s window", seed, blocking)
+        .isLessThanOrEqualTo(blocking.lengthMillis());
+    // The exact model (every charge at its own time) fits at the retry too: never under-counted.
+    for (Window window : Window.values()) {
+      assertThat(servedWithin(history, now + retry - window.lengthMillis(), now + retry) + cost)
+          .as("seed %d: exact %s usage at the retry", seed, window)
+          .isLessThanOrEqualTo(limits.tokens(window));
+    }
     UsageSnapshot justBefore = store().usage(user, now + retry - 1).block(TIMEOUT);
     assertThat(fits(justBefore, limits, cost)).as("seed %d: fits before retry", seed).isFalse();
     UsageSnapshot atRetry = store().usage(user, now + retry).block(TIMEOUT);

@@ -21,8 +21,11 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
- * user's two keys, {@code stl:{userId}:buckets} and {@code stl:{userId}:leases}. The hash tag puts
- * both in one slot, so the scripts run unchanged on standalone, Sentinel and Cluster.
+ * user's one hash, {@code stl:{userId}:ledger}, which holds the user's buckets, leases and latest
+ * time (layout in {@code prelude.lua}). The hash tag keeps every key of a user in one slot, so the
+ * scripts run unchanged on standalone, Sentinel and Cluster. A script reads the hash with one
+ * command and writes it with at most three, so an admission and its settlement execute at most 8
+ * Redis commands together.
  *
  * <p>Time is always the caller's {@code nowMillis}, never Redis {@code TIME}; see {@code
  * docs/redis-store.md} for the reasons and for what clock skew between replicas can do.
@@ -72,10 +75,9 @@ public final class RedisLimitStore implements LimitStore {
         .then();
   }
 
-  /** The keys of one user; the braces are the hash tag. */
-  static List<String> keys(String userId) {
-    String tag = "stl:{" + userId + "}:";
-    return List.of(tag + "buckets", tag + "leases");
+  /** The one key of a user; the braces are the hash tag. */
+  static String key(String userId) {
+    return "stl:{" + userId + "}:ledger";
   }
 
   @Override
@@ -126,7 +128,10 @@ public final class RedisLimitStore implements LimitStore {
    * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
    */
   private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return redis.execute(script, keys(userId), args).single().publishOn(Schedulers.parallel());
+    return redis
+        .execute(script, List.of(key(userId)), args)
+        .single()
+        .publishOn(Schedulers.parallel());
   }
 
   /** Now, then the windows shortest first: the scripts take every span from here. */

@@ -26,9 +26,9 @@ class MemoryLimitStoreTest extends LimitStoreContract {
     store.admit(command("rejected-only", new Limits(1, 1, 1, 1), T0)).block();
     assertThat(store.trackedUsers()).isEqualTo(1);
 
-    store.evictIdle(T0 + 86_400_000 + 899_999);
+    store.evictIdle(T0 + 86_400_000 - 1);
     assertThat(store.trackedUsers()).isEqualTo(1);
-    store.evictIdle(T0 + 86_400_000 + 900_000);
+    store.evictIdle(T0 + 86_400_000);
     assertThat(store.trackedUsers()).isZero();
   }
 

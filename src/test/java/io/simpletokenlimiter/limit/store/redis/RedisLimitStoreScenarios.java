@@ -73,43 +73,60 @@ abstract class RedisLimitStoreScenarios {
   }
 
   @Test
-  void keysExpireSoAnIdleUserCostsNothing() {
+  void theKeyExpiresSoAnIdleUserCostsNothing() {
     admitted(ReservationRequest.fixed(0, 1, 100), T0);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    List<String> keys = RedisLimitStore.keys(user);
+    String key = RedisLimitStore.key(user);
 
-    long retention = Window.DAY.lengthMillis() + Window.DAY.bucketMillis();
-    for (String key : keys) {
-      assertThat((Long) call(key, "PTTL", key)).isBetween(retention - 10_000, retention + TTL);
-    }
+    long retention = Window.DAY.lengthMillis();
+    // an hour more than needed, so that most writes need no PEXPIRE
+    assertThat((Long) call(key, "PTTL", key))
+        .isBetween(retention + TTL, retention + TTL + 3_600_000);
   }
 
   @Test
-  void bucketsNoWindowCountsArePrunedOnWrite() {
+  void bucketsNoWindowCountsAreDeletedWhenALeaseEnds() {
+    String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    String buckets = RedisLimitStore.keys(user).get(0);
-    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+    assertThat(call(key, "HLEN", key)).isEqualTo(5L); // t, x and one bucket per window
 
-    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 2 * Window.DAY.lengthMillis());
+    for (long at = T0; at < T0 + 3 * 3_600_000L; at += 13_000) {
+      settleNew(ReservationRequest.fixed(0, 1, 1), 1, at);
+    }
 
-    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t and x
+    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 2, 5L + 61 + 13 + 2);
   }
 
   @Test
   @SuppressWarnings("unchecked")
-  void bucketFieldsAreWholeNumbersEvenForLargeTimestamps() {
+  void fieldsAreWholeNumbersEvenForLargeTimestamps() {
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    String buckets = RedisLimitStore.keys(user).get(0);
+    String key = RedisLimitStore.key(user);
 
-    assertThat((List<Object>) call(buckets, "HKEYS", buckets))
+    long retention = Window.DAY.lengthMillis();
+    assertThat((List<Object>) call(key, "HGETALL", key))
         .containsExactlyInAnyOrder(
-            "m:" + Window.MINUTE.bucketAt(T0),
-            "h:" + Window.HOUR.bucketAt(T0),
-            "d:" + Window.DAY.bucketAt(T0));
-    String leasesKey = RedisLimitStore.keys(user).get(1);
+            "t",
+            Long.toString(T0),
+            "x",
+            Long.toString(T0 + TTL + retention + 3_600_000),
+            bucket(Window.MINUTE, "m"),
+            offset(Window.MINUTE) + ":100",
+            bucket(Window.HOUR, "h"),
+            offset(Window.HOUR) + ":100",
+            bucket(Window.DAY, "d"),
+            offset(Window.DAY) + ":100");
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
-    assertThat(call(leasesKey, "HGET", leasesKey, admitted.leaseId()))
-        .isEqualTo("100:" + (T0 + TTL));
+    assertThat(call(key, "HGET", key, "l:" + admitted.leaseId())).isEqualTo("100:" + (T0 + TTL));
+  }
+
+  private static String bucket(Window window, String prefix) {
+    return prefix + ":" + window.bucketAt(T0);
+  }
+
+  private static long offset(Window window) {
+    return T0 - window.bucketAt(T0) * window.bucketMillis();
   }
 
   @Test
@@ -133,13 +150,13 @@ abstract class RedisLimitStoreScenarios {
     Limits largest = new Limits(max, max, max, 2);
 
     Admitted first = admitted(ReservationRequest.fixed(1, 1, max - 2), T0, largest);
-    String leasesKey = RedisLimitStore.keys(user).get(1);
-    assertThat(call(leasesKey, "HGET", leasesKey, first.leaseId()))
+    String key = RedisLimitStore.key(user);
+    assertThat(call(key, "HGET", key, "l:" + first.leaseId()))
         .isEqualTo("999999999999999:" + (T0 + TTL));
 
     assertThat(store.settle(user, first.leaseId(), max - 1, T0).block(BLOCK)).isTrue();
-    String buckets = RedisLimitStore.keys(user).get(0);
-    assertThat((List<Object>) call(buckets, "HVALS", buckets)).containsOnly("999999999999999");
+    assertThat(call(key, "HGET", key, bucket(Window.MINUTE, "m")))
+        .isEqualTo(offset(Window.MINUTE) + ":999999999999999");
   }
 
   // --- helpers ---------------------------------------------------------------------------

@@ -91,6 +91,8 @@ public class ApiErrorHandler implements WebExceptionHandler {
             new ApiException(HttpStatus.UNAUTHORIZED, "missing_api_key", error.getMessage());
         case INVALID_API_KEY ->
             new ApiException(HttpStatus.UNAUTHORIZED, "invalid_api_key", error.getMessage());
+        case MULTIPLE_API_KEYS ->
+            new ApiException(HttpStatus.BAD_REQUEST, "invalid_api_key", error.getMessage());
       };
     }
     if (error instanceof UpstreamUnavailableException) {

@@ -31,11 +31,13 @@ abstract class ProxyIntegrationTest {
   static final FakeVllm VLLM = FakeVllm.start();
   static final String USER = "alice@example.com";
   static final String PUBLIC_MODEL = "llama3.2-1b";
+  static final String ADMIN_TOKEN = "operator-s3cret";
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
     registry.add("token.limit.vllm-url", VLLM::baseUrl);
     registry.add("token.limit.max-body-size", () -> "64KB");
+    registry.add("token.limit.admin-token", () -> ADMIN_TOKEN);
     registry.add("token.limit.upstream.connect-timeout", () -> "500ms");
     registry.add("token.limit.upstream.first-byte-timeout", () -> "1500ms");
     registry.add("token.limit.upstream.idle-timeout", () -> "700ms");

@@ -74,6 +74,38 @@ class RequestRejectionTest extends ProxyIntegrationTest {
     assertNothingReservedOrForwarded();
   }
 
+  @Test
+  void twoUserIdHeadersAreOneTooMany() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", "alice", "bob")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
+  @Test
+  void aCommaJoinedListOfUserIdsIsInvalid() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", "alice,bob")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"a", "user-1", "team.alpha:bob_2", "x@y.z"})
   void validUserIdsPass(String userId) {

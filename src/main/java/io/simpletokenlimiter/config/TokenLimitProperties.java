@@ -112,7 +112,7 @@ public record TokenLimitProperties(
       @DefaultValue("60s") @NotNull Duration firstByteTimeout,
       @DefaultValue("30s") @NotNull Duration idleTimeout,
       @DefaultValue("1s") @NotNull Duration healthCacheTtl,
-      @DefaultValue @Valid Breaker breaker,
+      @DefaultValue @Valid BreakerSettings breaker,
       @DefaultValue("1000") @Min(1) int maxConnections,
       @DefaultValue("8MB") @NotNull DataSize maxAnswerSize,
       @DefaultValue("75s") @NotNull Duration answerTimeout) {
@@ -125,14 +125,4 @@ public record TokenLimitProperties(
       }
     }
   }
-
-  /** Resilience4j circuit breaker settings for the upstream. */
-  public record Breaker(
-      @DefaultValue("50") @Min(1) float failureRateThreshold,
-      @DefaultValue("100") @Min(1) float slowCallRateThreshold,
-      @DefaultValue("60s") @NotNull Duration slowCallDuration,
-      @DefaultValue("20") @Min(1) int slidingWindowSize,
-      @DefaultValue("10") @Min(1) int minimumNumberOfCalls,
-      @DefaultValue("10s") @NotNull Duration waitInOpenState,
-      @DefaultValue("3") @Min(1) int permittedCallsInHalfOpenState) {}
 }

@@ -26,6 +26,14 @@ public class GenAiMetrics {
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576
   };
 
+  /** OpenTelemetry's advised buckets for GenAI durations, in seconds. */
+  private static final Duration[] DURATION_BUCKETS =
+      java.util.stream.DoubleStream.of(
+              0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
+              81.92)
+          .mapToObj(seconds -> Duration.ofNanos((long) (seconds * 1e9)))
+          .toArray(Duration[]::new);
+
   private final MeterRegistry registry;
   private final String model;
   private final Map<String, DistributionSummary> tokens = new ConcurrentHashMap<>();
@@ -83,7 +91,7 @@ public class GenAiMetrics {
           if (!errorType.isEmpty()) {
             builder.tag("error.type", errorType);
           }
-          return builder.publishPercentileHistogram().register(registry);
+          return builder.serviceLevelObjectives(DURATION_BUCKETS).register(registry);
         });
   }
 }

@@ -54,17 +54,13 @@ public class UpstreamConfiguration {
   @Bean
   CircuitBreakerRegistry upstreamCircuitBreakerRegistry(
       TokenLimitProperties properties, MeterRegistry meterRegistry) {
-    TokenLimitProperties.Breaker breaker = properties.upstream().breaker();
     CircuitBreakerConfig config =
-        CircuitBreakerConfig.custom()
-            .failureRateThreshold(breaker.failureRateThreshold())
-            .slowCallRateThreshold(breaker.slowCallRateThreshold())
-            .slowCallDurationThreshold(breaker.slowCallDuration())
-            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-            .slidingWindowSize(breaker.slidingWindowSize())
-            .minimumNumberOfCalls(breaker.minimumNumberOfCalls())
-            .waitDurationInOpenState(breaker.waitInOpenState())
-            .permittedNumberOfCallsInHalfOpenState(breaker.permittedCallsInHalfOpenState())
+        properties
+            .upstream()
+            .breaker()
+            .config()
+            // The breaker half-opens on the next call after the wait, as vLLM is called often.
+            .automaticTransitionFromOpenToHalfOpenEnabled(false)
             // Waiting for one of our own busy connections says nothing about vLLM's health.
             .ignoreException(UpstreamClient::isPoolExhausted)
             .build();

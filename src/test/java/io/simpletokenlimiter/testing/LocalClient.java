@@ -15,6 +15,8 @@ public final class LocalClient {
     return WebTestClient.bindToServer()
         .baseUrl("http://localhost:" + port)
         .responseTimeout(RESPONSE_TIMEOUT)
+        // A Prometheus scrape with histograms is larger than the codecs' default 256 KB.
+        .codecs(codecs -> codecs.defaultCodecs().maxInMemorySize(4 * 1024 * 1024))
         .build();
   }
 }

@@ -1,10 +1,10 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.config.store.RedisStoreSelected;
 import io.simpletokenlimiter.config.store.StoreSelection;
 import io.simpletokenlimiter.limit.store.LimitStore;
@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -23,6 +24,7 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import reactor.core.publisher.Mono;
 
 /**
@@ -69,11 +71,24 @@ public class RedisStoreConfiguration {
     return new RedisLimitStore(connectionFactory);
   }
 
+  /** How many replicas share this Redis: what an outage's per-replica share is divided by. */
+  @Bean
+  ReplicaHeartbeat replicaHeartbeat(
+      ReactiveRedisConnectionFactory connectionFactory,
+      Clock clock,
+      ObjectProvider<TokenLimitProperties> properties) {
+    String replica =
+        properties.getIfAvailable() == null ? "replica" : properties.getObject().replica();
+    return new ReplicaHeartbeat(new ReactiveStringRedisTemplate(connectionFactory), clock, replica);
+  }
+
   @Bean
   @Primary
   ResilientLimitStore limitStore(
       RedisLimitStore redisLimitStore,
       @Qualifier("memoryLimitStore") LimitStore memoryLimitStore,
+      ReplicaHeartbeat replicas,
+      Clock clock,
       RedisStoreProperties properties,
       MeterRegistry meterRegistry) {
     CircuitBreaker breaker = breaker(properties);
@@ -85,6 +100,8 @@ public class RedisStoreConfiguration {
           ResilientLimitStore.withFallback(
               redisLimitStore,
               memoryLimitStore,
+              replicas,
+              clock,
               properties.commandTimeout(),
               breaker,
               meterRegistry);
@@ -114,17 +131,6 @@ public class RedisStoreConfiguration {
   }
 
   static CircuitBreaker breaker(RedisStoreProperties properties) {
-    RedisStoreProperties.Breaker settings = properties.breaker();
-    return CircuitBreaker.of(
-        "redis",
-        CircuitBreakerConfig.custom()
-            .failureRateThreshold(settings.failureRateThreshold())
-            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-            .slidingWindowSize(settings.slidingWindowSize())
-            .minimumNumberOfCalls(settings.minimumNumberOfCalls())
-            .waitDurationInOpenState(settings.waitInOpenState())
-            .automaticTransitionFromOpenToHalfOpenEnabled(true)
-            .permittedNumberOfCallsInHalfOpenState(settings.permittedCallsInHalfOpenState())
-            .build());
+    return CircuitBreaker.of("redis", properties.breaker().config().build());
   }
 }

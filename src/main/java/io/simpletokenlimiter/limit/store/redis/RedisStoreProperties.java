@@ -1,9 +1,7 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.simpletokenlimiter.config.BreakerSettings;
 import jakarta.validation.Valid;
-import jakarta.validation.constraints.DecimalMax;
-import jakarta.validation.constraints.DecimalMin;
-import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -26,19 +24,17 @@ import org.springframework.validation.annotation.Validated;
 public record RedisStoreProperties(
     @DefaultValue("fallback-memory") @NotNull OutagePolicy outagePolicy,
     @DefaultValue("500ms") @NotNull Duration commandTimeout,
-    @DefaultValue @Valid Breaker breaker,
+    @Valid BreakerSettings breaker,
     @DefaultValue("500ms") @NotNull Duration maxReconnectDelay) {
 
   /**
-   * The circuit breaker around Redis: it opens when {@code failureRateThreshold} percent of the
-   * last {@code slidingWindowSize} calls failed (after at least {@code minimumNumberOfCalls}),
-   * stays open for {@code waitInOpenState}, then lets {@code permittedCallsInHalfOpenState} calls
-   * probe Redis.
+   * Without {@code token.limit.redis.breaker.*}: a breaker that opens after a few failures and
+   * probes again after half a second, so that a returning Redis decides again quickly.
    */
-  public record Breaker(
-      @DefaultValue("50") @DecimalMin("1") @DecimalMax("100") float failureRateThreshold,
-      @DefaultValue("20") @Min(1) int slidingWindowSize,
-      @DefaultValue("5") @Min(1) int minimumNumberOfCalls,
-      @DefaultValue("500ms") @NotNull Duration waitInOpenState,
-      @DefaultValue("2") @Min(1) int permittedCallsInHalfOpenState) {}
+  public static final BreakerSettings DEFAULT_BREAKER =
+      new BreakerSettings(50, 100, Duration.ofSeconds(60), 20, 5, Duration.ofMillis(500), 2);
+
+  public RedisStoreProperties {
+    breaker = breaker == null ? DEFAULT_BREAKER : breaker;
+  }
 }

@@ -10,12 +10,14 @@ import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -36,7 +38,7 @@ public final class ResilientLimitStore implements LimitStore {
   private static final Logger log = LoggerFactory.getLogger(ResilientLimitStore.class);
 
   private final LimitStore primary;
-  private final Optional<LimitStore> fallback;
+  private final Optional<RememberingFallback> fallback;
   private final OutagePolicy policy;
   private final Duration timeout;
   private final CircuitBreaker breaker;
@@ -46,7 +48,7 @@ public final class ResilientLimitStore implements LimitStore {
 
   private ResilientLimitStore(
       LimitStore primary,
-      Optional<LimitStore> fallback,
+      Optional<RememberingFallback> fallback,
       OutagePolicy policy,
       Duration timeout,
       CircuitBreaker breaker,
@@ -72,6 +74,16 @@ public final class ResilientLimitStore implements LimitStore {
                     policy == OutagePolicy.FAIL_CLOSED
                         ? "admissions fail closed while open"
                         : "this replica's memory decides while open"));
+    fallback.ifPresent(
+        remembering ->
+            breaker
+                .getEventPublisher()
+                .onStateTransition(
+                    event -> {
+                      if (event.getStateTransition().getToState() == CircuitBreaker.State.CLOSED) {
+                        remembering.writeBack(primary, timeout.multipliedBy(4)).subscribe();
+                      }
+                    }));
     for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
       Gauge.builder("limiter.redis.breaker.state", breaker, b -> b.getState() == state ? 1 : 0)
           .description("1 for the current state of the circuit breaker around Redis")
@@ -87,15 +99,25 @@ public final class ResilientLimitStore implements LimitStore {
         primary, Optional.empty(), OutagePolicy.FAIL_CLOSED, timeout, breaker, registry);
   }
 
-  /** While the primary is down, {@code fallback} decides. */
+  /**
+   * While the primary is down, {@code fallback} decides, granting each user at most their share (÷
+   * {@code liveReplicas}) of the room the primary last reported for them.
+   */
   public static ResilientLimitStore withFallback(
       LimitStore primary,
       LimitStore fallback,
+      IntSupplier liveReplicas,
+      Clock clock,
       Duration timeout,
       CircuitBreaker breaker,
       MeterRegistry registry) {
     return new ResilientLimitStore(
-        primary, Optional.of(fallback), OutagePolicy.FALLBACK_MEMORY, timeout, breaker, registry);
+        primary,
+        Optional.of(new RememberingFallback(fallback, liveReplicas, clock)),
+        OutagePolicy.FALLBACK_MEMORY,
+        timeout,
+        breaker,
+        registry);
   }
 
   public OutagePolicy policy() {
@@ -109,6 +131,7 @@ public final class ResilientLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
+        .doOnNext(admission -> fallback.ifPresent(f -> f.observe(command, admission)))
         .map(
             admission ->
                 admission instanceof Admission.Admitted admitted
@@ -125,7 +148,7 @@ public final class ResilientLimitStore implements LimitStore {
                 return Mono.error(down);
               }
               degradedDecisions.increment();
-              return fallback.map(store -> store.admit(command)).orElseGet(() -> Mono.error(down));
+              return fallback.map(f -> f.admit(command)).orElseGet(() -> Mono.error(down));
             });
   }
 
@@ -147,7 +170,7 @@ public final class ResilientLimitStore implements LimitStore {
             StoreUnavailableException.class,
             down ->
                 fallback
-                    .map(store -> store.usage(userId, nowMillis))
+                    .map(f -> f.memory().usage(userId, nowMillis))
                     .orElseGet(() -> Mono.error(down)));
   }
 

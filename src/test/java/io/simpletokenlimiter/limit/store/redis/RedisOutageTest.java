@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.lettuce.core.ClientOptions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.simpletokenlimiter.config.BreakerSettings;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Limits;
@@ -16,6 +17,7 @@ import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.testing.redis.RedisServerExtension;
 import io.simpletokenlimiter.testing.redis.RespConnection;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -81,7 +83,7 @@ class RedisOutageTest {
   void trafficGoesOnInMemoryWhileRedisIsDownAndBackToRedisWhenItReturns() throws Exception {
     ResilientLimitStore store =
         ResilientLimitStore.withFallback(
-            redis, memory, Duration.ofMillis(250), breaker(), registry);
+            redis, memory, () -> 1, Clock.systemUTC(), Duration.ofMillis(250), breaker(), registry);
     Traffic traffic = new Traffic(store);
     Thread client = new Thread(traffic, "traffic");
     client.start();
@@ -148,7 +150,7 @@ class RedisOutageTest {
         new RedisStoreProperties(
             OutagePolicy.FALLBACK_MEMORY,
             Duration.ofMillis(250),
-            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2),
+            new BreakerSettings(50, 100, Duration.ofSeconds(60), 10, 5, Duration.ofMillis(500), 2),
             Duration.ofMillis(500)));
   }
 

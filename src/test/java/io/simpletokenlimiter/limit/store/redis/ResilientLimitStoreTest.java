@@ -9,6 +9,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.UsageSnapshot;
@@ -16,7 +17,11 @@ import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -31,6 +36,7 @@ class ResilientLimitStoreTest {
   private static final Limits LIMITS = new Limits(1_000, 10_000, 100_000, 5);
   private static final Duration BLOCK = Duration.ofSeconds(5);
   private static final Duration TIMEOUT = Duration.ofMillis(100);
+  private static final Clock CLOCK = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
 
   private final SwitchableStore primary = new SwitchableStore();
   private final MemoryLimitStore memory = new MemoryLimitStore();
@@ -144,7 +150,7 @@ class ResilientLimitStoreTest {
                 .permittedNumberOfCallsInHalfOpenState(1)
                 .build());
     ResilientLimitStore store =
-        ResilientLimitStore.withFallback(primary, memory, TIMEOUT, quick, registry);
+        ResilientLimitStore.withFallback(primary, memory, () -> 1, CLOCK, TIMEOUT, quick, registry);
     primary.mode = Mode.FAIL;
     store.admit(command("alice")).block(BLOCK);
     store.admit(command("alice")).block(BLOCK);
@@ -188,7 +194,101 @@ class ResilientLimitStoreTest {
   }
 
   private ResilientLimitStore withFallback() {
-    return ResilientLimitStore.withFallback(primary, memory, TIMEOUT, breaker, registry);
+    return replica(memory, breaker, 1);
+  }
+
+  /** One replica of {@code replicas} on the shared primary, with its own memory and breaker. */
+  private ResilientLimitStore replica(
+      LimitStore ownMemory, CircuitBreaker ownBreaker, int replicas) {
+    return ResilientLimitStore.withFallback(
+        primary, ownMemory, () -> replicas, CLOCK, TIMEOUT, ownBreaker, registry);
+  }
+
+  @Test
+  void aUserSpentBeforeTheOutageGetsNothingDuringIt() {
+    ResilientLimitStore store = withFallback();
+    Admitted spent =
+        admitted(store.admit(command("alice", ReservationRequest.fixed(100, 1, 900))).block(BLOCK));
+    store.settle("alice", spent.leaseId(), 1_000, NOW).block(BLOCK);
+    store.admit(command("alice", ReservationRequest.fixed(10, 1, 1))).block(BLOCK);
+
+    primary.mode = Mode.FAIL;
+
+    Admission during =
+        store.admit(command("alice", ReservationRequest.fixed(1, 1, 1))).block(BLOCK);
+    assertThat(during).isInstanceOf(Admission.Rejected.class);
+    assertThat(((Admission.Rejected) during).limitType()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void aUserWithHalfTheLimitLeftGetsAtMostThatHalfAcrossAllReplicas() {
+    ResilientLimitStore a = replica(memory, breaker, 2);
+    ResilientLimitStore b = replica(new MemoryLimitStore(), freshBreaker(), 2);
+    Admitted half =
+        admitted(a.admit(command("bob", ReservationRequest.fixed(100, 1, 400))).block(BLOCK));
+    a.settle("bob", half.leaseId(), 500, NOW).block(BLOCK);
+    // Each replica has seen bob's last answer from the primary: 490 left after a 10-token ask.
+    for (ResilientLimitStore replica : List.of(a, b)) {
+      Admitted probe =
+          admitted(replica.admit(command("bob", ReservationRequest.fixed(5, 1, 5))).block(BLOCK));
+      probe.holder().settle("bob", probe.leaseId(), 0, NOW).block(BLOCK);
+    }
+
+    primary.mode = Mode.FAIL;
+    long served = 0;
+    for (int i = 0; i < 40; i++) {
+      for (ResilientLimitStore replica : List.of(a, b)) {
+        Admission admission =
+            replica.admit(command("bob", ReservationRequest.fixed(10, 1, 15))).block(BLOCK);
+        if (admission instanceof Admitted admitted) {
+          served += admitted.reservedTokens();
+          admitted.holder().settle("bob", admitted.leaseId(), 25, NOW).block(BLOCK);
+        }
+      }
+    }
+
+    assertThat(served).isPositive().isLessThanOrEqualTo(500);
+  }
+
+  @Test
+  void aUserNeverSeenGetsItsShareOfTheWholeLimit() {
+    ResilientLimitStore store = replica(memory, breaker, 4);
+    primary.mode = Mode.FAIL;
+
+    assertThat(store.admit(command("carol", ReservationRequest.fixed(100, 1, 150))).block(BLOCK))
+        .isInstanceOf(Admitted.class);
+    assertThat(store.admit(command("carol", ReservationRequest.fixed(0, 1, 1))).block(BLOCK))
+        .isInstanceOf(Admission.Rejected.class);
+  }
+
+  @Test
+  void whatTheOutageAdmittedIsWrittenBackWhenThePrimaryReturns() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.FAIL;
+    Admitted outage =
+        admitted(store.admit(command("dave", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
+    outage.holder().settle("dave", outage.leaseId(), 40, NOW).block(BLOCK);
+
+    primary.mode = Mode.UP;
+    breaker.transitionToOpenState();
+    breaker.transitionToHalfOpenState();
+    breaker.transitionToClosedState();
+
+    // The outage's reservation, never less than what was served.
+    await()
+        .atMost(BLOCK)
+        .until(() -> primary.delegate.usage("dave", NOW).block(BLOCK).minute() == 100);
+  }
+
+  private static CircuitBreaker freshBreaker() {
+    return CircuitBreaker.of(
+        "redis-b",
+        CircuitBreakerConfig.custom()
+            .slidingWindowSize(4)
+            .minimumNumberOfCalls(4)
+            .failureRateThreshold(50)
+            .waitDurationInOpenState(Duration.ofHours(1))
+            .build());
   }
 
   private double degradedDecisions() {
@@ -200,13 +300,11 @@ class ResilientLimitStoreTest {
   }
 
   private static AdmitCommand command(String user) {
-    return new AdmitCommand(
-        user,
-        UUID.randomUUID().toString(),
-        ReservationRequest.fixed(10, 1, 90),
-        LIMITS,
-        NOW,
-        30_000);
+    return command(user, ReservationRequest.fixed(10, 1, 90));
+  }
+
+  private static AdmitCommand command(String user, ReservationRequest request) {
+    return new AdmitCommand(user, UUID.randomUUID().toString(), request, LIMITS, NOW, 30_000);
   }
 
   private static Admitted admitted(Admission admission) {

@@ -7,6 +7,7 @@ import io.simpletokenlimiter.limit.store.LimitStoreContract;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.testing.redis.RedisConnections;
 import io.simpletokenlimiter.testing.redis.SharedRedis;
+import java.time.Clock;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,6 +32,8 @@ class ResilientRedisStoreTest extends LimitStoreContract {
         ResilientLimitStore.withFallback(
             new RedisLimitStore(connections),
             new MemoryLimitStore(),
+            () -> 1,
+            Clock.systemUTC(),
             Duration.ofSeconds(5),
             CircuitBreaker.ofDefaults("redis"),
             new SimpleMeterRegistry());

@@ -1,0 +1,75 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.data.domain.Range;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Counts the replicas sharing this Redis: each one scores itself in one sorted set, {@code
+ * stl:replicas}, every {@link #BEAT}, and drops members silent for three beats. While Redis is down
+ * the last count stands: what each replica's outage share is divided by.
+ */
+final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
+
+  static final String KEY = "stl:replicas";
+  static final Duration BEAT = Duration.ofSeconds(5);
+
+  private final ReactiveStringRedisTemplate redis;
+  private final Clock clock;
+  private final String member;
+  private final AtomicInteger live = new AtomicInteger(1);
+  private volatile Disposable beats;
+
+  ReplicaHeartbeat(ReactiveStringRedisTemplate redis, Clock clock, String replica) {
+    this.redis = redis;
+    this.clock = clock;
+    this.member = replica + "/" + UUID.randomUUID();
+  }
+
+  /** Replicas seen alive, this one included; at least 1. */
+  @Override
+  public int getAsInt() {
+    return live.get();
+  }
+
+  /** One beat: score this replica, forget the silent ones, count the rest. */
+  Mono<Long> beat() {
+    long now = clock.millis();
+    return redis
+        .opsForZSet()
+        .add(KEY, member, now)
+        .then(
+            redis
+                .opsForZSet()
+                .removeRangeByScore(KEY, Range.closed(0.0, (double) (now - 3 * BEAT.toMillis()))))
+        .then(redis.opsForZSet().size(KEY))
+        .doOnNext(count -> live.set((int) Math.max(1, count)));
+  }
+
+  @Override
+  public void start() {
+    beats =
+        Flux.interval(Duration.ZERO, BEAT)
+            .concatMap(tick -> beat().onErrorResume(e -> Mono.empty()))
+            .subscribe();
+  }
+
+  @Override
+  public void stop() {
+    beats.dispose();
+    redis.opsForZSet().remove(KEY, member).onErrorResume(e -> Mono.empty()).subscribe();
+  }
+
+  @Override
+  public boolean isRunning() {
+    return beats != null && !beats.isDisposed();
+  }
+}

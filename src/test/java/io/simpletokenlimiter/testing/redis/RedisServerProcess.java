@@ -164,6 +164,32 @@ public final class RedisServerProcess implements AutoCloseable {
     process = null;
   }
 
+  /**
+   * Freezes the server (SIGSTOP) as a stalled host would: connections stay open, nothing answers.
+   * {@link #thaw()} lets it go on where it stopped.
+   */
+  public synchronized void freeze() {
+    signal("-STOP");
+  }
+
+  public synchronized void thaw() {
+    signal("-CONT");
+  }
+
+  private void signal(String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).start();
+      if (kill.waitFor() != 0) {
+        throw new IllegalStateException("kill " + signal + " failed for redis on port " + port);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Stops the server and starts it again, empty, on the same port. */
   public void restart() {
     stop();

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitsResolver;
-import io.simpletokenlimiter.limit.StrictTokenLimiter;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.store.LimitStore;
@@ -63,7 +62,7 @@ public class LimiterConfiguration {
       Clock clock,
       TokenLimitProperties properties,
       LeaseEvents leaseEvents) {
-    return new StrictTokenLimiter(
+    return TokenLimiter.strict(
         limitStore,
         limitsResolver,
         clock,

@@ -1,5 +1,8 @@
 package io.simpletokenlimiter.limit;
 
+import io.simpletokenlimiter.limit.store.LimitStore;
+import java.time.Clock;
+import java.time.Duration;
 import reactor.core.publisher.Mono;
 
 /**
@@ -7,6 +10,17 @@ import reactor.core.publisher.Mono;
  * to settle afterwards), read usage, and keep the leases of requests in flight alive.
  */
 public interface TokenLimiter {
+
+  /** The limiter that reserves before forwarding, so that no window is ever exceeded. */
+  static TokenLimiter strict(
+      LimitStore store,
+      LimitsResolver limits,
+      Clock clock,
+      Duration leaseTtl,
+      Duration maxLeaseLifetime,
+      LeaseEvents events) {
+    return new StrictTokenLimiter(store, limits, clock, leaseTtl, maxLeaseLifetime, events);
+  }
 
   /**
    * Reserves the most {@code request} can cost. Fails with {@link RateLimitedException} when it

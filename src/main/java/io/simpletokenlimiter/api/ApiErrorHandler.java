@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UnidentifiedUserException;
+import io.simpletokenlimiter.limit.store.StoreFullException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.util.Map;
@@ -75,6 +76,10 @@ public class ApiErrorHandler implements WebExceptionHandler {
           HttpStatus.SERVICE_UNAVAILABLE,
           "model_service_error",
           "Model service is temporarily unavailable");
+    }
+    if (error instanceof StoreFullException) {
+      return new ApiException(
+          HttpStatus.SERVICE_UNAVAILABLE, "limiter_unavailable", error.getMessage());
     }
     if (error instanceof StoreUnavailableException) {
       log.warn("Limit store unavailable: {}", error.getMessage());

@@ -43,8 +43,9 @@ class MemoryFootprintTest {
 
   @Test
   void aUserBusyAllDayCostsAFewKilobytes() {
-    busyDay(
-        new MemoryLimitStore(), 50); // warms up the code paths, so the JIT's memory is not counted
+    // warms up the code paths first, so that the JIT's own memory is not counted
+    MemoryLimitStore warmUp = new MemoryLimitStore();
+    busyDay(warmUp, 50);
     int users = 1_000;
     long before = usedHeap();
     MemoryLimitStore store = new MemoryLimitStore();

@@ -4,6 +4,7 @@ import io.simpletokenlimiter.identity.UnidentifiedUserException;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.RateLimitedException;
 import io.simpletokenlimiter.limit.RequestTooLargeException;
+import io.simpletokenlimiter.limit.store.StoreFullException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.util.Map;
@@ -101,6 +102,10 @@ public class ApiErrorHandler implements WebExceptionHandler {
           HttpStatus.SERVICE_UNAVAILABLE,
           "model_service_error",
           "Model service is temporarily unavailable");
+    }
+    if (error instanceof StoreFullException) {
+      return new ApiException(
+          HttpStatus.SERVICE_UNAVAILABLE, "limiter_unavailable", error.getMessage());
     }
     if (error instanceof StoreUnavailableException) {
       log.warn("Limit store unavailable: {}", error.getMessage());

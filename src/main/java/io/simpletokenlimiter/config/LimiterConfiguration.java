@@ -3,11 +3,13 @@ package io.simpletokenlimiter.config;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.simpletokenlimiter.limit.LeaseEvents;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.limit.LimitsResolver;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -49,10 +51,10 @@ public class LimiterConfiguration {
         .orElseGet(() -> UserLimits.of(properties.defaultLimits()));
   }
 
-  /** Every replica's fallback and the single-machine default. */
+  /** Every replica's fallback and the single-machine default, with a cap on users tracked. */
   @Bean
-  MemoryLimitStore memoryLimitStore() {
-    return new MemoryLimitStore();
+  MemoryLimitStore memoryLimitStore(MemoryStoreProperties properties, MeterRegistry registry) {
+    return new MemoryLimitStore(properties.maxUsersFor(Runtime.getRuntime().maxMemory()), registry);
   }
 
   @Bean

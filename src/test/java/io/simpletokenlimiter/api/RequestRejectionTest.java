@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.store.StoreFullException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
@@ -386,6 +387,26 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         .isEqualTo("limiter_unavailable")
         .jsonPath("$.message")
         .exists();
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+
+  @Test
+  void aFullMemoryStoreIs503LimiterUnavailableSayingWhy() {
+    limiter.fail(new StoreFullException("Too many users are tracked by this limiter (3)"));
+
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(503)
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("limiter_unavailable")
+        .jsonPath("$.message")
+        .isEqualTo("Too many users are tracked by this limiter (3)");
     assertThat(VLLM.generationRequests()).isEmpty();
   }
 

@@ -1,12 +1,21 @@
 package io.simpletokenlimiter.limit.store.memory;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
+import io.simpletokenlimiter.limit.store.StoreFullException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
@@ -14,69 +23,169 @@ import reactor.core.publisher.Mono;
  * ({@link ConcurrentHashMap#compute}), so one user's calls are atomic while different users never
  * wait for each other. A ledger is dropped as soon as it is idle, and {@link #evictIdle(long)}
  * sweeps users that went quiet, so memory holds only users active within the last day.
+ *
+ * <p>At most {@code maxUsers} users are tracked at once. When that many are, an admission of a user
+ * not tracked yet fails with {@link StoreFullException}: the store never forgets a user who still
+ * has usage counted (that would under-count). Tracked users keep working, and new users are
+ * admitted again as soon as idle ones are dropped.
  */
 public final class MemoryLimitStore implements LimitStore {
 
+  private static final Logger log = LoggerFactory.getLogger(MemoryLimitStore.class);
+
   private final ConcurrentMap<String, UserLedger> ledgers = new ConcurrentHashMap<>();
+  private final AtomicInteger tracked = new AtomicInteger();
+  private final int maxUsers;
+  private final Counter refused;
+  private final AtomicBoolean saturated = new AtomicBoolean();
+
+  /** Without a cap worth mentioning: for tests and tools. */
+  public MemoryLimitStore() {
+    this(Integer.MAX_VALUE, new SimpleMeterRegistry());
+  }
+
+  public MemoryLimitStore(int maxUsers, MeterRegistry registry) {
+    if (maxUsers < 1) {
+      throw new IllegalArgumentException("maxUsers must be at least 1, was " + maxUsers);
+    }
+    this.maxUsers = maxUsers;
+    this.refused =
+        Counter.builder("limiter.memory.users.refused")
+            .description("Admissions refused because the in-memory store tracks its most users")
+            .register(registry);
+    Gauge.builder("limiter.memory.users", tracked, AtomicInteger::get)
+        .description("Users tracked by the in-memory store (in flight or usage in the last day)")
+        .register(registry);
+    Gauge.builder("limiter.memory.users.max", () -> this.maxUsers)
+        .description("The most users the in-memory store tracks (token.limit.memory.max-users)")
+        .register(registry);
+  }
 
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return Mono.fromSupplier(
         () ->
             withLedger(
-                command.userId(), command.nowMillis(), ledger -> ledger.admit(command, this)));
+                command.userId(),
+                command.nowMillis(),
+                true,
+                ledger -> ledger.admit(command, this)));
   }
 
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
     return Mono.fromSupplier(
         () ->
-            withLedger(
-                userId, nowMillis, ledger -> ledger.settle(leaseId, chargedTokens, nowMillis)));
+            Boolean.TRUE.equals(
+                withLedger(
+                    userId,
+                    nowMillis,
+                    false,
+                    ledger -> ledger.settle(leaseId, chargedTokens, nowMillis))));
   }
 
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     return Mono.fromSupplier(
         () ->
-            withLedger(
-                userId, nowMillis, ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis)));
+            Boolean.TRUE.equals(
+                withLedger(
+                    userId,
+                    nowMillis,
+                    false,
+                    ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis))));
   }
 
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
     return Mono.fromSupplier(
         () -> {
-          UserLedger existing = ledgers.get(userId);
-          return existing == null
-              ? UsageSnapshot.EMPTY
-              : withLedger(userId, nowMillis, ledger -> ledger.usage(nowMillis));
+          UsageSnapshot usage =
+              withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis));
+          return usage == null ? UsageSnapshot.EMPTY : usage;
         });
   }
 
   /** Drops every ledger with nothing in flight and nothing left in its day window. */
   public void evictIdle(long nowMillis) {
     for (String userId : ledgers.keySet()) {
-      ledgers.computeIfPresent(userId, (id, ledger) -> ledger.isIdle(nowMillis) ? null : ledger);
+      ledgers.computeIfPresent(
+          userId,
+          (id, ledger) -> {
+            if (ledger.isIdle(nowMillis)) {
+              tracked.decrementAndGet();
+              return null;
+            }
+            return ledger;
+          });
+    }
+    if (tracked.get() < maxUsers && saturated.compareAndSet(true, false)) {
+      log.info("in-memory limit store tracks {} users: admitting new users again", tracked.get());
     }
   }
 
   /** Users with a ledger in memory: what the sweep bounds. */
   public int trackedUsers() {
-    return ledgers.size();
+    return tracked.get();
   }
 
-  private <T> T withLedger(String userId, long nowMillis, Function<UserLedger, T> operation) {
+  public int maxUsers() {
+    return maxUsers;
+  }
+
+  /**
+   * Runs {@code operation} on the user's ledger under the user's lock; null when the user has none
+   * and {@code create} is false (nothing to settle, renew or count). Creating one takes a place
+   * under the cap, or fails with {@link StoreFullException}.
+   */
+  private <T> T withLedger(
+      String userId, long nowMillis, boolean create, Function<UserLedger, T> operation) {
     Object[] result = new Object[1];
     ledgers.compute(
         userId,
         (id, existing) -> {
-          UserLedger ledger = existing == null ? new UserLedger() : existing;
-          result[0] = operation.apply(ledger);
-          return ledger.isIdle(nowMillis) ? null : ledger;
+          if (existing == null && !create) {
+            return null;
+          }
+          UserLedger ledger = existing == null ? newLedger() : existing;
+          try {
+            result[0] = operation.apply(ledger);
+          } catch (RuntimeException e) {
+            if (existing == null) {
+              tracked.decrementAndGet();
+            }
+            throw e;
+          }
+          if (ledger.isIdle(nowMillis)) {
+            tracked.decrementAndGet();
+            return null;
+          }
+          return ledger;
         });
     @SuppressWarnings("unchecked")
     T value = (T) result[0];
     return value;
+  }
+
+  private UserLedger newLedger() {
+    int count;
+    do {
+      count = tracked.get();
+      if (count >= maxUsers) {
+        refused.increment();
+        if (saturated.compareAndSet(false, true)) {
+          log.warn(
+              "in-memory limit store tracks {} users, its most (token.limit.memory.max-users):"
+                  + " new users get 503 until idle users are swept",
+              count);
+        }
+        throw new StoreFullException(
+            "Too many users are tracked by this limiter ("
+                + maxUsers
+                + ", token.limit.memory.max-users); new users are refused until idle users"
+                + " expire. Retry later.");
+      }
+    } while (!tracked.compareAndSet(count, count + 1));
+    return new UserLedger();
   }
 }

@@ -21,6 +21,7 @@ import org.springframework.web.server.MethodNotAllowedException;
 import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
+import org.springframework.web.util.DisconnectedClientHelper;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
 import tools.jackson.databind.json.JsonMapper;
@@ -46,6 +47,12 @@ public class ApiErrorHandler implements WebExceptionHandler {
 
   @Override
   public Mono<Void> handle(ServerWebExchange exchange, Throwable error) {
+    if (DisconnectedClientHelper.isClientDisconnectedException(error)) {
+      // The client hung up (mid-body, mid-answer): nobody to answer and nothing wrong here.
+      log.debug(
+          "Client went away during {}: {}", exchange.getRequest().getPath(), error.toString());
+      return Mono.empty();
+    }
     ServerHttpResponse response = exchange.getResponse();
     if (response.isCommitted()) {
       return Mono.error(error);

@@ -16,6 +16,11 @@ final class CompletionPrompts {
   private CompletionPrompts() {}
 
   static PromptCount count(JsonNode request, TextMeasure measure) {
+    return count(request, measure, Long.MAX_VALUE);
+  }
+
+  /** Stops at the first prompt of more than {@code cap} tokens: the request cannot be served. */
+  static PromptCount count(JsonNode request, TextMeasure measure, long cap) {
     JsonNode prompt = request.path("prompt");
     JsonNode addSpecialTokens = request.path("add_special_tokens");
     int bos = addSpecialTokens.isBoolean() && !addSpecialTokens.booleanValue() ? 0 : 1;
@@ -23,21 +28,24 @@ final class CompletionPrompts {
       long total = 0;
       long largest = 0;
       for (JsonNode one : prompt) {
-        long tokens = countOne(one, bos, measure);
+        long tokens = countOne(one, bos, measure, cap);
         total += tokens;
         largest = Math.max(largest, tokens);
+        if (largest > cap) {
+          break;
+        }
       }
       return new PromptCount(total, largest, prompt.size());
     }
     if (prompt.isMissingNode() || prompt.isNull() || prompt.isEmpty() && prompt.isArray()) {
       return NONE;
     }
-    return PromptCount.single(countOne(prompt, bos, measure));
+    return PromptCount.single(countOne(prompt, bos, measure, cap));
   }
 
-  private static long countOne(JsonNode prompt, int bos, TextMeasure measure) {
+  private static long countOne(JsonNode prompt, int bos, TextMeasure measure, long cap) {
     if (prompt.isString()) {
-      return bos + measure.tokens(prompt.stringValue());
+      return bos + measure.tokens(prompt.stringValue(), cap - bos);
     }
     if (isTokenIds(prompt)) {
       return prompt.size();

@@ -8,22 +8,33 @@ import tools.jackson.databind.JsonNode;
  */
 public final class ExactTokenCounter implements PromptTokenCounter {
 
-  private final Llama3Tokenizer tokenizer;
+  private final TextMeasure measure;
 
   public ExactTokenCounter(Llama3Tokenizer tokenizer) {
-    this.tokenizer = tokenizer;
+    this.measure =
+        new TextMeasure() {
+          @Override
+          public long tokens(String text) {
+            return tokenizer.count(text);
+          }
+
+          @Override
+          public long tokens(String text, long cap) {
+            return tokenizer.count(text, cap);
+          }
+        };
   }
 
   @Override
-  public PromptCount countChat(JsonNode chatRequest) {
-    TokenTally tally = new TokenTally(tokenizer::count);
+  public PromptCount countChat(JsonNode chatRequest, long cap) {
+    TokenTally tally = new TokenTally(measure, cap);
     Llama3ChatTemplate.render(chatRequest, tally);
     return PromptCount.single(tally.total());
   }
 
   @Override
-  public PromptCount countCompletion(JsonNode completionRequest) {
-    return CompletionPrompts.count(completionRequest, tokenizer::count);
+  public PromptCount countCompletion(JsonNode completionRequest, long cap) {
+    return CompletionPrompts.count(completionRequest, measure, cap);
   }
 
   @Override

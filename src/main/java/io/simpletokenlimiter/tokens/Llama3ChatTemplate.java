@@ -117,7 +117,7 @@ final class Llama3ChatTemplate {
     if (withTools) {
       next = renderToolsBlock(request, messages, next, sink);
     }
-    for (int i = next; i < count; i++) {
+    for (int i = next; i < count && !sink.saturated(); i++) {
       renderMessage(messages.get(i), sink);
     }
     if (!isFalse(request.path("add_generation_prompt"))) {

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -34,6 +35,9 @@ public final class Llama3Tokenizer {
           "<|end_header_id|>", Llama3ChatTemplate.END_HEADER,
           "<|eot_id|>", Llama3ChatTemplate.EOT);
 
+  /** Texts longer than this are counted slice by slice when capped. */
+  private static final int SLICE_CHARS = 4096;
+
   private final Path source;
   private final int ranks;
   private final Encoding encoding;
@@ -41,6 +45,13 @@ public final class Llama3Tokenizer {
 
   /** The bytes of every id, ranks and added tokens alike; {@code null} for unknown ids. */
   private final byte[][] tokenBytes;
+
+  /**
+   * The longest token in UTF-8 bytes: a text has at least its bytes divided by this many tokens.
+   */
+  private final int maxTokenBytes;
+
+  private final Pattern split = Pattern.compile(SPLIT_PATTERN, Pattern.UNICODE_CHARACTER_CLASS);
 
   private Llama3Tokenizer(Vocabulary vocabulary) {
     this.source = vocabulary.source();
@@ -64,6 +75,13 @@ public final class Llama3Tokenizer {
     byte[][] bytes = Arrays.copyOf(rankBytes, maxId + 1);
     addedTexts.forEach((id, text) -> bytes[id] = text.getBytes(StandardCharsets.UTF_8));
     this.tokenBytes = bytes;
+    int longest = 1;
+    for (byte[] token : bytes) {
+      if (token != null) {
+        longest = Math.max(longest, token.length);
+      }
+    }
+    this.maxTokenBytes = longest;
     // Special tokens stay out of jtokkit: this class finds them itself, so encodeOrdinary is
     // always the right call and jtokkit's own special-token checks never run.
     GptBytePairEncodingParams params =
@@ -148,6 +166,51 @@ public final class Llama3Tokenizer {
 
   private int countOrdinary(String text, int from, int to) {
     return from == to ? 0 : encoding.countTokensOrdinary(text.substring(from, to));
+  }
+
+  /**
+   * Tokens of ordinary text as {@link #count(String)} counts them, or, once they pass {@code cap},
+   * some number above {@code cap}. Work is bounded by the cap rather than by the text: a text whose
+   * bytes alone prove it longer is not encoded at all, and a longer one is encoded in slices of
+   * whole pre-tokenizer pieces (which encode exactly as they do inside the text) until the count
+   * passes the cap.
+   */
+  public long count(String text, long cap) {
+    long atLeast = (Utf8Length.of(text) + maxTokenBytes - 1) / maxTokenBytes;
+    if (atLeast > cap) {
+      return atLeast;
+    }
+    if (text.length() <= SLICE_CHARS) {
+      return count(text);
+    }
+    long count = 0;
+    int at = 0;
+    AddedTokens.Match match = added.nextMatch(text, 0, text.length());
+    while (match.found() && count <= cap) {
+      count += countOrdinary(text, at, match.start(), cap - count) + 1;
+      at = match.end();
+      match = added.nextMatch(text, at, text.length());
+    }
+    return count > cap ? count : count + countOrdinary(text, at, text.length(), cap - count);
+  }
+
+  private long countOrdinary(String text, int from, int to, long cap) {
+    if (to - from <= SLICE_CHARS) {
+      return countOrdinary(text, from, to);
+    }
+    Matcher pieces = split.matcher(text).region(from, to);
+    long count = 0;
+    int sliceStart = from;
+    while (pieces.find()) {
+      if (pieces.end() - sliceStart >= SLICE_CHARS) {
+        count += countOrdinary(text, sliceStart, pieces.end());
+        sliceStart = pieces.end();
+        if (count > cap) {
+          return count;
+        }
+      }
+    }
+    return count + countOrdinary(text, sliceStart, to);
   }
 
   /** The token ids of ordinary text, as {@link #count} counts them. */

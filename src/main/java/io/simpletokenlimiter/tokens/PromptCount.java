@@ -1,7 +1,8 @@
 package io.simpletokenlimiter.tokens;
 
 /**
- * The prompt side of a request.
+ * The prompt side of a request. When counting was capped and a prompt passed the cap, its count
+ * (and the total) is some number above the cap, not the exact count.
  *
  * @param totalTokens prompt tokens over all prompts of the request
  * @param largestPromptTokens tokens of the longest single prompt (checked against the context)

@@ -14,4 +14,9 @@ interface PromptSink {
 
   /** Tokens added on top of the rendered text, for what the template is not modelled for. */
   void margin(long tokens);
+
+  /** True once the sink needs no more of the prompt (a count past its cap): rendering may stop. */
+  default boolean saturated() {
+    return false;
+  }
 }

@@ -5,4 +5,12 @@ package io.simpletokenlimiter.tokens;
 interface TextMeasure {
 
   long tokens(String text);
+
+  /**
+   * The tokens of {@code text}, or, once they pass {@code cap}, any count above {@code cap}: work
+   * stops early once the answer "more than cap" is known.
+   */
+  default long tokens(String text, long cap) {
+    return tokens(text);
+  }
 }

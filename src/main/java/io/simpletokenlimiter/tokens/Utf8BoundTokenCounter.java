@@ -13,15 +13,15 @@ public final class Utf8BoundTokenCounter implements PromptTokenCounter {
   private static final TextMeasure BYTES = Utf8Length::of;
 
   @Override
-  public PromptCount countChat(JsonNode chatRequest) {
-    TokenTally tally = new TokenTally(BYTES);
+  public PromptCount countChat(JsonNode chatRequest, long cap) {
+    TokenTally tally = new TokenTally(BYTES, cap);
     Llama3ChatTemplate.render(chatRequest, tally);
     return PromptCount.single(tally.total());
   }
 
   @Override
-  public PromptCount countCompletion(JsonNode completionRequest) {
-    return CompletionPrompts.count(completionRequest, BYTES);
+  public PromptCount countCompletion(JsonNode completionRequest, long cap) {
+    return CompletionPrompts.count(completionRequest, BYTES, cap);
   }
 
   @Override

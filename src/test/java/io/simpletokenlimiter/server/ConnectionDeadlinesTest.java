@@ -1,0 +1,146 @@
+package io.simpletokenlimiter.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * Connections that hold the server without asking anything are closed: slow headers after the
+ * header deadline, an idle keep-alive connection after the idle timeout. A long stream is neither.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Timeout(60)
+class ConnectionDeadlinesTest {
+
+  static final FakeVllm VLLM = FakeVllm.start();
+
+  static final Duration HEADER_TIMEOUT = Duration.ofMillis(1000);
+  static final Duration IDLE_TIMEOUT = Duration.ofMillis(2000);
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    registry.add("token.limit.vllm-url", VLLM::baseUrl);
+    registry.add("token.limit.server.header-timeout", () -> HEADER_TIMEOUT.toMillis() + "ms");
+    registry.add("token.limit.server.idle-timeout", () -> IDLE_TIMEOUT.toMillis() + "ms");
+  }
+
+  @LocalServerPort int port;
+
+  @BeforeEach
+  void setUp() {
+    VLLM.reset();
+  }
+
+  @Test
+  void headersSentOneByteAtATimeAreCutAtTheHeaderDeadline() throws Exception {
+    String request =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: slow\r\n"
+            + "X-Padding: "
+            + "p".repeat(200)
+            + "\r\n\r\n";
+    try (Socket socket = connect()) {
+      long start = System.nanoTime();
+      CompletableFuture<Void> trickle =
+          CompletableFuture.runAsync(() -> trickle(socket, request, Duration.ofMillis(50)));
+      String answer = readUntilClosed(socket);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(answer).startsWith("HTTP/1.1 408");
+      assertThat(answer).contains("request_timeout");
+      // The whole request would take 12 s at this pace.
+      assertThat(took).isBetween(HEADER_TIMEOUT.minusMillis(100), HEADER_TIMEOUT.plusSeconds(4));
+      trickle.cancel(true);
+    }
+  }
+
+  @Test
+  void aConnectionThatSendsNothingIsClosedAtTheHeaderDeadline() throws Exception {
+    try (Socket socket = connect()) {
+      long start = System.nanoTime();
+      String answer = readUntilClosed(socket);
+      assertThat(answer).startsWith("HTTP/1.1 408");
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .isLessThan(HEADER_TIMEOUT.plusSeconds(4));
+    }
+  }
+
+  @Test
+  void anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeoutNotTheHeaderDeadline() throws Exception {
+    try (Socket socket = connect()) {
+      send(socket, "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      long start = System.nanoTime();
+      String answer = readUntilClosed(socket);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(answer).startsWith("HTTP/1.1 200").contains("llama3.2-1b");
+      assertThat(took).isBetween(IDLE_TIMEOUT.minusMillis(300), IDLE_TIMEOUT.plusSeconds(4));
+    }
+  }
+
+  @Test
+  void aStreamLongerThanBothTimeoutsCompletes() throws Exception {
+    VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
+    String body =
+        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    try (Socket socket = connect()) {
+      long start = System.nanoTime();
+      send(
+          socket,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: streamer\r\n"
+              + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body);
+      String answer = readUntilClosed(socket);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
+      assertThat(took).isGreaterThan(IDLE_TIMEOUT.plus(HEADER_TIMEOUT));
+    }
+  }
+
+  private Socket connect() throws IOException {
+    Socket socket = new Socket("localhost", port);
+    socket.setSoTimeout(15_000);
+    return socket;
+  }
+
+  private static void send(Socket socket, String text) throws IOException {
+    OutputStream out = socket.getOutputStream();
+    out.write(text.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+  }
+
+  private static void trickle(Socket socket, String text, Duration pause) {
+    try {
+      OutputStream out = socket.getOutputStream();
+      for (byte b : text.getBytes(StandardCharsets.US_ASCII)) {
+        out.write(b);
+        out.flush();
+        Thread.sleep(pause.toMillis());
+      }
+    } catch (IOException | InterruptedException e) {
+      // The server closed the connection: what the test waits for.
+    }
+  }
+
+  private static String readUntilClosed(Socket socket) throws IOException {
+    InputStream in = socket.getInputStream();
+    return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+  }
+}

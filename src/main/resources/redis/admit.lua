@@ -5,6 +5,7 @@
 -- Returns {1, granted per choice, reserved, quota...} when admitted,
 -- {0, blocking window index (0: concurrency), retry after millis, quota...} when rejected;
 -- quota = tightest window index (0: none limited), its limit, remaining, reset millis, in flight.
+-- RedisLimitStore reads the reply into an AdmitReply.
 
 local leaseId = nextArg()
 local leaseTtl = tonumber(nextArg())
@@ -18,8 +19,8 @@ for i = 1, windowCount do
   windows[i].limit = tonumber(nextArg())
 end
 
-local liveCount, liveReserved, wrote = expireLeases(nil)
-local stale = readBuckets()
+load()
+local liveCount, liveReserved = expireLeases(nil)
 local minimumCost = prompt + choices * minCompletion
 
 local function used(window)
@@ -41,38 +42,36 @@ local function quota()
     return 0, -1, -1, 0
   end
   local window = windows[tightest]
-  local newest = nil
-  for _, bucket in ipairs(window.counted) do
-    if bucket[2] > 0 and (newest == nil or bucket[1] > newest) then
-      newest = bucket[1]
-    end
-  end
   local reset = 0
-  if newest ~= nil then
-    reset = expiryOf(window, newest) - now
+  for _, bucket in pairs(window.counted) do
+    if bucket[2] > 0 then
+      reset = math.max(reset, bucket[1] - now)
+    end
   end
   return tightest, window.limit, math.max(0, remaining), reset
 end
 
--- Time until enough of this window's buckets expire for the least cost to fit; when the buckets
+-- Time until enough of this window's tokens expire for the least cost to fit; when the buckets
 -- alone never free enough (live leases hold the room) the short hint.
 local function retryAfter(window)
   local need = used(window) + minimumCost - window.limit
-  table.sort(window.counted, function(a, b) return a[1] < b[1] end)
+  local byExpiry = {}
+  for _, bucket in pairs(window.counted) do
+    table.insert(byExpiry, bucket)
+  end
+  table.sort(byExpiry, function(a, b) return a[1] < b[1] end)
   local freed = 0
-  for _, bucket in ipairs(window.counted) do
+  for _, bucket in ipairs(byExpiry) do
     freed = freed + bucket[2]
     if freed >= need then
-      return expiryOf(window, bucket[1]) - now
+      return bucket[1] - now
     end
   end
   return shortRetry
 end
 
 local function reject(blocking, retry)
-  if wrote then
-    finishWrite(stale, 0)
-  end
+  save()
   local tightest, limit, remaining, reset = quota()
   return {0, blocking, retry, tightest, limit, remaining, reset, liveCount}
 end
@@ -105,9 +104,9 @@ if liveCount >= maxConcurrent then
 end
 
 local reserved = prompt + choices * granted
-redis.call('HSET', LEASES, leaseId, int(reserved) .. ':' .. int(now + leaseTtl))
+putLease(leaseId, reserved, now + leaseTtl)
 liveCount = liveCount + 1
 liveReserved = liveReserved + reserved
-finishWrite(stale, leaseTtl)
+save()
 local tightest, limit, remaining, reset = quota()
 return {1, granted, reserved, tightest, limit, remaining, reset, liveCount}

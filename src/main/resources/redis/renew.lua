@@ -5,16 +5,14 @@
 local leaseId = nextArg()
 local leaseTtl = tonumber(nextArg())
 
-local _, _, wrote = expireLeases(nil)
-local lease = redis.call('HGET', LEASES, leaseId)
-if lease then
-  local reserved = splitPair(lease)
-  redis.call('HSET', LEASES, leaseId, reserved .. ':' .. int(now + leaseTtl))
+load()
+expireLeases(nil)
+local lease = leases[leaseId]
+if lease ~= nil then
+  putLease(leaseId, lease.reserved, now + leaseTtl)
 end
-if lease or wrote then
-  finishWrite(staleBuckets(), leaseTtl)
-end
-if lease then
+save()
+if lease ~= nil then
   return 1
 end
 return 0

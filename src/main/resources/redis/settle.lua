@@ -5,14 +5,14 @@
 local leaseId = nextArg()
 local charged = tonumber(nextArg())
 
-local _, _, wrote = expireLeases(leaseId)
-local found = redis.call('HDEL', LEASES, leaseId) == 1
-if found and charged > 0 then
+load()
+expireLeases(leaseId)
+local found = leases[leaseId] ~= nil
+if found then
+  removeLease(leaseId)
   chargeNow(charged)
 end
-if found or wrote then
-  finishWrite(staleBuckets(), 0)
-end
+save()
 if found then
   return 1
 end

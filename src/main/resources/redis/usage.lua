@@ -1,11 +1,9 @@
 -- usage: counted tokens per window (live leases included) and the live lease count.
--- No arguments. Returns {used window 1, ..., used window n, live leases}.
+-- No arguments. Returns {used window 1, ..., used window n, live leases}: a UsageReply.
 
-local liveCount, liveReserved, wrote = expireLeases(nil)
-local stale = readBuckets()
-if wrote then
-  finishWrite(stale, 0)
-end
+load()
+local liveCount, liveReserved = expireLeases(nil)
+save()
 local result = {}
 for i = 1, windowCount do
   result[i] = windows[i].sum + liveReserved

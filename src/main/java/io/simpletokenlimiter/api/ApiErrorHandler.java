@@ -1,6 +1,9 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UnidentifiedUserException;
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.RateLimitedException;
+import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.util.Map;
@@ -18,6 +21,7 @@ import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -32,9 +36,11 @@ public class ApiErrorHandler implements WebExceptionHandler {
   private static final Logger log = LoggerFactory.getLogger(ApiErrorHandler.class);
 
   private final JsonMapper json;
+  private final UsageEvents usageEvents;
 
-  public ApiErrorHandler(JsonMapper json) {
+  public ApiErrorHandler(JsonMapper json, UsageEvents usageEvents) {
     this.json = json;
+    this.usageEvents = usageEvents;
   }
 
   @Override
@@ -44,18 +50,36 @@ public class ApiErrorHandler implements WebExceptionHandler {
       return Mono.error(error);
     }
     ApiException apiError = toApiException(exchange, error);
+    RequestOutcome.of(exchange)
+        .ifPresent(outcome -> outcome.failed(apiError.code(), apiError.limitType().orElse(null)));
     response.setStatusCode(apiError.status());
     HttpHeaders headers = response.getHeaders();
     headers.setContentType(MediaType.APPLICATION_JSON);
     headers.remove(HttpHeaders.CONTENT_LENGTH);
     apiError.headers().forEach(headers::put);
     byte[] body = json.writeValueAsBytes(apiError.body());
-    return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)));
+    return response
+        .writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)))
+        .doFinally(signal -> usageEvents.write(exchange, signal == SignalType.CANCEL));
   }
 
   private static ApiException toApiException(ServerWebExchange exchange, Throwable error) {
     if (error instanceof ApiException apiError) {
       return apiError;
+    }
+    if (error instanceof RateLimitedException rateLimited) {
+      Admission.Rejected rejected = rateLimited.rejection();
+      return new ApiException(
+          HttpStatus.TOO_MANY_REQUESTS,
+          "rate_limit_exceeded",
+          "Token usage limit exceeded",
+          Map.of(
+              "retry_after", RateLimitHeaders.retryAfterSeconds(rejected),
+              "limit_type", rejected.limitType().label()),
+          RateLimitHeaders.of(rejected));
+    }
+    if (error instanceof RequestTooLargeException tooLarge) {
+      return new ApiException(HttpStatus.BAD_REQUEST, "request_too_large", tooLarge.getMessage());
     }
     if (error instanceof UnidentifiedUserException unidentified) {
       return switch (unidentified.reason()) {
@@ -67,6 +91,8 @@ public class ApiErrorHandler implements WebExceptionHandler {
             new ApiException(HttpStatus.UNAUTHORIZED, "missing_api_key", error.getMessage());
         case INVALID_API_KEY ->
             new ApiException(HttpStatus.UNAUTHORIZED, "invalid_api_key", error.getMessage());
+        case MULTIPLE_API_KEYS ->
+            new ApiException(HttpStatus.BAD_REQUEST, "invalid_api_key", error.getMessage());
       };
     }
     if (error instanceof UpstreamUnavailableException) {

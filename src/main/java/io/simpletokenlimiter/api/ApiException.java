@@ -2,6 +2,7 @@ package io.simpletokenlimiter.api;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 
@@ -39,6 +40,16 @@ public class ApiException extends RuntimeException {
 
   public HttpStatus status() {
     return status;
+  }
+
+  /** The {@code error} code of the body, e.g. {@code rate_limit_exceeded}. */
+  public String code() {
+    return code;
+  }
+
+  /** The window or limit that blocked, for a rate-limit rejection. */
+  public Optional<String> limitType() {
+    return Optional.ofNullable(extraFields.get("limit_type")).map(String::valueOf);
   }
 
   public HttpHeaders headers() {

@@ -20,9 +20,9 @@ public class HealthHandler {
   private final String model;
   private final Clock clock = Clock.systemUTC();
 
-  public HealthHandler(ModelServerHealth health, TokenLimitProperties properties) {
+  public HealthHandler(ModelServerHealth health, TokenLimitProperties.Model model) {
     this.health = health;
-    this.model = properties.model().publicName();
+    this.model = model.publicName();
   }
 
   public Mono<ServerResponse> health(ServerRequest request) {

@@ -11,9 +11,9 @@ public class ModelNames {
   private final String publicName;
   private final String upstreamName;
 
-  public ModelNames(TokenLimitProperties properties) {
-    this.publicName = properties.model().publicName();
-    this.upstreamName = properties.model().upstreamName();
+  public ModelNames(TokenLimitProperties.Model model) {
+    this.publicName = model.publicName();
+    this.upstreamName = model.upstreamName();
   }
 
   /** Fails with 404 {@code model_not_found} for any other name. */

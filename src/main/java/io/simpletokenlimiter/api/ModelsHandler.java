@@ -17,8 +17,7 @@ public class ModelsHandler {
 
   private final Map<String, Object> body;
 
-  public ModelsHandler(TokenLimitProperties properties) {
-    TokenLimitProperties.Model model = properties.model();
+  public ModelsHandler(TokenLimitProperties.Model model) {
     Map<String, Object> entry = new LinkedHashMap<>();
     entry.put("id", model.publicName());
     entry.put("object", "model");

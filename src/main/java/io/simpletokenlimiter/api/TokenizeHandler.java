@@ -5,6 +5,7 @@ import io.simpletokenlimiter.tokens.DetokenizeOutcome;
 import io.simpletokenlimiter.tokens.PromptTokenizer;
 import io.simpletokenlimiter.tokens.TokenizeOutcome;
 import io.simpletokenlimiter.upstream.UpstreamClient;
+import io.simpletokenlimiter.upstream.UpstreamResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -127,7 +128,7 @@ public class TokenizeHandler {
         .flatMap(
             answer ->
                 answer
-                    .bodyBytes()
+                    .bodyBytes(UpstreamResponse.ERROR_BODY_LIMIT * 16)
                     .flatMap(
                         bytes ->
                             ServerResponse.status(answer.status())

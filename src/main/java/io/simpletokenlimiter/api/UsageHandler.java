@@ -4,7 +4,7 @@ import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.identity.UserId;
 import io.simpletokenlimiter.identity.UserIdResolver;
 import io.simpletokenlimiter.limit.Limits;
-import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import java.nio.charset.StandardCharsets;
@@ -32,12 +32,11 @@ import reactor.core.publisher.Mono;
 @Component
 public class UsageHandler {
 
-  private final StrictTokenLimiter limiter;
+  private final TokenLimiter limiter;
   private final UserIdResolver users;
   private final Optional<byte[]> adminToken;
 
-  public UsageHandler(
-      StrictTokenLimiter limiter, UserIdResolver users, TokenLimitProperties properties) {
+  public UsageHandler(TokenLimiter limiter, UserIdResolver users, TokenLimitProperties properties) {
     this.limiter = limiter;
     this.users = users;
     this.adminToken = properties.admin().map(token -> token.getBytes(StandardCharsets.UTF_8));

@@ -1,7 +1,11 @@
 package io.simpletokenlimiter.config;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitsResolver;
 import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
@@ -26,6 +30,18 @@ public class LimiterConfiguration {
     return Clock.systemUTC();
   }
 
+  /** The model's settings, for the classes that need only those. */
+  @Bean
+  TokenLimitProperties.Model modelSettings(TokenLimitProperties properties) {
+    return properties.model();
+  }
+
+  /** vLLM's client settings, for the classes that need only those. */
+  @Bean
+  TokenLimitProperties.Upstream upstreamSettings(TokenLimitProperties properties) {
+    return properties.upstream();
+  }
+
   @Bean
   LimitsResolver limitsResolver(TokenLimitProperties properties) {
     return properties
@@ -41,18 +57,33 @@ public class LimiterConfiguration {
   }
 
   @Bean
-  StrictTokenLimiter tokenLimiter(
+  TokenLimiter tokenLimiter(
       LimitStore limitStore,
       LimitsResolver limitsResolver,
       Clock clock,
-      TokenLimitProperties properties) {
+      TokenLimitProperties properties,
+      LeaseEvents leaseEvents) {
     return new StrictTokenLimiter(
-        limitStore, limitsResolver, clock, properties.leaseTtl(), properties.maxLeaseLifetime());
+        limitStore,
+        limitsResolver,
+        clock,
+        properties.leaseTtl(),
+        properties.maxLeaseLifetime(),
+        leaseEvents);
+  }
+
+  /** {@code concurrent_requests_current}: the leases this replica holds. */
+  @Bean
+  MeterBinder inFlightGauge(TokenLimiter limiter) {
+    return registry ->
+        Gauge.builder("concurrent_requests_current", limiter, TokenLimiter::inFlight)
+            .description("Requests in flight on this replica, from admission to the last byte")
+            .register(registry);
   }
 
   @Bean
   LimiterUpkeep limiterUpkeep(
-      StrictTokenLimiter limiter,
+      TokenLimiter limiter,
       MemoryLimitStore memoryStore,
       LimitsResolver limitsResolver,
       Clock clock,
@@ -66,7 +97,7 @@ public class LimiterConfiguration {
    */
   static final class LimiterUpkeep implements SmartLifecycle {
 
-    private final StrictTokenLimiter limiter;
+    private final TokenLimiter limiter;
     private final MemoryLimitStore memoryStore;
     private final LimitsResolver limitsResolver;
     private final Clock clock;
@@ -74,7 +105,7 @@ public class LimiterConfiguration {
     private volatile Disposable tasks;
 
     LimiterUpkeep(
-        StrictTokenLimiter limiter,
+        TokenLimiter limiter,
         MemoryLimitStore memoryStore,
         LimitsResolver limitsResolver,
         Clock clock,

@@ -36,12 +36,14 @@ public record TokenLimitProperties(
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
     String adminToken,
     Path tokenizerPath,
-    Path apiKeysFile) {
+    Path apiKeysFile,
+    @DefaultValue("local") @NotBlank String replica) {
 
   public TokenLimitProperties {
-    requireTokenLimit("max-tokens-per-minute", maxTokensPerMinute);
-    requireTokenLimit("max-tokens-per-hour", maxTokensPerHour);
-    requireTokenLimit("max-tokens-per-day", maxTokensPerDay);
+    Limits.requireTokenLimit(
+        "token.limit.max-tokens-per-minute (MAX_TOKENS_MINUTE)", maxTokensPerMinute);
+    Limits.requireTokenLimit("token.limit.max-tokens-per-hour (MAX_TOKENS_HOUR)", maxTokensPerHour);
+    Limits.requireTokenLimit("token.limit.max-tokens-per-day (MAX_TOKENS_DAY)", maxTokensPerDay);
     if (maxConcurrentRequests < 1) {
       throw new IllegalArgumentException(
           "token.limit.max-concurrent-requests (MAX_CONCURRENT) must be at least 1, was "
@@ -77,22 +79,6 @@ public record TokenLimitProperties(
     return Optional.ofNullable(adminToken).filter(token -> !token.isBlank());
   }
 
-  private static void requireTokenLimit(String key, long value) {
-    if (value < 1 && value != Limits.UNLIMITED) {
-      throw new IllegalArgumentException(
-          "token.limit." + key + " must be at least 1, or -1 for unlimited, was " + value);
-    }
-    if (value > Limits.MAX_TOKENS) {
-      throw new IllegalArgumentException(
-          "token.limit."
-              + key
-              + " must be at most "
-              + Limits.MAX_TOKENS
-              + ", or -1 for unlimited, was "
-              + value);
-    }
-  }
-
   /** Where counters live: this process, or Redis shared by every replica. */
   public enum StoreKind {
     MEMORY,
@@ -118,6 +104,8 @@ public record TokenLimitProperties(
    * @param connectTimeout also the longest a request waits for a free pooled connection
    * @param maxConnections connections to vLLM; each request in flight holds one, a stream for its
    *     whole length
+   * @param maxAnswerSize the largest non-streamed answer relayed; a larger one is cut (503)
+   * @param answerTimeout the longest a non-streamed answer may take, status line to last byte
    */
   public record Upstream(
       @DefaultValue("2s") @NotNull Duration connectTimeout,
@@ -125,7 +113,18 @@ public record TokenLimitProperties(
       @DefaultValue("30s") @NotNull Duration idleTimeout,
       @DefaultValue("1s") @NotNull Duration healthCacheTtl,
       @DefaultValue @Valid Breaker breaker,
-      @DefaultValue("1000") @Min(1) int maxConnections) {}
+      @DefaultValue("1000") @Min(1) int maxConnections,
+      @DefaultValue("8MB") @NotNull DataSize maxAnswerSize,
+      @DefaultValue("75s") @NotNull Duration answerTimeout) {
+
+    public Upstream {
+      if (maxAnswerSize.toBytes() < 1 || maxAnswerSize.toBytes() > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "token.limit.upstream.max-answer-size must be between 1B and 2GB, was "
+                + maxAnswerSize);
+      }
+    }
+  }
 
   /** Resilience4j circuit breaker settings for the upstream. */
   public record Breaker(

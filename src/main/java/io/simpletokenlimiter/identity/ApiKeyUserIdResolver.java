@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -73,7 +74,13 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
 
   @Override
   public String resolve(ServerHttpRequest request) {
-    String authorization = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+    List<String> given = request.getHeaders().getOrEmpty(HttpHeaders.AUTHORIZATION);
+    if (given.size() > 1) {
+      throw new UnidentifiedUserException(
+          UnidentifiedUserException.Reason.MULTIPLE_API_KEYS,
+          "Send exactly one Authorization header");
+    }
+    String authorization = given.isEmpty() ? null : given.get(0);
     if (authorization == null
         || !authorization.startsWith(BEARER)
         || authorization.length() == BEARER.length()) {

@@ -8,7 +8,9 @@ public class UnidentifiedUserException extends RuntimeException {
     MISSING,
     INVALID,
     MISSING_API_KEY,
-    INVALID_API_KEY
+    INVALID_API_KEY,
+    /** More than one {@code Authorization} header: a malformed request, not a wrong key. */
+    MULTIPLE_API_KEYS
   }
 
   private final Reason reason;

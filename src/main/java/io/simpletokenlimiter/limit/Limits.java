@@ -16,23 +16,24 @@ public record Limits(
   public static final long MAX_TOKENS = 1_000_000_000_000_000L;
 
   public Limits {
-    requireLimit("tokens per minute", tokensPerMinute);
-    requireLimit("tokens per hour", tokensPerHour);
-    requireLimit("tokens per day", tokensPerDay);
+    requireTokenLimit("tokens per minute limit", tokensPerMinute);
+    requireTokenLimit("tokens per hour limit", tokensPerHour);
+    requireTokenLimit("tokens per day limit", tokensPerDay);
     if (maxConcurrent < 1) {
       throw new IllegalArgumentException(
           "concurrent requests limit must be at least 1, was " + maxConcurrent);
     }
   }
 
-  private static void requireLimit(String name, long value) {
+  /** The one rule for a token limit, wherever it is set: {@code name} says where. */
+  public static void requireTokenLimit(String name, long value) {
     if (value < 1 && value != UNLIMITED) {
       throw new IllegalArgumentException(
-          name + " limit must be at least 1, or -1 for unlimited, was " + value);
+          name + " must be at least 1, or -1 for unlimited, was " + value);
     }
     if (value > MAX_TOKENS) {
       throw new IllegalArgumentException(
-          name + " limit must be at most " + MAX_TOKENS + ", or -1 for unlimited, was " + value);
+          name + " must be at most " + MAX_TOKENS + ", or -1 for unlimited, was " + value);
     }
   }
 

@@ -5,21 +5,22 @@ import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 
 /**
  * Reserves the most a request can cost before it is forwarded and settles it to what was served
  * afterwards, so that no window is ever exceeded, whatever the concurrency.
  *
- * <p>Requests in flight hold leases that expire unless renewed: {@link #renewLeases()} is called
- * periodically (well within the lease TTL) so that long streams keep their slot, while the slots of
- * a replica that died come back by themselves. A lease is renewed for at most {@code
+ * <p>Requests in flight hold leases that expire unless renewed: {@link #renewLeases()} renews them
+ * while their scope (the HTTP exchange) is open, so that long streams keep their slot while the
+ * slots of a replica that died come back by themselves. A lease is renewed for at most {@code
  * maxLeaseLifetime}: a request that was never settled (a bug) then expires and is charged its
  * reservation instead of holding a slot until a restart.
  */
@@ -27,147 +28,159 @@ public final class StrictTokenLimiter implements TokenLimiter {
 
   private static final Logger log = LoggerFactory.getLogger(StrictTokenLimiter.class);
 
-  private record InFlight(Admission.Admitted admitted, long admittedAtMillis) {}
-
   private final LimitStore store;
   private final LimitsResolver limits;
   private final Clock clock;
   private final long leaseTtlMillis;
   private final long maxLeaseLifetimeMillis;
-  private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
+  private final LeaseEvents events;
+  private final Map<String, Lease> leases = new ConcurrentHashMap<>();
+  private final LeaseIds leaseIds = new LeaseIds();
+  private final Lease.LeaseContext leaseContext;
 
   public StrictTokenLimiter(
       LimitStore store,
       LimitsResolver limits,
       Clock clock,
       Duration leaseTtl,
-      Duration maxLeaseLifetime) {
+      Duration maxLeaseLifetime,
+      LeaseEvents events) {
     this.store = store;
     this.limits = limits;
     this.clock = clock;
     this.leaseTtlMillis = leaseTtl.toMillis();
     this.maxLeaseLifetimeMillis = maxLeaseLifetime.toMillis();
+    this.events = events;
+    this.leaseContext = new Lease.LeaseContext(clock, events, lease -> leases.remove(lease.id()));
   }
 
   @Override
-  public Mono<Admission> admit(String userId, ReservationRequest request) {
+  public Mono<Lease> admit(String userId, ReservationRequest request, LeaseScope scope) {
     Limits userLimits = limits.limitsFor(userId);
     for (Window window : Window.values()) {
       if (userLimits.limits(window) && request.minimumCost() > userLimits.tokens(window)) {
-        return Mono.just(
-            new Admission.TooLarge(
-                window.limitType(), userLimits.tokens(window), request.minimumCost()));
+        return Mono.error(
+            new RequestTooLargeException(
+                new Admission.TooLarge(
+                    window.limitType(), userLimits.tokens(window), request.minimumCost())));
       }
     }
-    return Mono.defer(
-        () -> {
+    return Mono.create(
+        sink -> {
           AdmitCommand command =
               new AdmitCommand(
-                  userId,
-                  UUID.randomUUID().toString(),
-                  request,
-                  userLimits,
-                  clock.millis(),
-                  leaseTtlMillis);
-          AtomicBoolean delivered = new AtomicBoolean();
-          return store
+                  userId, leaseIds.next(), request, userLimits, clock.millis(), leaseTtlMillis);
+          // The store's answer is awaited even when the caller leaves: a lease it recorded must
+          // be ended here, not left to hold a slot until it expires.
+          AtomicBoolean cancelled = new AtomicBoolean();
+          AtomicReference<Lease> delivered = new AtomicReference<>();
+          sink.onCancel(
+              () -> {
+                cancelled.set(true);
+                Lease lease = delivered.get();
+                if (lease != null) {
+                  lease.abandon();
+                }
+              });
+          store
               .admit(command)
-              .doOnNext(
-                  admission -> {
-                    delivered.set(true);
-                    if (admission instanceof Admission.Admitted admitted) {
-                      inFlight.put(admitted.leaseId(), new InFlight(admitted, clock.millis()));
-                    }
-                  })
-              // The store may have recorded the lease although its answer never reached us
-              // (client gone, timeout after the script ran): release it, or it would hold a
-              // slot and its reservation until it expires.
-              .doOnCancel(() -> releaseUndelivered(command, delivered))
-              .doOnError(error -> releaseUndelivered(command, delivered));
+              .subscribe(
+                  admission -> deliver(admission, scope, sink, cancelled, delivered),
+                  error -> {
+                    releaseUnanswered(command);
+                    sink.error(error);
+                  });
         });
   }
 
-  private void releaseUndelivered(AdmitCommand command, AtomicBoolean delivered) {
-    if (!delivered.get()) {
-      store
-          .settle(command.userId(), command.leaseId(), 0, clock.millis())
-          .onErrorResume(e -> Mono.empty())
-          .subscribe();
+  private void deliver(
+      Admission admission,
+      LeaseScope scope,
+      MonoSink<Lease> sink,
+      AtomicBoolean cancelled,
+      AtomicReference<Lease> delivered) {
+    if (admission instanceof Admission.Rejected rejected) {
+      sink.error(new RateLimitedException(rejected));
+    } else if (admission instanceof Admission.TooLarge tooLarge) {
+      sink.error(new RequestTooLargeException(tooLarge));
+    } else {
+      Lease lease = new Lease((Admission.Admitted) admission, scope, clock.millis(), leaseContext);
+      leases.put(lease.id(), lease);
+      delivered.set(lease);
+      scope.onClose(lease::abandon);
+      if (cancelled.get()) {
+        lease.abandon();
+      } else {
+        sink.success(lease);
+      }
     }
   }
 
   /**
-   * Settles in the store even when the caller stops waiting: a cancelled settle would leave the
-   * lease to expire and charge the whole reservation.
+   * The store may have recorded the lease although its answer never reached us (a timeout after the
+   * script ran): release it, or it would hold a slot and its reservation until it expires.
    */
-  @Override
-  public Mono<Void> settle(Admission.Admitted admitted, long chargedTokens) {
-    return Mono.defer(
-        () -> {
-          inFlight.remove(admitted.leaseId());
-          Mono<Void> settling =
-              admitted
-                  .holder()
-                  .settle(admitted.userId(), admitted.leaseId(), chargedTokens, clock.millis())
-                  .onErrorResume(
-                      e -> {
-                        // The answer is already served; the lease expires and is charged in full.
-                        log.warn(
-                            "Could not settle lease {} of {} ({} tokens): {}",
-                            admitted.leaseId(),
-                            admitted.userId(),
-                            chargedTokens,
-                            e.toString());
-                        return Mono.empty();
-                      })
-                  .then();
-          return Mono.fromFuture(settling.toFuture(), true);
-        });
+  private void releaseUnanswered(AdmitCommand command) {
+    store
+        .settle(command.userId(), command.leaseId(), 0, clock.millis())
+        .onErrorResume(e -> Mono.empty())
+        .subscribe();
   }
 
-  /** Renews the lease of every request in flight on this replica; drops leases that are gone. */
+  @Override
   public Mono<Void> renewLeases() {
     long now = clock.millis();
-    return Flux.fromIterable(inFlight.values())
+    return Flux.fromIterable(leases.values())
         .filter(lease -> keepRenewing(lease, now))
         .flatMap(
             lease ->
                 lease
-                    .admitted()
-                    .holder()
-                    .renew(
-                        lease.admitted().userId(), lease.admitted().leaseId(), now, leaseTtlMillis)
+                    .renew(now, leaseTtlMillis)
                     .filter(renewed -> !renewed)
-                    .doOnNext(gone -> inFlight.remove(lease.admitted().leaseId()))
+                    .doOnNext(gone -> leases.remove(lease.id()))
                     // A store that is down now may answer the next round; the lease has slack.
                     .onErrorResume(e -> Mono.empty()),
             16)
         .then();
   }
 
-  private boolean keepRenewing(InFlight lease, long now) {
+  private boolean keepRenewing(Lease lease, long now) {
+    if (lease.isSettled()) {
+      leases.remove(lease.id());
+      return false;
+    }
+    if (!lease.scopeOpen()) {
+      log.error(
+          "Lease {} of {} outlived its request without a settle; releasing it",
+          lease.id(),
+          lease.userId());
+      events.releasedBySafetyNet(lease);
+      lease.abandon();
+      return false;
+    }
     if (now - lease.admittedAtMillis() < maxLeaseLifetimeMillis) {
       return true;
     }
-    inFlight.remove(lease.admitted().leaseId());
+    leases.remove(lease.id());
     log.error(
         "Lease {} of {} was not settled within {} ms; letting it expire (charged its reservation)",
-        lease.admitted().leaseId(),
-        lease.admitted().userId(),
+        lease.id(),
+        lease.userId(),
         maxLeaseLifetimeMillis);
     return false;
   }
 
-  /** Requests admitted by this replica and not yet settled. */
-  public int inFlightCount() {
-    return inFlight.size();
+  @Override
+  public int inFlight() {
+    return leases.size();
   }
 
-  /** The usage a client sees: counted tokens per window, in-flight reservations included. */
+  @Override
   public Mono<UsageSnapshot> usage(String userId) {
     return store.usage(userId, clock.millis());
   }
 
+  @Override
   public Limits limitsFor(String userId) {
     return limits.limitsFor(userId);
   }

@@ -3,14 +3,30 @@ package io.simpletokenlimiter.limit;
 import reactor.core.publisher.Mono;
 
 /**
- * The limiter as the request path sees it: reserve before forwarding, settle after the answer.
- * Every {@link Admission.Admitted} must be settled exactly once (success, failure or cancel), or
- * its slot stays taken until its lease expires.
+ * The limiter as the request path and its upkeep see it: reserve before forwarding (a {@link Lease}
+ * to settle afterwards), read usage, and keep the leases of requests in flight alive.
  */
 public interface TokenLimiter {
 
-  Mono<Admission> admit(String userId, ReservationRequest request);
+  /**
+   * Reserves the most {@code request} can cost. Fails with {@link RateLimitedException} when it
+   * does not fit now and {@link RequestTooLargeException} when it never can; nothing is reserved
+   * then. The lease is bound to {@code scope}: when the scope closes unsettled, the lease is
+   * abandoned.
+   */
+  Mono<Lease> admit(String userId, ReservationRequest request, LeaseScope scope);
 
-  /** Replaces the reservation by what was really served; 0 for a failed upstream call. */
-  Mono<Void> settle(Admission.Admitted admitted, long chargedTokens);
+  /** The usage a client sees: counted tokens per window, in-flight reservations included. */
+  Mono<UsageSnapshot> usage(String userId);
+
+  Limits limitsFor(String userId);
+
+  /** Requests admitted by this replica and not yet settled. */
+  int inFlight();
+
+  /**
+   * Renews the lease of every request in flight on this replica; releases leases whose scope has
+   * closed without a settle. Called periodically, well within the lease TTL.
+   */
+  Mono<Void> renewLeases();
 }

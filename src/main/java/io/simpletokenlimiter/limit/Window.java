@@ -3,11 +3,13 @@ package io.simpletokenlimiter.limit;
 /**
  * A rolling token window made of fixed sub-buckets.
  *
- * <p>Bucket {@code b} covers {@code [b * bucketMillis, (b + 1) * bucketMillis)}. At time {@code
- * now} the buckets from {@code floor(now / bucketMillis) - bucketsPerWindow} on are counted: a
- * bucket stays counted until its whole span has left the window, so the count over-counts by at
- * most one bucket span and never under-counts. Buckets with a larger index than the current one
- * (written by a replica whose clock runs ahead) are counted too, so clock skew can only over-count.
+ * <p>Bucket {@code b} covers {@code [b * bucketMillis, (b + 1) * bucketMillis)} and remembers the
+ * time of its latest charge. Its tokens are counted until one window length after that latest
+ * charge ({@link #expiryOfChargeAt}): every charge in it is still counted as long as it is inside
+ * the window, so the count never under-counts, and it over-counts by at most one bucket span (the
+ * bucket's earlier charges). A rejection therefore never waits longer than the window length.
+ * Buckets charged by a replica whose clock runs ahead are counted too, so clock skew can only
+ * over-count.
  */
 public enum Window {
   MINUTE(LimitType.MINUTE, 60_000L, 1_000L),
@@ -36,7 +38,7 @@ public enum Window {
     return bucketMillis;
   }
 
-  /** Buckets in one window length; one more than this is counted at any time. */
+  /** Buckets in one window length; one more than this can be counted at once. */
   public long bucketsPerWindow() {
     return lengthMillis / bucketMillis;
   }
@@ -45,13 +47,8 @@ public enum Window {
     return Math.floorDiv(nowMillis, bucketMillis);
   }
 
-  /** The oldest bucket still counted at {@code nowMillis}. */
-  public long oldestCountedBucket(long nowMillis) {
-    return bucketAt(nowMillis) - bucketsPerWindow();
-  }
-
-  /** The first instant at which {@code bucket} is no longer counted. */
-  public long expiryOf(long bucket) {
-    return (bucket + bucketsPerWindow() + 1) * bucketMillis;
+  /** The first instant at which a bucket whose latest charge was at {@code chargedAt} is free. */
+  public long expiryOfChargeAt(long chargedAtMillis) {
+    return chargedAtMillis + lengthMillis;
   }
 }

@@ -4,34 +4,45 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.simpletokenlimiter.config.TokenLimitProperties;
-import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.limit.RateLimitedException;
+import io.simpletokenlimiter.limit.RequestTooLargeException;
+import io.simpletokenlimiter.limit.TokenUsage;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
  * The service's own meters. Prometheus names: {@code token_usage_total{type,model}}, {@code
- * rate_limit_exceeded_total{limit_type}}, {@code concurrent_requests_current} and {@code
- * upstream_request_duration_seconds{outcome}} and {@code limiter_decision_seconds{outcome}}. No
- * label carries a user id: one series per user would grow without bound.
+ * rate_limit_exceeded_total{limit_type}}, {@code upstream_request_duration_seconds{outcome}},
+ * {@code limiter_decision_seconds{outcome}}, {@code upstream_usage_over_reservation_total} and
+ * {@code lease_safety_net_releases_total} ({@code concurrent_requests_current} is the limiter's own
+ * count). No label carries a user id: one series per user would grow without bound.
  */
 @Component
-public class ProxyMetrics {
+public class ProxyMetrics implements LeaseEvents {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyMetrics.class);
 
   private final MeterRegistry registry;
   private final Counter promptTokens;
   private final Counter completionTokens;
+  private final Counter overReported;
+  private final Counter safetyNetReleases;
   private final Map<LimitType, Counter> rejections = new EnumMap<>(LimitType.class);
-  private final AtomicInteger inFlight = new AtomicInteger();
+  private final Map<String, Timer> decisionTimers = new ConcurrentHashMap<>();
+  private final Map<String, Timer> upstreamTimers = new ConcurrentHashMap<>();
 
-  public ProxyMetrics(MeterRegistry registry, TokenLimitProperties properties) {
+  public ProxyMetrics(MeterRegistry registry, TokenLimitProperties.Model model) {
     this.registry = registry;
-    String model = properties.model().publicName();
-    this.promptTokens = tokenCounter(registry, "prompt", model);
-    this.completionTokens = tokenCounter(registry, "completion", model);
+    this.promptTokens = tokenCounter(registry, "prompt", model.publicName());
+    this.completionTokens = tokenCounter(registry, "completion", model.publicName());
     for (LimitType type : LimitType.values()) {
       rejections.put(
           type,
@@ -40,7 +51,14 @@ public class ProxyMetrics {
               .tag("limit_type", type.label())
               .register(registry));
     }
-    registry.gauge("concurrent_requests_current", inFlight);
+    this.overReported =
+        Counter.builder("upstream_usage_over_reservation")
+            .description("Answers whose reported usage exceeded the reservation (charged capped)")
+            .register(registry);
+    this.safetyNetReleases =
+        Counter.builder("lease_safety_net_releases")
+            .description("Leases released by the renewal because no path settled them (a bug)")
+            .register(registry);
   }
 
   private static Counter tokenCounter(MeterRegistry registry, String type, String model) {
@@ -51,43 +69,60 @@ public class ProxyMetrics {
         .register(registry);
   }
 
-  public void requestAdmitted() {
-    inFlight.incrementAndGet();
+  @Override
+  public void settled(Lease lease, TokenUsage charged) {
+    promptTokens.increment(charged.promptTokens());
+    completionTokens.increment(charged.completionTokens());
   }
 
-  public void requestSettled(long promptTokensCharged, long completionTokensCharged) {
-    inFlight.decrementAndGet();
-    promptTokens.increment(promptTokensCharged);
-    completionTokens.increment(completionTokensCharged);
+  @Override
+  public void overReported(Lease lease, TokenUsage reported) {
+    overReported.increment();
+    log.warn(
+        "vLLM reported {} tokens for lease {} of {}, which reserved {}; charging the reservation",
+        reported.total(),
+        lease.id(),
+        lease.userId(),
+        lease.reservedTokens());
   }
 
-  public void rejected(LimitType limitType) {
-    rejections.get(limitType).increment();
+  @Override
+  public void releasedBySafetyNet(Lease lease) {
+    safetyNetReleases.increment();
   }
 
-  /** Times the limiter's decision (one store round trip): {@code limiter_decision_seconds}. */
-  public Mono<Admission> timeDecision(Mono<Admission> decision) {
+  /**
+   * Times the limiter's decision (one store round trip), {@code limiter_decision_seconds}, and
+   * counts rejections.
+   */
+  public Mono<Lease> timeAdmission(Mono<Lease> decision) {
     return Mono.defer(
         () -> {
           Timer.Sample sample = Timer.start(registry);
           return decision
-              .doOnSuccess(admission -> sample.stop(decisionTimer(outcomeOf(admission))))
-              .doOnError(error -> sample.stop(decisionTimer("error")));
+              .doOnSuccess(lease -> sample.stop(decisionTimer("admitted")))
+              .doOnError(
+                  error -> {
+                    if (error instanceof RateLimitedException rateLimited) {
+                      rejections.get(rateLimited.rejection().limitType()).increment();
+                      sample.stop(decisionTimer("rejected"));
+                    } else {
+                      sample.stop(
+                          decisionTimer(
+                              error instanceof RequestTooLargeException ? "too_large" : "error"));
+                    }
+                  });
         });
   }
 
-  private static String outcomeOf(Admission admission) {
-    if (admission instanceof Admission.Admitted) {
-      return "admitted";
-    }
-    return admission instanceof Admission.Rejected ? "rejected" : "too_large";
-  }
-
   private Timer decisionTimer(String outcome) {
-    return Timer.builder("limiter_decision")
-        .description("Time the limiter took to admit or reject a request")
-        .tag("outcome", outcome)
-        .register(registry);
+    return decisionTimers.computeIfAbsent(
+        outcome,
+        name ->
+            Timer.builder("limiter_decision")
+                .description("Time the limiter took to admit or reject a request")
+                .tag("outcome", name)
+                .register(registry));
   }
 
   public Timer.Sample startUpstreamCall() {
@@ -97,9 +132,12 @@ public class ProxyMetrics {
   /** Time from sending the request to vLLM until its status line arrived (or the call failed). */
   public void upstreamCallEnded(Timer.Sample sample, String outcome) {
     sample.stop(
-        Timer.builder("upstream_request_duration")
-            .description("Time until vLLM answered with a status line")
-            .tag("outcome", outcome)
-            .register(registry));
+        upstreamTimers.computeIfAbsent(
+            outcome,
+            name ->
+                Timer.builder("upstream_request_duration")
+                    .description("Time until vLLM answered with a status line")
+                    .tag("outcome", name)
+                    .register(registry)));
   }
 }

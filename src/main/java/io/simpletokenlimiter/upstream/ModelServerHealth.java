@@ -20,9 +20,9 @@ public class ModelServerHealth {
 
   public ModelServerHealth(
       @Qualifier(UpstreamConfiguration.WEB_CLIENT) WebClient webClient,
-      TokenLimitProperties properties) {
-    Duration ttl = properties.upstream().healthCacheTtl();
-    Duration probeTimeout = properties.upstream().connectTimeout();
+      TokenLimitProperties.Upstream upstream) {
+    Duration ttl = upstream.healthCacheTtl();
+    Duration probeTimeout = upstream.connectTimeout();
     Mono<Boolean> probe =
         webClient
             .get()

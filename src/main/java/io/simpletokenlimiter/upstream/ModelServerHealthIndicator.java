@@ -13,9 +13,9 @@ public class ModelServerHealthIndicator implements ReactiveHealthIndicator {
   private final ModelServerHealth health;
   private final String model;
 
-  public ModelServerHealthIndicator(ModelServerHealth health, TokenLimitProperties properties) {
+  public ModelServerHealthIndicator(ModelServerHealth health, TokenLimitProperties.Model model) {
     this.health = health;
-    this.model = properties.model().upstreamName();
+    this.model = model.upstreamName();
   }
 
   @Override

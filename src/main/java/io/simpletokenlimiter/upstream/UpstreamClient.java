@@ -39,12 +39,12 @@ public class UpstreamClient {
       @Qualifier(UpstreamConfiguration.WEB_CLIENT) WebClient webClient,
       @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER) CircuitBreaker breaker,
       ProxyMetrics metrics,
-      TokenLimitProperties properties) {
+      TokenLimitProperties.Upstream settings) {
     this.webClient = webClient;
     this.breaker = breaker;
     this.metrics = metrics;
-    this.firstByteTimeout = properties.upstream().firstByteTimeout();
-    this.idleTimeout = properties.upstream().idleTimeout();
+    this.firstByteTimeout = settings.firstByteTimeout();
+    this.idleTimeout = settings.idleTimeout();
   }
 
   /**
@@ -52,6 +52,15 @@ public class UpstreamClient {
    * when no answer comes, and later from the body when vLLM stops sending mid-way.
    */
   public Mono<UpstreamResponse> post(String path, byte[] body, MediaType accept) {
+    return post(path, body, accept, () -> {});
+  }
+
+  /**
+   * As {@link #post(String, byte[], MediaType)}; {@code onSending} runs once a connection to vLLM
+   * is ready and the request is about to go out (not while it waits for a pooled connection).
+   */
+  public Mono<UpstreamResponse> post(
+      String path, byte[] body, MediaType accept, Runnable onSending) {
     return Mono.defer(
         () -> {
           Timer.Sample sample = metrics.startUpstreamCall();
@@ -60,6 +69,7 @@ public class UpstreamClient {
               .uri(path)
               .contentType(MediaType.APPLICATION_JSON)
               .accept(accept)
+              .httpRequest(request -> onSending.run())
               .bodyValue(body)
               .retrieve()
               .onStatus(

@@ -13,13 +13,36 @@ import reactor.core.publisher.Mono;
  */
 public record UpstreamResponse(int status, MediaType contentType, Flux<byte[]> body) {
 
+  /** The most of an error answer (vLLM's 4xx) that is relayed: they are a few hundred bytes. */
+  public static final int ERROR_BODY_LIMIT = 64 * 1024;
+
   public boolean successful() {
     return status >= 200 && status < 300;
   }
 
-  /** The whole body at once: for JSON answers, which are small. */
-  public Mono<byte[]> bodyBytes() {
-    return body.collect(ByteArrayOutputStream::new, ByteArrayOutputStream::writeBytes)
+  /**
+   * The whole body at once, for JSON answers; fails with {@link AnswerTooLargeException} as soon as
+   * more than {@code maxBytes} arrived, which cancels the rest.
+   */
+  public Mono<byte[]> bodyBytes(int maxBytes) {
+    return body.scan(
+            new ByteArrayOutputStream(),
+            (buffer, chunk) -> {
+              if (buffer.size() + chunk.length > maxBytes) {
+                throw new AnswerTooLargeException(maxBytes);
+              }
+              buffer.writeBytes(chunk);
+              return buffer;
+            })
+        .last(new ByteArrayOutputStream())
         .map(ByteArrayOutputStream::toByteArray);
+  }
+
+  /** vLLM's answer is larger than this replica buffers. */
+  public static final class AnswerTooLargeException extends RuntimeException {
+
+    AnswerTooLargeException(int maxBytes) {
+      super("vLLM's answer is larger than " + maxBytes + " bytes", null, false, false);
+    }
   }
 }

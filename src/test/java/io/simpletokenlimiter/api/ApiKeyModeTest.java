@@ -113,6 +113,23 @@ class ApiKeyModeTest {
   }
 
   @Test
+  void twoAuthorizationHeadersAreRefusedEvenWhenBothAreValid() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .contentType(MediaType.APPLICATION_JSON)
+        .header("Authorization", "Bearer " + ALICE_KEY, "Bearer " + BOB_KEY)
+        .bodyValue("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":3}")
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_api_key");
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+
+  @Test
   void aUserReadsOnlyTheirOwnUsage() {
     client
         .get()

@@ -56,8 +56,8 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
     assertThat(answer.path("usage").path("completion_tokens").intValue()).isEqualTo(7);
     assertThat(answer.path("usage").path("total_tokens").intValue()).isEqualTo(32);
     awaitAllSettled();
-    assertThat(limiter.settles()).singleElement().extracting(s -> s.chargedTokens()).isEqualTo(32L);
-    assertThat(limiter.admits())
+    assertThat(store.settles()).singleElement().extracting(s -> s.chargedTokens()).isEqualTo(32L);
+    assertThat(store.admits())
         .singleElement()
         .satisfies(
             admit -> {
@@ -97,7 +97,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
 
   @Test
   void setsMaxTokensToTheGrantedBudgetWhenTheClientGaveNone() {
-    limiter.grant(42);
+    store.grant(42);
 
     client
         .post()
@@ -109,7 +109,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .isOk();
 
     assertThat(VLLM.lastRequest().json().path("max_tokens").intValue()).isEqualTo(42);
-    ReservationRequest asked = limiter.admits().get(0).request();
+    ReservationRequest asked = store.admits().get(0).request();
     long prompt = asked.promptTokens();
     assertThat(asked.choices()).isEqualTo(2);
     assertThat(asked.minCompletionPerChoice()).isEqualTo(16);
@@ -128,7 +128,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .expectStatus()
         .isOk();
 
-    assertThat(limiter.admits().get(0).request().choices()).isEqualTo(5);
+    assertThat(store.admits().get(0).request().choices()).isEqualTo(5);
   }
 
   @Test
@@ -150,8 +150,8 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .expectStatus()
         .isOk();
 
-    assertThat(limiter.admits().get(0).request().maxCompletionPerChoice()).isEqualTo(40);
-    assertThat(limiter.admits().get(1).request().maxCompletionPerChoice()).isEqualTo(16);
+    assertThat(store.admits().get(0).request().maxCompletionPerChoice()).isEqualTo(40);
+    assertThat(store.admits().get(1).request().maxCompletionPerChoice()).isEqualTo(16);
     List<RecordedRequest> sent = VLLM.generationRequests();
     assertThat(sent.get(0).json().path("max_tokens").intValue()).isEqualTo(40);
     assertThat(sent.get(1).json().path("max_tokens").intValue()).isEqualTo(16);
@@ -170,7 +170,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .expectStatus()
         .isOk();
 
-    ReservationRequest asked = limiter.admits().get(0).request();
+    ReservationRequest asked = store.admits().get(0).request();
     assertThat(asked.choices()).isEqualTo(3);
     assertThat(asked.maxCompletionPerChoice()).isEqualTo(9);
     assertThat(asked.minCompletionPerChoice()).isEqualTo(9);
@@ -212,7 +212,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .expectBody()
         .json("{\"error\":\"model_not_found\",\"message\":\"The model `gpt-4o` does not exist.\"}");
 
-    assertThat(limiter.admits()).isEmpty();
+    assertThat(store.admits()).isEmpty();
     assertThat(VLLM.generationRequests()).isEmpty();
   }
 
@@ -237,12 +237,12 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
     assertThat(answer.path("object").stringValue()).isEqualTo("text_completion");
     assertThat(answer.path("model").stringValue()).isEqualTo(PUBLIC_MODEL);
     assertThat(answer.path("choices")).hasSize(4);
-    ReservationRequest asked = limiter.admits().get(0).request();
+    ReservationRequest asked = store.admits().get(0).request();
     assertThat(asked.choices()).isEqualTo(4);
     assertThat(asked.maxCompletionPerChoice()).isEqualTo(4);
     awaitAllSettled();
     long usage = answer.path("usage").path("total_tokens").longValue();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(usage);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(usage);
   }
 
   @Test
@@ -262,7 +262,7 @@ class ChatCompletionsTest extends ProxyIntegrationTest {
         .jsonPath("$.message")
         .value(message -> assertThat((String) message).contains("2048").contains("tokens"));
 
-    assertThat(limiter.admits()).isEmpty();
+    assertThat(store.admits()).isEmpty();
     assertThat(VLLM.generationRequests()).isEmpty();
   }
 

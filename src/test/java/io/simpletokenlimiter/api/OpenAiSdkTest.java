@@ -57,7 +57,7 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
         .hasValue("tok1 tok2 tok3 tok4 tok5 tok6 ");
     assertThat(completion.usage().orElseThrow().totalTokens()).isEqualTo(31);
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(31);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(31);
   }
 
   @ParameterizedTest
@@ -81,7 +81,7 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
     assertThat(chunks).allSatisfy(chunk -> assertThat(chunk.model()).isEqualTo(PUBLIC_MODEL));
     assertThat(chunks).allSatisfy(chunk -> assertThat(chunk.usage()).isEmpty());
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(29);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(29);
   }
 
   @ParameterizedTest
@@ -107,7 +107,7 @@ class OpenAiSdkTest extends ProxyIntegrationTest {
   @ParameterizedTest
   @ValueSource(strings = {"/v1"})
   void rateLimitSurfacesAsTheSdkRateLimitException(String prefix) {
-    limiter.reject(new Admission.Rejected(LimitType.MINUTE, 30_000, RecordingTokenLimiter.QUOTA));
+    store.reject(new Admission.Rejected(LimitType.MINUTE, 30_000, RecordingLimitStore.QUOTA));
 
     assertThatThrownBy(() -> sdk(prefix).chat().completions().create(chat()))
         .isInstanceOf(RateLimitException.class)

@@ -70,6 +70,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
     client
         .get()
         .uri("/actuator/health")
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
         .exchange()
         .expectStatus()
         .isEqualTo(503)
@@ -142,14 +143,54 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
     client
         .get()
         .uri("/actuator/health")
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
         .exchange()
         .expectStatus()
         .isOk()
         .expectBody()
         .jsonPath("$.components.modelServer.status")
         .isEqualTo("UP")
+        .jsonPath("$.components.diskSpace.details.path")
+        .exists()
         .jsonPath("$.components.redis")
         .doesNotExist();
+  }
+
+  @Test
+  void anonymousHealthShowsTheStatusButNoComponentsNorDiskPath() {
+    for (String path :
+        new String[] {
+          "/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness"
+        }) {
+      String body =
+          client
+              .get()
+              .uri(path)
+              .header("Authorization", "Bearer not-the-admin-token")
+              .exchange()
+              .expectStatus()
+              .isOk()
+              .expectBody(String.class)
+              .returnResult()
+              .getResponseBody();
+      assertThat(body).as(path).contains("\"status\":\"UP\"");
+      assertThat(body).as(path).doesNotContain("components", "diskSpace", "path", "details");
+    }
+    client
+        .get()
+        .uri("/actuator/health")
+        .exchange()
+        .expectBody()
+        .jsonPath("$.components")
+        .doesNotExist();
+    client.get().uri("/actuator/health/operator").exchange().expectStatus().isNotFound();
+    client
+        .get()
+        .uri("/actuator/health/operator/diskSpace")
+        .header("Authorization", "Bearer not-the-admin-token")
+        .exchange()
+        .expectStatus()
+        .isNotFound();
   }
 
   @Test
@@ -163,7 +204,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .exchange()
         .expectStatus()
         .isOk();
-    limiter.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingTokenLimiter.QUOTA));
+    store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
     client
         .post()
         .uri("/v1/chat/completions")

@@ -21,24 +21,28 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
  * The application on a real port in front of a {@link FakeVllm} on another, with a {@link
- * RecordingTokenLimiter} in place of the real limiter. Every subclass shares one Spring context.
+ * RecordingLimitStore} in place of the real limiter. Every subclass shares one Spring context.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@Import(RecordingLimiterConfiguration.class)
+@Import(RecordingStoreConfiguration.class)
 @Timeout(30)
 abstract class ProxyIntegrationTest {
 
   static final FakeVllm VLLM = FakeVllm.start();
   static final String USER = "alice@example.com";
   static final String PUBLIC_MODEL = "llama3.2-1b";
+  static final String ADMIN_TOKEN = "operator-s3cret";
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
     registry.add("token.limit.vllm-url", VLLM::baseUrl);
     registry.add("token.limit.max-body-size", () -> "64KB");
+    registry.add("token.limit.admin-token", () -> ADMIN_TOKEN);
     registry.add("token.limit.upstream.connect-timeout", () -> "500ms");
     registry.add("token.limit.upstream.first-byte-timeout", () -> "1500ms");
     registry.add("token.limit.upstream.idle-timeout", () -> "700ms");
+    registry.add("token.limit.upstream.answer-timeout", () -> "2500ms");
+    registry.add("token.limit.upstream.max-answer-size", () -> "1MB");
     registry.add("token.limit.upstream.health-cache-ttl", () -> "1s");
     registry.add("token.limit.upstream.breaker.sliding-window-size", () -> "4");
     registry.add("token.limit.upstream.breaker.minimum-number-of-calls", () -> "4");
@@ -48,7 +52,7 @@ abstract class ProxyIntegrationTest {
 
   @LocalServerPort int port;
 
-  @Autowired RecordingTokenLimiter limiter;
+  @Autowired RecordingLimitStore store;
 
   @Autowired
   @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER)
@@ -60,7 +64,7 @@ abstract class ProxyIntegrationTest {
   void resetWorld() {
     VLLM.up();
     VLLM.reset();
-    limiter.reset();
+    store.reset();
     breaker.reset();
     client = LocalClient.to(port);
   }
@@ -71,9 +75,9 @@ abstract class ProxyIntegrationTest {
 
   /** Waits until every admitted lease is settled, then checks none was settled twice. */
   void awaitAllSettled() {
-    await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
-    assertThat(limiter.settledExactlyOnce())
-        .as("every lease settled exactly once: %s", limiter.settles())
+    await().atMost(Duration.ofSeconds(5)).until(() -> store.unsettled() == 0);
+    assertThat(store.settledExactlyOnce())
+        .as("every lease settled exactly once: %s", store.settles())
         .isTrue();
   }
 

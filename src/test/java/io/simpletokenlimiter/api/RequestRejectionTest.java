@@ -74,6 +74,38 @@ class RequestRejectionTest extends ProxyIntegrationTest {
     assertNothingReservedOrForwarded();
   }
 
+  @Test
+  void twoUserIdHeadersAreOneTooMany() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", "alice", "bob")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
+  @Test
+  void aCommaJoinedListOfUserIdsIsInvalid() {
+    client
+        .post()
+        .uri("/v1/chat/completions")
+        .header("X-User-ID", "alice,bob")
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("invalid_user_id");
+    assertNothingReservedOrForwarded();
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"a", "user-1", "team.alpha:bob_2", "x@y.z"})
   void validUserIdsPass(String userId) {
@@ -85,7 +117,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         .exchange()
         .expectStatus()
         .isOk();
-    assertThat(limiter.admits().get(0).userId()).isEqualTo(userId);
+    assertThat(store.admits().get(0).userId()).isEqualTo(userId);
     awaitAllSettled();
   }
 
@@ -249,7 +281,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   @Test
   void rejectionIs429WithRetryHeadersAndNothingForwarded() {
     Quota quota = new Quota(LimitType.HOUR, 10_000, 12, 1_500, 5, 1);
-    limiter.reject(new Admission.Rejected(LimitType.HOUR, 90_500, quota));
+    store.reject(new Admission.Rejected(LimitType.HOUR, 90_500, quota));
 
     client
         .post()
@@ -283,13 +315,13 @@ class RequestRejectionTest extends ProxyIntegrationTest {
             """,
             JsonCompareMode.STRICT);
     assertThat(VLLM.generationRequests()).isEmpty();
-    assertThat(limiter.settles()).isEmpty();
+    assertThat(store.settles()).isEmpty();
   }
 
   @Test
   void shortWaitIsWorthRetryingAndRoundsUpToASecond() {
     Quota quota = new Quota(LimitType.MINUTE, 1000, 0, 200, 5, 5);
-    limiter.reject(new Admission.Rejected(LimitType.CONCURRENT, 200, quota));
+    store.reject(new Admission.Rejected(LimitType.CONCURRENT, 200, quota));
 
     client
         .post()
@@ -318,13 +350,14 @@ class RequestRejectionTest extends ProxyIntegrationTest {
 
   @Test
   void requestThatCanNeverFitIsTooLargeNotRateLimited() {
-    limiter.tooLarge(new Admission.TooLarge(LimitType.MINUTE, 1000, 1500));
+    // The store's own verdict (a tier's limit, say), past the limiter's check of the defaults.
+    store.tooLarge(new Admission.TooLarge(LimitType.MINUTE, 1000, 1500));
 
     client
         .post()
         .uri("/v1/chat/completions")
         .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":1480"))
+        .bodyValue(chatBody("\"max_tokens\":20"))
         .exchange()
         .expectStatus()
         .isBadRequest()
@@ -338,7 +371,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
 
   @Test
   void unavailableStoreIs503LimiterUnavailable() {
-    limiter.fail(new StoreUnavailableException("redis down", new RuntimeException("boom")));
+    store.fail(new StoreUnavailableException("redis down", new RuntimeException("boom")));
 
     client
         .post()
@@ -358,7 +391,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
 
   @Test
   void unexpectedLimiterErrorIsAJson500WithoutDetails() {
-    limiter.fail(new IllegalStateException("secret internals"));
+    store.fail(new IllegalStateException("secret internals"));
 
     client
         .post()
@@ -373,7 +406,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   }
 
   private void assertNothingReservedOrForwarded() {
-    assertThat(limiter.admits()).isEmpty();
+    assertThat(store.admits()).isEmpty();
     assertThat(VLLM.generationRequests()).isEmpty();
   }
 }

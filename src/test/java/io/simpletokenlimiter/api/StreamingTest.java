@@ -56,7 +56,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(sent.path("stream_options").path("include_usage").booleanValue()).isTrue();
     assertThat(sent.path("stream_options").path("continuous_usage_stats").booleanValue()).isTrue();
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(35);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(35);
   }
 
   @Test
@@ -76,7 +76,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(chunks.subList(0, chunks.size() - 1))
         .allSatisfy(chunk -> assertThat(chunk.has("usage")).isFalse());
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(15);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(15);
   }
 
   @Test
@@ -111,7 +111,7 @@ class StreamingTest extends ProxyIntegrationTest {
               assertThat(chunk.path("model").stringValue()).isEqualTo(PUBLIC_MODEL);
             });
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(7);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(7);
   }
 
   @Test
@@ -143,7 +143,7 @@ class StreamingTest extends ProxyIntegrationTest {
 
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
     awaitAllSettled();
-    long charged = limiter.settles().get(0).chargedTokens();
+    long charged = store.settles().get(0).chargedTokens();
     assertThat(charged).isGreaterThanOrEqualTo(20 + 4).isLessThan(20 + 400);
   }
 
@@ -159,7 +159,7 @@ class StreamingTest extends ProxyIntegrationTest {
 
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
     awaitAllSettled();
-    long charged = limiter.settles().get(0).chargedTokens();
+    long charged = store.settles().get(0).chargedTokens();
     assertThat(charged).isGreaterThanOrEqualTo(20 + 4 * 10).isLessThan(20 + 4 * 50);
   }
 
@@ -174,7 +174,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(events.get(events.size() - 1)).contains("model_service_error");
     assertThat(events).doesNotContain("data: [DONE]");
     awaitAllSettled();
-    long charged = limiter.settles().get(0).chargedTokens();
+    long charged = store.settles().get(0).chargedTokens();
     assertThat(charged).isGreaterThanOrEqualTo(10).isLessThan(18);
   }
 
@@ -190,7 +190,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(answer.body()).contains("model_service_error").doesNotContain("[DONE]");
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(10 + 4);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(10 + 4);
   }
 
   @Test
@@ -203,7 +203,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(JSON.readTree(answer.body()).path("type").stringValue())
         .isEqualTo("BadRequestError");
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isZero();
+    assertThat(store.settles().get(0).chargedTokens()).isZero();
   }
 
   @Test
@@ -216,7 +216,7 @@ class StreamingTest extends ProxyIntegrationTest {
     assertThat(answer.body()).contains("model_service_error");
     assertThat(answer.rateLimitHeader()).isEqualTo("1000");
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isZero();
+    assertThat(store.settles().get(0).chargedTokens()).isZero();
   }
 
   private Flux<String> streamEvents(String body) {

@@ -91,7 +91,7 @@ class UpstreamFailureTest extends ProxyIntegrationTest {
     post().expectStatus().isOk();
 
     awaitAllSettled();
-    assertThat(limiter.settles().get(0).chargedTokens()).isPositive();
+    assertThat(store.settles().get(0).chargedTokens()).isPositive();
   }
 
   @Test
@@ -112,8 +112,8 @@ class UpstreamFailureTest extends ProxyIntegrationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
     awaitAllSettled();
     // vLLM does not say how much of a non-streamed answer it generated before it stopped.
-    long reserved = limiter.admits().get(0).request().costWith(3);
-    assertThat(limiter.settles().get(0).chargedTokens()).isEqualTo(reserved);
+    long reserved = store.admits().get(0).request().costWith(3);
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(reserved);
   }
 
   @Test
@@ -170,7 +170,7 @@ class UpstreamFailureTest extends ProxyIntegrationTest {
 
   private void assertSettledWithNothing() {
     awaitAllSettled();
-    assertThat(limiter.settles())
+    assertThat(store.settles())
         .isNotEmpty()
         .allSatisfy(s -> assertThat(s.chargedTokens()).isZero());
   }

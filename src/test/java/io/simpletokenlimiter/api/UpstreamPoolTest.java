@@ -31,7 +31,7 @@ import reactor.core.publisher.Flux;
  * failures of vLLM, so a replica at its connection limit does not open the breaker.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@Import(RecordingLimiterConfiguration.class)
+@Import(RecordingStoreConfiguration.class)
 @Timeout(60)
 class UpstreamPoolTest {
 
@@ -55,7 +55,7 @@ class UpstreamPoolTest {
 
   @LocalServerPort int port;
 
-  @Autowired RecordingTokenLimiter limiter;
+  @Autowired RecordingLimitStore store;
 
   @Autowired
   @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER)
@@ -102,7 +102,7 @@ class UpstreamPoolTest {
     streamEnd.orTimeout(10, TimeUnit.SECONDS).join();
     assertThat(events).last().asString().contains("[DONE]");
     post(client).expectStatus().isOk();
-    await().atMost(Duration.ofSeconds(5)).until(() -> limiter.unsettled() == 0);
+    await().atMost(Duration.ofSeconds(5)).until(() -> store.unsettled() == 0);
     assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
   }
 

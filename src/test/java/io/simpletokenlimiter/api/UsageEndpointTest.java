@@ -2,9 +2,11 @@ package io.simpletokenlimiter.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.ReservationRequest;
-import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.TokenUsage;
 import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import java.util.Map;
@@ -36,7 +38,7 @@ class UsageEndpointTest {
   }
 
   @LocalServerPort int port;
-  @Autowired StrictTokenLimiter limiter;
+  @Autowired TokenLimiter limiter;
 
   WebTestClient client;
   String user;
@@ -64,15 +66,15 @@ class UsageEndpointTest {
 
   @Test
   void inFlightReservationsAndSettledUsageAreCounted() {
-    Admission.Admitted admitted =
-        (Admission.Admitted) limiter.admit(user, ReservationRequest.fixed(40, 1, 150)).block();
+    Lease lease =
+        limiter.admit(user, ReservationRequest.fixed(40, 1, 150), LeaseScope.UNBOUNDED).block();
 
     Map<String, Object> during = usageAs(user, user);
     assertThat(during).containsEntry("minute", 190).containsEntry("concurrent", 1);
     assertThat(during.get("remaining"))
         .isEqualTo(Map.of("minute", 810, "hour", -1, "day", 99_810, "concurrent", 4));
 
-    limiter.settle(admitted, 75).block();
+    lease.settle(new TokenUsage(40, 35)).block();
     assertThat(usageAs(user, user))
         .containsEntry("minute", 75)
         .containsEntry("day", 75)

@@ -1,9 +1,12 @@
 package io.simpletokenlimiter.bench;
 
-import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.LeaseEvents;
+import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.StrictTokenLimiter;
+import io.simpletokenlimiter.limit.TokenUsage;
 import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
@@ -89,7 +92,8 @@ public class LimiterBenchmark {
             UserLimits.of(LIMITS),
             Clock.systemUTC(),
             Duration.ofSeconds(30),
-            Duration.ofMinutes(30));
+            Duration.ofMinutes(30),
+            LeaseEvents.NONE);
   }
 
   @TearDown(Level.Trial)
@@ -107,7 +111,7 @@ public class LimiterBenchmark {
   @Benchmark
   @BenchmarkMode(Mode.AverageTime)
   @OutputTimeUnit(TimeUnit.MICROSECONDS)
-  public Admission admitAndSettleOneUser() {
+  public Lease admitAndSettleOneUser() {
     return admitAndSettle("bench-user").block();
   }
 
@@ -130,18 +134,14 @@ public class LimiterBenchmark {
   @BenchmarkMode(Mode.Throughput)
   @OutputTimeUnit(TimeUnit.SECONDS)
   @Threads(2)
-  public Admission admitAndSettleOneUserTwoThreads() {
+  public Lease admitAndSettleOneUserTwoThreads() {
     return admitAndSettle("bench-hot-user").block();
   }
 
-  private Mono<Admission> admitAndSettle(String user) {
+  private Mono<Lease> admitAndSettle(String user) {
     return limiter
-        .admit(user, REQUEST)
-        .flatMap(
-            admission ->
-                admission instanceof Admission.Admitted admitted
-                    ? limiter.settle(admitted, 120).thenReturn(admission)
-                    : Mono.error(new IllegalStateException("rejected: " + admission)));
+        .admit(user, REQUEST, LeaseScope.UNBOUNDED)
+        .flatMap(lease -> lease.settle(new TokenUsage(100, 20)).thenReturn(lease));
   }
 
   /** Redis commands the whole trial sent, by kind: the scripts run as EVALSHA. */

@@ -38,7 +38,7 @@ class TokenLimitPropertiesTest {
                     .getFailure()
                     .rootCause()
                     .hasMessage(
-                        "token.limit.max-tokens-per-minute must be at most 1000000000000000,"
+                        "token.limit.max-tokens-per-minute (MAX_TOKENS_MINUTE) must be at most 1000000000000000,"
                             + " or -1 for unlimited, was 1000000000000001"));
     runner
         .withPropertyValues("token.limit.max-tokens-per-day=9223372036854775807")
@@ -48,7 +48,7 @@ class TokenLimitPropertiesTest {
                     .getFailure()
                     .rootCause()
                     .hasMessageStartingWith(
-                        "token.limit.max-tokens-per-day must be at most 1000000000000000"));
+                        "token.limit.max-tokens-per-day (MAX_TOKENS_DAY) must be at most 1000000000000000"));
   }
 
   @Test
@@ -61,8 +61,8 @@ class TokenLimitPropertiesTest {
                     .getFailure()
                     .rootCause()
                     .hasMessage(
-                        "token.limit.max-tokens-per-hour must be at least 1, or -1 for unlimited,"
-                            + " was 0"));
+                        "token.limit.max-tokens-per-hour (MAX_TOKENS_HOUR) must be at least 1,"
+                            + " or -1 for unlimited, was 0"));
   }
 
   @Test

@@ -82,6 +82,29 @@ final class ApiClient {
    * the rest of the body instead of closing.) Returns what was read.
    */
   String chatThenHangUp(String userId, String body, String until) {
+    try (Socket socket = sendChat(userId, body)) {
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream received = new ByteArrayOutputStream();
+      byte[] buffer = new byte[4096];
+      int read;
+      while ((read = in.read(buffer)) >= 0) {
+        received.write(buffer, 0, read);
+        String text = received.toString(StandardCharsets.UTF_8);
+        if (text.contains(until)) {
+          return text;
+        }
+      }
+      throw new IllegalStateException("the answer ended before " + until + ": " + received);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Posts a chat completion on a socket of its own and returns the socket without reading: the
+   * caller hangs up by closing it, at the moment it chooses.
+   */
+  Socket sendChat(String userId, String body) {
     URI uri = URI.create(baseUrl);
     byte[] content = body.getBytes(StandardCharsets.UTF_8);
     String head =
@@ -98,24 +121,14 @@ final class ApiClient {
             + "Content-Length: "
             + content.length
             + "\r\n\r\n";
-    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+    try {
+      Socket socket = new Socket(uri.getHost(), uri.getPort());
       socket.setSoTimeout(Math.toIntExact(CALL_TIMEOUT.toMillis()));
       OutputStream out = socket.getOutputStream();
       out.write(head.getBytes(StandardCharsets.US_ASCII));
       out.write(content);
       out.flush();
-      InputStream in = socket.getInputStream();
-      ByteArrayOutputStream received = new ByteArrayOutputStream();
-      byte[] buffer = new byte[4096];
-      int read;
-      while ((read = in.read(buffer)) >= 0) {
-        received.write(buffer, 0, read);
-        String text = received.toString(StandardCharsets.UTF_8);
-        if (text.contains(until)) {
-          return text;
-        }
-      }
-      throw new IllegalStateException("the answer ended before " + until + ": " + received);
+      return socket;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.client.ReactorResourceFactory;
 
@@ -31,6 +32,13 @@ final class LimiterInstance implements AutoCloseable {
 
   /** Starts a replica with {@code properties} over the defaults of {@code application.yml}. */
   static LimiterInstance start(Map<String, String> properties) {
+    return start(properties, context -> {});
+  }
+
+  /** As {@link #start(Map)}, with {@code initializer} run on the context before it refreshes. */
+  static LimiterInstance start(
+      Map<String, String> properties,
+      ApplicationContextInitializer<ConfigurableApplicationContext> initializer) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("server.port", "0");
     all.put("server.address", "127.0.0.1");
@@ -46,7 +54,7 @@ final class LimiterInstance implements AutoCloseable {
         new SpringApplicationBuilder(TokenLimiterApplication.class)
             .web(WebApplicationType.REACTIVE)
             .logStartupInfo(false)
-            .initializers(LimiterInstance::ownNettyResources)
+            .initializers(LimiterInstance::ownNettyResources, initializer)
             .run(arguments);
     return new LimiterInstance(context);
   }

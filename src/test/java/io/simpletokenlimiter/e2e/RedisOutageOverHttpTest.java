@@ -185,7 +185,7 @@ class RedisOutageOverHttpTest {
             () -> {
               try (RespConnection connection = redis.connect()) {
                 // The key layout of docs/redis-store.md.
-                return (Long) connection.call("EXISTS", "stl:{" + user + "}:buckets") == 1L;
+                return (Long) connection.call("EXISTS", "stl:{" + user + "}:ledger") == 1L;
               }
             });
   }

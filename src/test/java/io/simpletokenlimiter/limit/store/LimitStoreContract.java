@@ -7,8 +7,11 @@ import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.Window;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -20,8 +23,10 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The specification of {@link LimitStore}: every store (memory, Redis standalone, Redis Cluster)
- * runs these tests. Time is passed explicitly, so every expectation is exact.
+ * The specification of {@link LimitStore}: every store (memory, Redis standalone, Redis Cluster,
+ * and Redis behind {@code ResilientLimitStore}) runs these tests. Every rule that is not about how
+ * a store keeps its data lives here, so the Java and Lua implementations cannot drift apart without
+ * a red test. Time is passed explicitly, so every expectation is exact.
  */
 public abstract class LimitStoreContract {
 
@@ -106,15 +111,15 @@ public abstract class LimitStoreContract {
 
   @Test
   void retryAfterIsTheTimeUntilEnoughBucketsHaveExpired() {
-    charge(600, T0 + 500); // bucket T0/1000, counted until T0 + 61 s
-    charge(300, T0 + 10_200); // counted until T0 + 71 s
+    charge(600, T0 + 500); // counted until a minute after its charge: T0 + 60.5 s
+    charge(300, T0 + 10_200); // counted until T0 + 70.2 s
 
     Rejected rejected = rejected(admit(fixed(200, 300), DEFAULTS, T0 + 20_000));
 
     assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
-    assertThat(rejected.retryAfterMillis()).isEqualTo(41_000);
-    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 60_999)).isInstanceOf(Rejected.class);
-    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 61_000)).isInstanceOf(Admitted.class);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(40_500);
+    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 60_499)).isInstanceOf(Rejected.class);
+    assertThat(admit(fixed(200, 300), DEFAULTS, T0 + 60_500)).isInstanceOf(Admitted.class);
   }
 
   @Test
@@ -125,10 +130,10 @@ public abstract class LimitStoreContract {
     Rejected rejected = rejected(admit(fixed(300, 300), DEFAULTS, T0 + 4_000));
 
     // 800 + 600 - 1000 = 400: the first bucket alone frees enough.
-    assertThat(rejected.retryAfterMillis()).isEqualTo(57_000);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(56_000);
     Rejected bigger = rejected(admit(fixed(500, 400), DEFAULTS, T0 + 4_000));
     // 800 + 900 - 1000 = 700: both buckets must expire.
-    assertThat(bigger.retryAfterMillis()).isEqualTo(60_000);
+    assertThat(bigger.retryAfterMillis()).isEqualTo(59_000);
   }
 
   @Test
@@ -140,8 +145,8 @@ public abstract class LimitStoreContract {
     Rejected rejected = rejected(admit(fixed(100, 100), limits, T0 + 180_000));
 
     assertThat(rejected.limitType()).isEqualTo(LimitType.HOUR);
-    // The hour bucket of T0 (60 s span) is counted until T0 + 61 min.
-    assertThat(rejected.retryAfterMillis()).isEqualTo(61 * 60_000 - 180_000);
+    // The hour bucket of T0 is counted until an hour after its latest charge.
+    assertThat(rejected.retryAfterMillis()).isEqualTo(3_600_000 - 180_000);
   }
 
   @Test
@@ -152,19 +157,205 @@ public abstract class LimitStoreContract {
     Rejected rejected = rejected(admit(fixed(50, 50), limits, T0 + 1_000));
 
     assertThat(rejected.limitType()).isEqualTo(LimitType.HOUR);
-    assertThat(rejected.retryAfterMillis()).isEqualTo(61 * 60_000 - 1_000);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(3_600_000 - 1_000);
   }
 
   @Test
-  void theDayWindowCountsEachBucketUntilItsWholeSpanHasLeft() {
+  void aBucketIsCountedUntilAWindowAfterItsLatestCharge() {
     Limits limits = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 1_000, 5);
-    charge(1_000, T0 + 899_000, limits); // day bucket [T0, T0 + 15 min)
+    charge(400, T0, limits); // day bucket [T0, T0 + 15 min)
+    charge(600, T0 + 899_000, limits); // the same bucket, charged last at T0 + 899 s
 
-    long expiry = T0 + 86_400_000 + 900_000;
+    long expiry = T0 + 899_000 + 86_400_000;
     Rejected rejected = rejected(admit(fixed(1, 1), limits, expiry - 1));
     assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
     assertThat(rejected.retryAfterMillis()).isEqualTo(1);
     assertThat(admit(fixed(1, 1), limits, expiry)).isInstanceOf(Admitted.class);
+  }
+
+  @Test
+  void theFirstRequestGetsItsWholeBudgetAndTheMinuteIsTightest() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 2);
+
+    Admitted admitted = admitted(admit(fixed(100, 200), limits, T0));
+
+    assertThat(admitted.reservedTokens()).isEqualTo(300);
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, 1_000, 700, 0, 2, 1));
+  }
+
+  @Test
+  void aRejectionCarriesTheWholeQuota() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 2);
+    charge(400, T0, limits);
+    charge(500, T0 + 5_000, limits);
+    long now = T0 + 10_000;
+
+    Rejected rejected = rejected(admit(fixed(50, 100), limits, now));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 60_000 - now);
+    assertThat(rejected.quota())
+        .isEqualTo(new Quota(LimitType.MINUTE, 1_000, 100, T0 + 5_000 + 60_000 - now, 2, 0));
+  }
+
+  @Test
+  void unlimitedWindowsReportNoTightestLimit() {
+    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 3);
+
+    Admitted admitted = admitted(admit(flexible(5_000_000, 2, 16, 2_048), unlimited, T0));
+
+    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, -1, -1, 0, 3, 1));
+  }
+
+  @Test
+  void onlyTheLimitedWindowsCount() {
+    Limits dayOnly = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 500, 3);
+    charge(450, T0, dayOnly);
+
+    Rejected rejected = rejected(admit(fixed(0, 100), dayOnly, T0 + 1_000));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.retryAfterMillis())
+        .isEqualTo(T0 + Window.DAY.lengthMillis() - (T0 + 1_000));
+    assertThat(rejected.quota().tightest()).isEqualTo(LimitType.DAY);
+    assertThat(rejected.quota().remainingTokens()).isEqualTo(50);
+  }
+
+  @Test
+  void onATieTheShorterWindowIsTightest() {
+    Limits equal = new Limits(1_000, 1_000, 1_000, 3);
+
+    Admitted admitted = admitted(admit(fixed(0, 10), equal, T0));
+
+    assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
+  }
+
+  @Test
+  void onlyReservationsInTheWayAskForTheShortRetry() {
+    Limits two = new Limits(1_000, 10_000, 100_000, 2);
+    admitted(admit(fixed(0, 900), two, T0));
+    admitted(admit(fixed(0, 50), two, T0));
+
+    Rejected tokens = rejected(admit(fixed(0, 100), two, T0));
+    Rejected slots = rejected(admit(fixed(0, 10), two, T0));
+
+    assertThat(tokens.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(tokens.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+    assertThat(slots.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(slots.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
+  }
+
+  @Test
+  void tokensLeaveEachWindowOneWindowLengthAfterTheyWereCharged() {
+    charge(100, T0);
+    long minuteGone = T0 + Window.MINUTE.lengthMillis();
+
+    assertThat(usage(minuteGone - 1).minute()).isEqualTo(100);
+    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 0));
+    long dayGone = T0 + Window.DAY.lengthMillis();
+    assertThat(usage(dayGone - 1).day()).isEqualTo(100);
+    assertThat(usage(dayGone)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void tokensChargedByAClockAheadAreCountedByOneBehind() {
+    charge(100, T0 + 5_000);
+
+    assertThat(usage(T0).minute()).isEqualTo(100);
+    assertThat(usage(T0 - 60_000).minute()).isEqualTo(100);
+  }
+
+  @Test
+  void aChargeFromAClockBehindIsCountedFromTheLatestTimeSeen() {
+    charge(100, T0 + 61_000);
+    Admitted late = admitted(admit(fixed(0, 500), DEFAULTS, T0));
+
+    // Settled by a replica whose clock is 61 s behind: counted as of the latest time the user's
+    // counters have seen, so it stays in the minute of everyone else.
+    assertThat(settle(late, 500, T0)).isTrue();
+
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(600, 600, 600, 0));
+  }
+
+  @Test
+  void onlyWritesMoveAUsersTimeForward() {
+    AdmitCommand longLease =
+        new AdmitCommand(user, UUID.randomUUID().toString(), fixed(0, 500), DEFAULTS, T0, 120_000);
+    Admitted late = admitted(store.admit(longLease).block(TIMEOUT));
+    assertThat(usage(T0 + 61_000).minute()).isEqualTo(500);
+    assertThat(rejected(admit(fixed(0, 600), DEFAULTS, T0 + 61_000)).limitType())
+        .isEqualTo(LimitType.MINUTE);
+
+    // Reads and rejections at T0 + 61 s changed nothing: the settle at T0 charges T0's bucket.
+    assertThat(settle(late, 500, T0)).isTrue();
+
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(0, 500, 500, 0));
+  }
+
+  @Test
+  void anExpiredLeaseIsChargedInTheBucketOfTheMomentItIsFound() {
+    Admitted admitted = admitted(admit(fixed(100, 200), DEFAULTS, T0));
+    long found = T0 + TTL;
+
+    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+    assertThat(settle(admitted, 10, found + 1)).isFalse();
+    long leaves = Window.MINUTE.expiryOfChargeAt(found);
+    assertThat(usage(leaves - 1).minute()).isEqualTo(300);
+    assertThat(usage(leaves).minute()).isZero();
+  }
+
+  @Test
+  void settlingOneLeaseExpiresTheOthers() {
+    admitted(admit(fixed(0, 200), DEFAULTS, T0));
+    Admitted kept = admitted(admit(fixed(0, 100), DEFAULTS, T0 + TTL - 1));
+
+    assertThat(settle(kept, 40, T0 + TTL)).isTrue();
+
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 0));
+  }
+
+  @Test
+  void theLargestLimitsAreCountedExactly() {
+    long max = Limits.MAX_TOKENS;
+    Limits largest = new Limits(max, max, max, 2);
+
+    Admitted first = admitted(admit(fixed(1, max - 2), largest, T0));
+    Admitted last = admitted(admit(flexible(0, 1, 1, max), largest, T0));
+
+    assertThat(first.reservedTokens()).isEqualTo(max - 1);
+    assertThat(first.quota()).isEqualTo(new Quota(LimitType.MINUTE, max, 1, 0, 2, 1));
+    assertThat(last.completionTokensPerChoice()).isEqualTo(1);
+    assertThat(last.quota().remainingTokens()).isZero();
+    assertThat(settle(first, max - 1, T0)).isTrue();
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
+    Rejected rejected = rejected(admit(fixed(0, 1), largest, T0 + 1_000));
+    assertThat(rejected.quota().limitTokens()).isEqualTo(max);
+    assertThat(rejected.quota().remainingTokens()).isZero();
+  }
+
+  @Test
+  void retryAfterIsNeverLongerThanTheWindowThatBlocks() {
+    for (Window window : Window.values()) {
+      String someone = "spent-" + window + "-" + UUID.randomUUID();
+      Limits limits =
+          new Limits(
+              window == Window.MINUTE ? 1_000 : Limits.UNLIMITED,
+              window == Window.HOUR ? 1_000 : Limits.UNLIMITED,
+              window == Window.DAY ? 1_000 : Limits.UNLIMITED,
+              5);
+      // Spent at the very end of a bucket, and asked again at once.
+      long end = T0 + window.bucketMillis() - 1;
+      Admitted spent =
+          admitted(store.admit(command(someone, fixed(0, 1_000), limits, end)).block(TIMEOUT));
+      assertThat(settle(spent, 1_000, end)).isTrue();
+
+      Rejected rejected =
+          rejected(store.admit(command(someone, fixed(0, 1), limits, end)).block(TIMEOUT));
+
+      assertThat(rejected.limitType()).isEqualTo(window.limitType());
+      assertThat(rejected.retryAfterMillis()).isEqualTo(window.lengthMillis());
+      assertThat(rejected.quota().resetMillis()).isEqualTo(window.lengthMillis());
+    }
   }
 
   @Test
@@ -195,7 +386,7 @@ public abstract class LimitStoreContract {
     Rejected rejected = rejected(admit(flexible(100, 1, 16, 1_948), DEFAULTS, T0 + 1_000));
 
     assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
-    assertThat(rejected.retryAfterMillis()).isEqualTo(60_000);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(59_000);
   }
 
   @Test
@@ -302,7 +493,7 @@ public abstract class LimitStoreContract {
     assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
     assertThat(admitted.quota().limitTokens()).isEqualTo(1_000);
     assertThat(admitted.quota().remainingTokens()).isEqualTo(300);
-    assertThat(admitted.quota().resetMillis()).isEqualTo(51_000);
+    assertThat(admitted.quota().resetMillis()).isEqualTo(50_000);
     assertThat(admitted.quota().maxConcurrent()).isEqualTo(3);
     assertThat(admitted.quota().inFlight()).isEqualTo(1);
 
@@ -377,8 +568,12 @@ public abstract class LimitStoreContract {
     return new AdmitCommand(userId, UUID.randomUUID().toString(), request, limits, now, TTL);
   }
 
+  /** Settles where the lease is held, as the limiter does. */
   private boolean settle(Admitted admitted, long tokens, long now) {
-    return store.settle(admitted.userId(), admitted.leaseId(), tokens, now).block(TIMEOUT);
+    return admitted
+        .holder()
+        .settle(admitted.userId(), admitted.leaseId(), tokens, now)
+        .block(TIMEOUT);
   }
 
   /** Serves {@code tokens} at {@code now}: an admitted request settled at once. */

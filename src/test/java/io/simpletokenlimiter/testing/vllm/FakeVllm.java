@@ -57,8 +57,19 @@ public final class FakeVllm implements AutoCloseable {
     /** Reads the request and never answers. */
     HANG,
     /** Streams: sends half the chunks, then closes the connection. Otherwise: closes at once. */
-    CUT_MID_STREAM
+    CUT_MID_STREAM,
+    /** Non-streamed: 20 MB of JSON white space before the answer, as a broken upstream might. */
+    OVERSIZED_ANSWER,
+    /** Non-streamed: the answer one byte per {@link #chunkDelay(Duration)}. */
+    DRIP,
+    /** Non-streamed: usage reports 10^12 completion tokens, whatever {@code max_tokens} said. */
+    OVER_REPORT,
+    /** Streamed: content chunks, with usage, every {@link #chunkDelay(Duration)}, without end. */
+    ENDLESS_STREAM
   }
+
+  public static final int OVERSIZED_BYTES = 20 * 1024 * 1024;
+  public static final long OVER_REPORTED_TOKENS = 1_000_000_000_000L;
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -362,7 +373,70 @@ public final class FakeVllm implements AutoCloseable {
           stream
               ? sendStream(response, chunks(body, chat, recorded), false)
               : sendJson(response, 200, completion(body, chat, recorded));
+      case OVERSIZED_ANSWER -> sendOversized(response, completion(body, chat, recorded));
+      case DRIP -> sendDripping(response, completion(body, chat, recorded));
+      case OVER_REPORT -> {
+        ObjectNode answer = completion(body, chat, recorded);
+        ((ObjectNode) answer.get("usage")).put("completion_tokens", OVER_REPORTED_TOKENS);
+        yield sendJson(response, 200, answer);
+      }
+      case ENDLESS_STREAM -> sendEndlessStream(response, shape(body, chat).promptTokens());
     };
+  }
+
+  private static Publisher<Void> sendOversized(HttpServerResponse response, JsonNode answer) {
+    int piece = 64 * 1024;
+    Flux<ByteBuf> whiteSpace =
+        Flux.range(0, OVERSIZED_BYTES / piece)
+            .map(i -> Unpooled.wrappedBuffer(" ".repeat(piece).getBytes(StandardCharsets.UTF_8)));
+    return response
+        .status(200)
+        .header("content-type", "application/json")
+        .send(
+            whiteSpace.concatWith(
+                Mono.fromSupplier(
+                    () ->
+                        Unpooled.copiedBuffer(
+                            JSON.writeValueAsString(answer), StandardCharsets.UTF_8))))
+        .then();
+  }
+
+  private Publisher<Void> sendDripping(HttpServerResponse response, JsonNode answer) {
+    byte[] bytes = JSON.writeValueAsBytes(answer);
+    return response
+        .status(200)
+        .header("content-type", "application/json")
+        .send(
+            Flux.range(0, bytes.length)
+                .delayElements(chunkDelay)
+                .map(i -> Unpooled.wrappedBuffer(bytes, i, 1)),
+            buffer -> true)
+        .then();
+  }
+
+  private Publisher<Void> sendEndlessStream(HttpServerResponse response, int promptTokens) {
+    String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    long created = Instant.now().getEpochSecond();
+    Flux<ByteBuf> events =
+        Flux.interval(chunkDelay.isZero() ? Duration.ofMillis(1) : chunkDelay)
+            .map(
+                t -> {
+                  int produced = Math.toIntExact(t + 1);
+                  ObjectNode chunk = chunkHeader(id, "chat.completion.chunk", created);
+                  ObjectNode choice = chunk.putArray("choices").addObject();
+                  choice.put("index", 0);
+                  choice.putObject("delta").put("content", token(produced));
+                  choice.putNull("logprobs");
+                  choice.putNull("finish_reason");
+                  chunk.set("usage", usage(promptTokens, produced));
+                  return Unpooled.copiedBuffer(
+                      "data: " + JSON.writeValueAsString(chunk) + "\n\n", StandardCharsets.UTF_8);
+                });
+    return response
+        .status(200)
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .send(events, buffer -> true)
+        .then();
   }
 
   private static ObjectNode error(String message, int code) {

@@ -21,8 +21,11 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
- * user's two keys, {@code stl:{userId}:buckets} and {@code stl:{userId}:leases}. The hash tag puts
- * both in one slot, so the scripts run unchanged on standalone, Sentinel and Cluster.
+ * user's one hash, {@code stl:{userId}:ledger}, which holds the user's buckets, leases and latest
+ * time (layout in {@code prelude.lua}). The hash tag keeps every key of a user in one slot, so the
+ * scripts run unchanged on standalone, Sentinel and Cluster. A script reads the hash with one
+ * command and writes it with at most three, so an admission and its settlement execute at most 8
+ * Redis commands together.
  *
  * <p>Time is always the caller's {@code nowMillis}, never Redis {@code TIME}; see {@code
  * docs/redis-store.md} for the reasons and for what clock skew between replicas can do.
@@ -30,7 +33,6 @@ import reactor.core.scheduler.Schedulers;
 public final class RedisLimitStore implements LimitStore {
 
   private static final Window[] WINDOWS = Window.values();
-  private static final int ADMITTED = 1;
 
   private final ReactiveStringRedisTemplate redis;
   private final LimitScripts scripts = LimitScripts.load();
@@ -73,10 +75,9 @@ public final class RedisLimitStore implements LimitStore {
         .then();
   }
 
-  /** The keys of one user; the braces are the hash tag. */
-  static List<String> keys(String userId) {
-    String tag = "stl:{" + userId + "}:";
-    return List.of(tag + "buckets", tag + "leases");
+  /** The one key of a user; the braces are the hash tag. */
+  static String key(String userId) {
+    return "stl:{" + userId + "}:ledger";
   }
 
   @Override
@@ -96,7 +97,7 @@ public final class RedisLimitStore implements LimitStore {
       args.add(Long.toString(limits.tokens(window)));
     }
     return run(scripts.admit(), command.userId(), args)
-        .map(reply -> admission(command, longs(reply)));
+        .map(reply -> admission(command, AdmitReply.from(reply)));
   }
 
   @Override
@@ -117,7 +118,8 @@ public final class RedisLimitStore implements LimitStore {
 
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
-    return run(scripts.usage(), userId, windowArgs(nowMillis)).map(reply -> usage(longs(reply)));
+    return run(scripts.usage(), userId, windowArgs(nowMillis))
+        .map(reply -> UsageReply.from(reply).snapshot());
   }
 
   /**
@@ -126,7 +128,10 @@ public final class RedisLimitStore implements LimitStore {
    * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
    */
   private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return redis.execute(script, keys(userId), args).single().publishOn(Schedulers.parallel());
+    return redis
+        .execute(script, List.of(key(userId)), args)
+        .single()
+        .publishOn(Schedulers.parallel());
   }
 
   /** Now, then the windows shortest first: the scripts take every span from here. */
@@ -147,41 +152,35 @@ public final class RedisLimitStore implements LimitStore {
     return window.name().substring(0, 1).toLowerCase(Locale.ROOT);
   }
 
-  private Admission admission(AdmitCommand command, long[] reply) {
-    Quota quota = quota(command.limits(), reply);
-    if (reply[0] == ADMITTED) {
+  private Admission admission(AdmitCommand command, AdmitReply reply) {
+    LimitType tightest =
+        reply.tightestWindow() == 0 ? LimitType.MINUTE : window(reply.tightestWindow()).limitType();
+    Quota quota =
+        new Quota(
+            tightest,
+            reply.limitTokens(),
+            reply.remainingTokens(),
+            reply.resetMillis(),
+            command.limits().maxConcurrent(),
+            reply.inFlight());
+    if (reply.admitted()) {
       return new Admission.Admitted(
-          command.userId(), command.leaseId(), reply[2], reply[1], quota, this);
+          command.userId(),
+          command.leaseId(),
+          reply.reservedTokens(),
+          reply.grantedPerChoice(),
+          quota,
+          this);
     }
-    LimitType blocking = reply[1] == 0 ? LimitType.CONCURRENT : window(reply[1]).limitType();
-    return new Admission.Rejected(blocking, reply[2], quota);
-  }
-
-  /** Reads the quota part of an admit reply: tightest, limit, remaining, reset, in flight. */
-  private static Quota quota(Limits limits, long[] reply) {
-    LimitType tightest = reply[3] == 0 ? LimitType.MINUTE : window(reply[3]).limitType();
-    return new Quota(
-        tightest, reply[4], reply[5], reply[6], limits.maxConcurrent(), (int) reply[7]);
-  }
-
-  private static UsageSnapshot usage(long[] reply) {
-    return new UsageSnapshot(
-        reply[Window.MINUTE.ordinal()],
-        reply[Window.HOUR.ordinal()],
-        reply[Window.DAY.ordinal()],
-        (int) reply[WINDOWS.length]);
+    LimitType blocking =
+        reply.blockingWindow() == 0
+            ? LimitType.CONCURRENT
+            : window(reply.blockingWindow()).limitType();
+    return new Admission.Rejected(blocking, reply.retryAfterMillis(), quota);
   }
 
   /** Scripts number windows from 1, in {@link Window} order. */
-  private static Window window(long index) {
-    return WINDOWS[(int) index - 1];
-  }
-
-  private static long[] longs(List<?> reply) {
-    long[] values = new long[reply.size()];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = ((Number) reply.get(i)).longValue();
-    }
-    return values;
+  private static Window window(int index) {
+    return WINDOWS[index - 1];
   }
 }

@@ -3,17 +3,20 @@ package io.simpletokenlimiter.limit.store.redis;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.config.store.RedisStoreSelected;
 import io.simpletokenlimiter.config.store.StoreSelection;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
@@ -45,6 +48,20 @@ public class RedisStoreConfiguration {
   LettuceClientOptionsBuilderCustomizer rejectCommandsWhileDisconnected() {
     return options ->
         options.disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+  }
+
+  /**
+   * Lettuce backs off up to 30 s between reconnection attempts; capped here, Redis is back in use
+   * within about a second of answering again (with the breaker's {@code wait-in-open-state}).
+   */
+  @Bean
+  ClientResourcesBuilderCustomizer capReconnectDelay(RedisStoreProperties properties) {
+    return resources -> resources.reconnectDelay(reconnectDelay(properties.maxReconnectDelay()));
+  }
+
+  /** Exponential from 1 ms, doubling, never above {@code max}. */
+  static Delay reconnectDelay(Duration max) {
+    return Delay.exponential(Duration.ofMillis(1), max, 2, TimeUnit.MILLISECONDS);
   }
 
   @Bean

@@ -17,13 +17,17 @@ import org.springframework.validation.annotation.Validated;
  * @param outagePolicy {@code fallback-memory} (keep serving with per-replica limits) or {@code
  *     fail-closed} (answer 503 until Redis is back)
  * @param commandTimeout the longest a request waits for Redis before the policy applies
+ * @param maxReconnectDelay the longest Lettuce waits between two attempts to reconnect to a Redis
+ *     that went away (its default backs off to 30 s): with the breaker's {@code waitInOpenState},
+ *     how soon Redis decides again after it returns
  */
 @ConfigurationProperties("token.limit.redis")
 @Validated
 public record RedisStoreProperties(
     @DefaultValue("fallback-memory") @NotNull OutagePolicy outagePolicy,
     @DefaultValue("500ms") @NotNull Duration commandTimeout,
-    @DefaultValue @Valid Breaker breaker) {
+    @DefaultValue @Valid Breaker breaker,
+    @DefaultValue("500ms") @NotNull Duration maxReconnectDelay) {
 
   /**
    * The circuit breaker around Redis: it opens when {@code failureRateThreshold} percent of the
@@ -35,6 +39,6 @@ public record RedisStoreProperties(
       @DefaultValue("50") @DecimalMin("1") @DecimalMax("100") float failureRateThreshold,
       @DefaultValue("20") @Min(1) int slidingWindowSize,
       @DefaultValue("5") @Min(1) int minimumNumberOfCalls,
-      @DefaultValue("2s") @NotNull Duration waitInOpenState,
+      @DefaultValue("500ms") @NotNull Duration waitInOpenState,
       @DefaultValue("2") @Min(1) int permittedCallsInHalfOpenState) {}
 }

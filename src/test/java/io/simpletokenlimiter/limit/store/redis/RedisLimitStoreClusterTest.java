@@ -10,7 +10,6 @@ import io.simpletokenlimiter.testing.redis.RedisTestCluster;
 import io.simpletokenlimiter.testing.redis.RespConnection;
 import io.simpletokenlimiter.testing.redis.SharedRedis;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,10 +44,8 @@ class RedisLimitStoreClusterTest extends RedisLimitStoreScenarios {
   }
 
   @Test
-  void bothKeysOfAUserShareOneSlot() {
-    List<String> keys = RedisLimitStore.keys(user);
-
-    assertThat(slotOf(keys.get(0))).isEqualTo(slotOf(keys.get(1)));
+  void theKeyOfAUserIsInTheSlotOfTheirHashTag() {
+    assertThat(slotOf(RedisLimitStore.key(user))).isEqualTo(slotOf("{" + user + "}"));
   }
 
   @Test
@@ -62,7 +59,7 @@ class RedisLimitStoreClusterTest extends RedisLimitStoreScenarios {
                   someone, "lease", ReservationRequest.fixed(0, 1, 10), LIMITS, T0, TTL))
           .block(BLOCK);
       assertThat(store.usage(someone, T0).block(BLOCK)).isEqualTo(new UsageSnapshot(10, 10, 10, 1));
-      nodesUsed.add(slotOf(RedisLimitStore.keys(someone).get(0)) * 3 / 16_384);
+      nodesUsed.add(slotOf(RedisLimitStore.key(someone)) * 3 / 16_384);
     }
 
     assertThat(nodesUsed).hasSize(3);

@@ -7,9 +7,7 @@ import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
-import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
-import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
@@ -25,9 +23,9 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 
 /**
- * The Lua scripts against a real Redis, driven by a fake clock: what {@code LimitStoreContract}
- * leaves open (whole quotas, when an expired lease is charged, clock skew) and what only Redis has
- * (key expiry, pruning, integer formatting of large timestamps).
+ * What only the Redis store has, against a real Redis driven by a fake clock: key layout, expiry
+ * and pruning, integer formatting of large numbers, the short retry hint passed from Java, replies
+ * off Lettuce's I/O thread. Every general rule is in {@code LimitStoreContract}.
  */
 @Timeout(60)
 abstract class RedisLimitStoreScenarios {
@@ -59,78 +57,6 @@ abstract class RedisLimitStoreScenarios {
   /** Runs a raw command on the node that holds {@code key}. */
   abstract Object call(String key, Object... command);
 
-  // --- admission -------------------------------------------------------------------------
-
-  @Test
-  void firstRequestGetsItsWholeBudgetAndTheMinuteIsTightest() {
-    Admitted admitted = admitted(ReservationRequest.fixed(100, 1, 200), T0);
-
-    assertThat(admitted.userId()).isEqualTo(user);
-    assertThat(admitted.reservedTokens()).isEqualTo(300);
-    assertThat(admitted.completionTokensPerChoice()).isEqualTo(200);
-    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, 1_000, 700, 0, 2, 1));
-    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 1));
-  }
-
-  @Test
-  void rejectionNamesTheMinuteAndWaitsForTheBucketThatFreesEnough() {
-    settleNew(ReservationRequest.fixed(0, 1, 400), 400, T0);
-    settleNew(ReservationRequest.fixed(0, 1, 500), 500, T0 + 5_000);
-    long now = T0 + 10_000;
-
-    Rejected rejected = rejected(ReservationRequest.fixed(50, 1, 100), now);
-
-    // used 900 + 150 > 1000: the 400 of T0's bucket must go, at T0 + 61 s
-    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
-    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 61_000 - now);
-    assertThat(rejected.quota())
-        .isEqualTo(new Quota(LimitType.MINUTE, 1_000, 100, T0 + 5_000 + 61_000 - now, 2, 0));
-  }
-
-  @Test
-  void unlimitedWindowsGrantTheWholeBudget() {
-    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 3);
-
-    Admitted admitted = admitted(new ReservationRequest(5_000_000, 2, 16, 2_048), T0, unlimited);
-
-    assertThat(admitted.completionTokensPerChoice()).isEqualTo(2_048);
-    assertThat(admitted.quota()).isEqualTo(new Quota(LimitType.MINUTE, -1, -1, 0, 3, 1));
-  }
-
-  @Test
-  void onlyTheLimitedWindowsCount() {
-    Limits dayOnly = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, 500, 3);
-    settleNew(ReservationRequest.fixed(0, 1, 450), 450, T0, dayOnly);
-
-    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 100), T0 + 1_000, dayOnly);
-
-    assertThat(rejected.limitType()).isEqualTo(LimitType.DAY);
-    assertThat(rejected.retryAfterMillis())
-        .isEqualTo(Window.DAY.expiryOf(Window.DAY.bucketAt(T0)) - (T0 + 1_000));
-    assertThat(rejected.quota().tightest()).isEqualTo(LimitType.DAY);
-    assertThat(rejected.quota().remainingTokens()).isEqualTo(50);
-  }
-
-  @Test
-  void onATieTheShorterWindowIsTightest() {
-    Limits equal = new Limits(1_000, 1_000, 1_000, 3);
-
-    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 10), T0, equal);
-
-    assertThat(admitted.quota().tightest()).isEqualTo(LimitType.MINUTE);
-  }
-
-  @Test
-  void aFullInFlightLimitAsksForTheShortRetry() {
-    admitted(ReservationRequest.fixed(0, 1, 10), T0);
-    admitted(ReservationRequest.fixed(0, 1, 10), T0);
-
-    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 10), T0);
-
-    assertThat(rejected.limitType()).isEqualTo(LimitType.CONCURRENT);
-    assertThat(rejected.retryAfterMillis()).isEqualTo(RetryHints.SHORT_RETRY_MILLIS);
-  }
-
   @Test
   void theShortRetryHintComesFromJava() {
     store = new RedisLimitStore(new ReactiveStringRedisTemplate(connections), 2_500);
@@ -146,92 +72,61 @@ abstract class RedisLimitStoreScenarios {
     assertThat(slotsTaken.retryAfterMillis()).isEqualTo(2_500);
   }
 
-  // --- rolling windows -------------------------------------------------------------------
-
   @Test
-  void tokensLeaveEachWindowOneBucketAfterItsLength() {
-    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    long minuteGone = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(T0));
-
-    assertThat(usage(minuteGone - 1).minute()).isEqualTo(100);
-    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 0));
-    long dayGone = Window.DAY.expiryOf(Window.DAY.bucketAt(T0));
-    assertThat(usage(dayGone - 1).day()).isEqualTo(100);
-    assertThat(usage(dayGone)).isEqualTo(UsageSnapshot.EMPTY);
-  }
-
-  @Test
-  void bucketsFromAClockAheadAreCountedNotLost() {
-    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 5_000);
-
-    assertThat(usage(T0).minute()).isEqualTo(100);
-  }
-
-  // --- leases ----------------------------------------------------------------------------
-
-  @Test
-  void anExpiredLeaseIsChargedInFullWhenFoundAndItsSettleIsRefused() {
-    Admitted admitted = admitted(ReservationRequest.fixed(100, 1, 200), T0);
-    long found = T0 + TTL;
-
-    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
-    assertThat(store.settle(user, admitted.leaseId(), 10, found + 1).block(BLOCK)).isFalse();
-    // charged into the bucket of the moment it was found: counted a full minute from then
-    long leaves = Window.MINUTE.expiryOf(Window.MINUTE.bucketAt(found));
-    assertThat(usage(leaves - 1).minute()).isEqualTo(300);
-    assertThat(usage(leaves).minute()).isZero();
-  }
-
-  @Test
-  void settlingExpiresOtherLeases() {
-    Admitted kept = admitted(ReservationRequest.fixed(0, 1, 100), T0 + TTL - 1);
-    admitted(ReservationRequest.fixed(0, 1, 200), T0);
-
-    assertThat(store.settle(user, kept.leaseId(), 40, T0 + TTL).block(BLOCK)).isTrue();
-
-    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 0));
-  }
-
-  // --- Redis specifics -------------------------------------------------------------------
-
-  @Test
-  void keysExpireSoAnIdleUserCostsNothing() {
+  void theKeyExpiresSoAnIdleUserCostsNothing() {
     admitted(ReservationRequest.fixed(0, 1, 100), T0);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    List<String> keys = RedisLimitStore.keys(user);
+    String key = RedisLimitStore.key(user);
 
-    long retention = Window.DAY.lengthMillis() + Window.DAY.bucketMillis();
-    for (String key : keys) {
-      assertThat((Long) call(key, "PTTL", key)).isBetween(retention - 10_000, retention + TTL);
-    }
+    long retention = Window.DAY.lengthMillis();
+    // an hour more than needed, so that most writes need no PEXPIRE
+    assertThat((Long) call(key, "PTTL", key))
+        .isBetween(retention + TTL, retention + TTL + 3_600_000);
   }
 
   @Test
-  void bucketsNoWindowCountsArePrunedOnWrite() {
+  void bucketsNoWindowCountsAreDeletedWhenALeaseEnds() {
+    String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    String buckets = RedisLimitStore.keys(user).get(0);
-    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+    assertThat(call(key, "HLEN", key)).isEqualTo(5L); // t, x and one bucket per window
 
-    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 2 * Window.DAY.lengthMillis());
+    for (long at = T0; at < T0 + 3 * 3_600_000L; at += 13_000) {
+      settleNew(ReservationRequest.fixed(0, 1, 1), 1, at);
+    }
 
-    assertThat(call(buckets, "HLEN", buckets)).isEqualTo(3L);
+    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t and x
+    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 2, 5L + 61 + 13 + 2);
   }
 
   @Test
   @SuppressWarnings("unchecked")
-  void bucketFieldsAreWholeNumbersEvenForLargeTimestamps() {
+  void fieldsAreWholeNumbersEvenForLargeTimestamps() {
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    String buckets = RedisLimitStore.keys(user).get(0);
+    String key = RedisLimitStore.key(user);
 
-    assertThat((List<Object>) call(buckets, "HKEYS", buckets))
+    long retention = Window.DAY.lengthMillis();
+    assertThat((List<Object>) call(key, "HGETALL", key))
         .containsExactlyInAnyOrder(
-            "m:" + Window.MINUTE.bucketAt(T0),
-            "h:" + Window.HOUR.bucketAt(T0),
-            "d:" + Window.DAY.bucketAt(T0));
-    String leasesKey = RedisLimitStore.keys(user).get(1);
+            "t",
+            Long.toString(T0),
+            "x",
+            Long.toString(T0 + TTL + retention + 3_600_000),
+            bucket(Window.MINUTE, "m"),
+            offset(Window.MINUTE) + ":100",
+            bucket(Window.HOUR, "h"),
+            offset(Window.HOUR) + ":100",
+            bucket(Window.DAY, "d"),
+            offset(Window.DAY) + ":100");
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
-    assertThat(call(leasesKey, "HGET", leasesKey, admitted.leaseId()))
-        .isEqualTo("100:" + (T0 + TTL));
+    assertThat(call(key, "HGET", key, "l:" + admitted.leaseId())).isEqualTo("100:" + (T0 + TTL));
+  }
+
+  private static String bucket(Window window, String prefix) {
+    return prefix + ":" + window.bucketAt(T0);
+  }
+
+  private static long offset(Window window) {
+    return T0 - window.bucketAt(T0) * window.bucketMillis();
   }
 
   @Test
@@ -250,28 +145,18 @@ abstract class RedisLimitStoreScenarios {
 
   @Test
   @SuppressWarnings("unchecked")
-  void theLargestLimitsRoundTripExactly() {
+  void theLargestNumbersAreStoredAsWholeNumbers() {
     long max = Limits.MAX_TOKENS;
     Limits largest = new Limits(max, max, max, 2);
 
     Admitted first = admitted(ReservationRequest.fixed(1, 1, max - 2), T0, largest);
-    Admitted last = admitted(new ReservationRequest(0, 1, 1, max), T0, largest);
-
-    assertThat(first.reservedTokens()).isEqualTo(max - 1);
-    assertThat(first.quota()).isEqualTo(new Quota(LimitType.MINUTE, max, 1, 0, 2, 1));
-    assertThat(last.completionTokensPerChoice()).isEqualTo(1);
-    assertThat(last.quota().remainingTokens()).isZero();
-    String leasesKey = RedisLimitStore.keys(user).get(1);
-    assertThat(call(leasesKey, "HGET", leasesKey, first.leaseId()))
+    String key = RedisLimitStore.key(user);
+    assertThat(call(key, "HGET", key, "l:" + first.leaseId()))
         .isEqualTo("999999999999999:" + (T0 + TTL));
 
     assertThat(store.settle(user, first.leaseId(), max - 1, T0).block(BLOCK)).isTrue();
-    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
-    String buckets = RedisLimitStore.keys(user).get(0);
-    assertThat((List<Object>) call(buckets, "HVALS", buckets)).containsOnly("999999999999999");
-    Rejected rejected = rejected(ReservationRequest.fixed(0, 1, 1), T0 + 1_000, largest);
-    assertThat(rejected.quota().limitTokens()).isEqualTo(max);
-    assertThat(rejected.quota().remainingTokens()).isZero();
+    assertThat(call(key, "HGET", key, bucket(Window.MINUTE, "m")))
+        .isEqualTo(offset(Window.MINUTE) + ":999999999999999");
   }
 
   // --- helpers ---------------------------------------------------------------------------

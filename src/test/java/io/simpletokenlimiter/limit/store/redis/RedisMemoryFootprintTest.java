@@ -11,6 +11,7 @@ import io.simpletokenlimiter.testing.redis.RedisServerProcess;
 import io.simpletokenlimiter.testing.redis.RespConnection;
 import io.simpletokenlimiter.testing.redis.SharedRedis;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,11 +48,16 @@ class RedisMemoryFootprintTest {
         store.admit(command(user, "open-2", now)).block(Duration.ofSeconds(5));
       }
 
+      String light = "light-" + UUID.randomUUID();
+      traffic(store, light, 1, 1_000);
+
       long steadyBytes = report(server, steady);
       long heavyBytes = report(server, heavy);
+      long lightBytes = report(server, light);
 
-      assertThat(steadyBytes).isLessThan(8_192);
-      assertThat(heavyBytes).isLessThan(12_288);
+      assertThat(steadyBytes).isLessThan(4_500);
+      assertThat(heavyBytes).isLessThan(6_000);
+      assertThat(lightBytes).isLessThan(400);
     } finally {
       connections.destroy();
     }
@@ -81,7 +87,7 @@ class RedisMemoryFootprintTest {
     long total = 0;
     StringBuilder line = new StringBuilder("redis " + server.version() + " " + user + ":");
     try (RespConnection connection = server.connect()) {
-      for (String key : RedisLimitStore.keys(user)) {
+      for (String key : List.of(RedisLimitStore.key(user))) {
         long bytes = connection.callLong("MEMORY", "USAGE", key, "SAMPLES", "0");
         String encoding = connection.callString("OBJECT", "ENCODING", key);
         long fields = connection.callLong("HLEN", key);

@@ -114,8 +114,7 @@ class RedisOutageTest {
     assertThat(traffic.admitFailures).isEmpty();
     // Redis holds counters again: the traffic after recovery is there.
     try (RespConnection connection = REDIS.server().connect()) {
-      assertThat((Long) connection.call("EXISTS", RedisLimitStore.keys(traffic.user).get(0)))
-          .isEqualTo(1L);
+      assertThat((Long) connection.call("EXISTS", RedisLimitStore.key(traffic.user))).isEqualTo(1L);
     }
   }
 
@@ -149,7 +148,8 @@ class RedisOutageTest {
         new RedisStoreProperties(
             OutagePolicy.FALLBACK_MEMORY,
             Duration.ofMillis(250),
-            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2)));
+            new RedisStoreProperties.Breaker(50, 10, 5, Duration.ofMillis(500), 2),
+            Duration.ofMillis(500)));
   }
 
   private double degraded() {

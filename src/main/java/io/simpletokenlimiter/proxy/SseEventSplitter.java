@@ -1,4 +1,4 @@
-package io.simpletokenlimiter.api;
+package io.simpletokenlimiter.proxy;
 
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.simpletokenlimiter.api;
+package io.simpletokenlimiter.proxy;
 
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -15,7 +15,7 @@ import tools.jackson.databind.node.ObjectNode;
  * @param clientWantsUsage the client itself asked for {@code stream_options.include_usage}
  * @param clientWantsContinuousUsage the client itself asked for {@code continuous_usage_stats}
  */
-record CompletionRequest(
+public record CompletionRequest(
     Endpoint endpoint,
     ObjectNode body,
     Optional<String> model,

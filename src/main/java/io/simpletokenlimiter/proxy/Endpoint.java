@@ -1,4 +1,4 @@
-package io.simpletokenlimiter.api;
+package io.simpletokenlimiter.proxy;
 
 /** The two generation endpoints, and where vLLM serves each. */
 enum Endpoint {

@@ -1,5 +1,6 @@
-package io.simpletokenlimiter.api;
+package io.simpletokenlimiter.proxy;
 
+import io.simpletokenlimiter.api.ApiException;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;

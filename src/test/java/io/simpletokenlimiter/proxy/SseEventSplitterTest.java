@@ -1,4 +1,4 @@
-package io.simpletokenlimiter.api;
+package io.simpletokenlimiter.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

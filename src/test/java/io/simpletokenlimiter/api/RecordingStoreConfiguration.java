@@ -4,13 +4,13 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
 
-/** Puts a {@link RecordingTokenLimiter} in front of whichever real limiter is present. */
+/** Puts a {@link RecordingLimitStore} under the real limiter, instead of the configured store. */
 @TestConfiguration(proxyBeanMethods = false)
-public class RecordingLimiterConfiguration {
+public class RecordingStoreConfiguration {
 
   @Bean
   @Primary
-  RecordingTokenLimiter recordingTokenLimiter() {
-    return new RecordingTokenLimiter();
+  RecordingLimitStore recordingLimitStore() {
+    return new RecordingLimitStore();
   }
 }

@@ -1,4 +1,4 @@
-package io.simpletokenlimiter.limit.store.memory;
+package io.simpletokenlimiter.limit.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,45 +7,61 @@ import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
-import io.simpletokenlimiter.limit.store.AdmitCommand;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Property tests of the window arithmetic against a brute-force model, over many random histories.
- * Each case is a seed, so a failure names the history that broke it.
+ * Property tests of the window arithmetic against a brute-force model that keeps every charge with
+ * its exact time, over many random histories, for every store. Each case is a seed, so a failure
+ * names the history that broke it; a store that is slow to drive (Redis) runs fewer seeds.
  */
-class RollingWindowPropertyTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class RollingWindowProperties {
 
   private static final long T0 = 1_800_000_000_000L;
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
   private static final Limits UNLIMITED =
       new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1_000);
 
   private record Charge(long atMillis, long tokens) {}
 
-  static List<Long> seeds() {
-    List<Long> seeds = new ArrayList<>();
-    for (long seed = 1; seed <= 300; seed++) {
-      seeds.add(seed);
-    }
-    return seeds;
+  /** The store under test; every case uses a user of its own. */
+  protected abstract LimitStore store();
+
+  /** How many random histories to try. */
+  protected abstract int tries();
+
+  /** The most charges one history has. */
+  protected abstract int maxCharges();
+
+  Stream<Long> seeds() {
+    return LongStream.rangeClosed(1, tries()).boxed();
   }
 
+  /**
+   * The store's count is never below the exact rolling sum of the charges (never under-counts) and
+   * never above the sum over one more bucket span (a bucket is counted until a window after its
+   * latest charge, so its earlier charges at most one span older stay that long).
+   */
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void neverUnderCountsAndOverCountsByAtMostOneBucket(long seed) {
     Random random = new Random(seed);
-    MemoryLimitStore store = new MemoryLimitStore();
-    List<Charge> history = randomHistory(random, store);
+    String user = user();
+    List<Charge> history = randomHistory(random, user);
     long now = history.get(history.size() - 1).atMillis();
 
     for (int query = 0; query < 20; query++) {
       now += random.nextInt(4) == 0 ? random.nextLong(90_000_000) : random.nextLong(120_000);
-      UsageSnapshot usage = store.usage("u", now).block();
+      UsageSnapshot usage = store().usage(user, now).block(TIMEOUT);
       for (Window window : Window.values()) {
         long exact = servedWithin(history, now - window.lengthMillis(), now);
         long loose =
@@ -61,11 +77,11 @@ class RollingWindowPropertyTest {
   @MethodSource("seeds")
   void retryAfterIsExactToTheMillisecond(long seed) {
     Random random = new Random(seed);
-    MemoryLimitStore store = new MemoryLimitStore();
-    List<Charge> history = randomHistory(random, store);
+    String user = user();
+    List<Charge> history = randomHistory(random, user);
     long now = history.get(history.size() - 1).atMillis() + random.nextLong(60_000);
     // Limits just above what is counted now, and a cost larger than the least room left.
-    UsageSnapshot before = store.usage("u", now).block();
+    UsageSnapshot before = store().usage(user, now).block(TIMEOUT);
     Limits limits =
         new Limits(
             before.minute() + 1 + random.nextLong(3_000),
@@ -80,7 +96,7 @@ class RollingWindowPropertyTest {
     }
     // A cost above a whole limit could never fit: the limiter answers that before the store.
     long cost = Math.min(smallestLimit, leastRoom + 1 + random.nextLong(1_000));
-    Admission admission = admit(store, limits, cost, now);
+    Admission admission = admit(user, limits, cost, now);
     if (cost <= leastRoom) {
       assertThat(admission).as("seed %d", seed).isInstanceOf(Admission.Admitted.class);
       return;
@@ -88,32 +104,46 @@ class RollingWindowPropertyTest {
     Admission.Rejected rejected = (Admission.Rejected) admission;
     long retry = rejected.retryAfterMillis();
     assertThat(retry).as("seed %d", seed).isPositive();
-    UsageSnapshot justBefore = store.usage("u", now + retry - 1).block();
+    Window blocking = Window.valueOf(rejected.limitType().name());
+    assertThat(retry)
+        .as("seed %d: retry after within the %s window", seed, blocking)
+        .isLessThanOrEqualTo(blocking.lengthMillis());
+    // The exact model (every charge at its own time) fits at the retry too: never under-counted.
+    for (Window window : Window.values()) {
+      assertThat(servedWithin(history, now + retry - window.lengthMillis(), now + retry) + cost)
+          .as("seed %d: exact %s usage at the retry", seed, window)
+          .isLessThanOrEqualTo(limits.tokens(window));
+    }
+    UsageSnapshot justBefore = store().usage(user, now + retry - 1).block(TIMEOUT);
     assertThat(fits(justBefore, limits, cost)).as("seed %d: fits before retry", seed).isFalse();
-    UsageSnapshot atRetry = store.usage("u", now + retry).block();
+    UsageSnapshot atRetry = store().usage(user, now + retry).block(TIMEOUT);
     assertThat(fits(atRetry, limits, cost)).as("seed %d: fits at retry", seed).isTrue();
-    assertThat(admit(store, limits, cost, now + retry)).isInstanceOf(Admission.Admitted.class);
+    assertThat(admit(user, limits, cost, now + retry)).isInstanceOf(Admission.Admitted.class);
   }
 
-  private static List<Charge> randomHistory(Random random, MemoryLimitStore store) {
+  private List<Charge> randomHistory(Random random, String user) {
     List<Charge> history = new ArrayList<>();
     long at = T0 + random.nextLong(900_000);
-    int charges = 1 + random.nextInt(200);
+    int charges = 1 + random.nextInt(maxCharges());
     for (int i = 0; i < charges; i++) {
       at += random.nextInt(5) == 0 ? random.nextLong(3_600_000) : random.nextLong(5_000);
       long tokens = random.nextLong(2_000);
-      Admission admission = admit(store, UNLIMITED, 1, at);
-      store.settle("u", ((Admission.Admitted) admission).leaseId(), tokens, at).block();
+      Admission.Admitted admitted = (Admission.Admitted) admit(user, UNLIMITED, 1, at);
+      admitted.holder().settle(user, admitted.leaseId(), tokens, at).block(TIMEOUT);
       history.add(new Charge(at, tokens));
     }
     return history;
   }
 
-  private static Admission admit(MemoryLimitStore store, Limits limits, long cost, long now) {
+  private Admission admit(String user, Limits limits, long cost, long now) {
     ReservationRequest request = ReservationRequest.fixed(cost - 1, 1, 1);
-    return store
-        .admit(new AdmitCommand("u", UUID.randomUUID().toString(), request, limits, now, 60_000))
-        .block();
+    return store()
+        .admit(new AdmitCommand(user, UUID.randomUUID().toString(), request, limits, now, 60_000))
+        .block(TIMEOUT);
+  }
+
+  private static String user() {
+    return "prop-" + UUID.randomUUID();
   }
 
   private static boolean fits(UsageSnapshot usage, Limits limits, long cost) {

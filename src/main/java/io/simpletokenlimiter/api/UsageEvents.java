@@ -1,0 +1,109 @@
+package io.simpletokenlimiter.api;
+
+import io.simpletokenlimiter.config.TokenLimitProperties;
+import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.TokenUsage;
+import io.simpletokenlimiter.metrics.GenAiMetrics;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One JSON line per finished generation request, rejections included, on the logger {@code
+ * usage-events} (standard output, message only: see {@code logback-spring.xml}), for billing and
+ * audit; the README lists the fields. Also feeds the OpenTelemetry GenAI metrics.
+ */
+@Component
+public class UsageEvents {
+
+  /** The logger's name: route it elsewhere in the logging configuration. */
+  public static final String LOGGER = "usage-events";
+
+  /** The status logged for a client that left before any status line was sent (as nginx does). */
+  static final int CLIENT_CLOSED_REQUEST = 499;
+
+  private static final Logger log = LoggerFactory.getLogger(LOGGER);
+
+  private final JsonMapper json;
+  private final GenAiMetrics genAi;
+  private final String model;
+  private final String replica;
+
+  public UsageEvents(
+      JsonMapper json,
+      GenAiMetrics genAi,
+      TokenLimitProperties.Model model,
+      TokenLimitProperties properties) {
+    this.json = json;
+    this.genAi = genAi;
+    this.model = model.publicName();
+    this.replica = properties.replica();
+  }
+
+  /** Writes the event of {@code exchange}'s request, once; nothing for other exchanges. */
+  void write(ServerWebExchange exchange, boolean clientLeft) {
+    RequestOutcome.of(exchange)
+        .filter(RequestOutcome::claimWrite)
+        .ifPresent(outcome -> write(outcome, status(exchange, clientLeft), clientLeft));
+  }
+
+  private void write(RequestOutcome request, int status, boolean clientLeft) {
+    Duration duration = Duration.ofNanos(System.nanoTime() - request.startNanos());
+    TokenUsage charged = request.lease().flatMap(Lease::charged).orElse(TokenUsage.NONE);
+    String outcome = outcome(request, status, clientLeft);
+    genAi.recordOperation(
+        request.endpoint(), charged, duration, outcome, request.timeToFirstChunkNanos());
+    if (!log.isInfoEnabled()) {
+      return;
+    }
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("user", request.user().orElse(null));
+    event.put("endpoint", request.endpoint());
+    event.put("model", model);
+    event.put("prompt_tokens", charged.promptTokens());
+    event.put("completion_tokens", charged.completionTokens());
+    event.put("charged_tokens", charged.total());
+    event.put("reserved_tokens", request.lease().map(Lease::reservedTokens).orElse(0L));
+    event.put("status", status);
+    event.put("outcome", outcome);
+    request.limitType().ifPresent(type -> event.put("limit_type", type));
+    event.put("stream", request.stream());
+    event.put("duration_ms", duration.toMillis());
+    event.put("replica", replica);
+    log.info(json.writeValueAsString(event));
+  }
+
+  private static int status(ServerWebExchange exchange, boolean clientLeft) {
+    HttpStatusCode status = exchange.getResponse().getStatusCode();
+    if (clientLeft && !exchange.getResponse().isCommitted()) {
+      return CLIENT_CLOSED_REQUEST;
+    }
+    return status == null ? 200 : status.value();
+  }
+
+  /** {@code served}, {@code rejected}, {@code upstream_error}, {@code client_cancel} or invalid. */
+  private static String outcome(RequestOutcome request, int status, boolean clientLeft) {
+    Lease.Ending ending = request.lease().flatMap(Lease::ending).orElse(null);
+    if (ending != null) {
+      return switch (ending) {
+        case ANSWERED -> "served";
+        case UPSTREAM_FAILED -> "upstream_error";
+        case ABANDONED -> "client_cancel";
+      };
+    }
+    if (clientLeft) {
+      return "client_cancel";
+    }
+    String error = request.error().orElse("");
+    if (error.equals("rate_limit_exceeded") || error.equals("limiter_unavailable")) {
+      return "rejected";
+    }
+    return status >= 500 ? "upstream_error" : "invalid";
+  }
+}

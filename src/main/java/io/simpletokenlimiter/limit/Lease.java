@@ -1,0 +1,183 @@
+package io.simpletokenlimiter.limit;
+
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+
+/**
+ * One admitted request in flight on this replica: the only record of it. It holds a reservation and
+ * a slot in its store until it is settled, exactly once, whichever path ends the request first: the
+ * answer, an upstream failure, the client leaving ({@link LeaseScope} closing), or the renewal
+ * finding it orphaned.
+ *
+ * <p>A settle starts at once and runs to the end even if nobody waits for it: the answer need not
+ * wait for the store's round trip, because the reservation keeps counting until the settle lands.
+ */
+public final class Lease {
+
+  private static final Logger log = LoggerFactory.getLogger(Lease.class);
+
+  private final Admission.Admitted grant;
+  private final LeaseScope scope;
+  private final long admittedAtMillis;
+  private final LeaseContext context;
+  private final AtomicReference<Settlement> settlement = new AtomicReference<>();
+  private volatile Supplier<TokenUsage> costIfAbandoned = () -> TokenUsage.NONE;
+
+  /** How the request of a settled lease ended. */
+  public enum Ending {
+    /** vLLM answered; charged its usage. */
+    ANSWERED,
+    /** vLLM failed, refused or was cut off; charged only what it is known to have produced. */
+    UPSTREAM_FAILED,
+    /** The client left first; charged what the request had cost by then. */
+    ABANDONED
+  }
+
+  Lease(Admission.Admitted grant, LeaseScope scope, long admittedAtMillis, LeaseContext context) {
+    this.grant = grant;
+    this.scope = scope;
+    this.admittedAtMillis = admittedAtMillis;
+    this.context = context;
+  }
+
+  public String userId() {
+    return grant.userId();
+  }
+
+  public String id() {
+    return grant.leaseId();
+  }
+
+  public long reservedTokens() {
+    return grant.reservedTokens();
+  }
+
+  /** The completion budget granted per choice: what vLLM is told as {@code max_tokens}. */
+  public long completionTokensPerChoice() {
+    return grant.completionTokensPerChoice();
+  }
+
+  /** The limits after this admission: what the {@code x-ratelimit-*} headers tell. */
+  public Quota quota() {
+    return grant.quota();
+  }
+
+  /**
+   * Replaces the reservation by {@code usage}, capped at the reservation (vLLM cannot have served
+   * more than it was allowed; a larger report is logged and counted, never charged). Only the first
+   * settle counts; later ones return the first one's result. Never fails: a settle the store does
+   * not take leaves the lease to expire there, charged its reservation.
+   *
+   * @return completes when the store has the charge; subscribing is optional
+   */
+  public Mono<Void> settle(TokenUsage usage) {
+    return end(usage, Ending.ANSWERED);
+  }
+
+  /**
+   * As {@link #settle}, for a request vLLM did not answer in full: {@code produced} is what it is
+   * known to have done (nothing for a refusal or an unreachable vLLM).
+   */
+  public Mono<Void> fail(TokenUsage produced) {
+    return end(produced, Ending.UPSTREAM_FAILED);
+  }
+
+  private Mono<Void> end(TokenUsage usage, Ending how) {
+    Settlement existing = settlement.get();
+    if (existing != null) {
+      return existing.call();
+    }
+    TokenUsage charged = capped(usage);
+    Mono<Void> call =
+        Mono.defer(
+                () ->
+                    grant
+                        .holder()
+                        .settle(userId(), id(), charged.total(), context.clock().millis()))
+            .onErrorResume(
+                error -> {
+                  log.warn(
+                      "Settling lease {} of {} ({} tokens) failed; it expires by itself: {}",
+                      id(),
+                      userId(),
+                      charged.total(),
+                      error.toString());
+                  return Mono.empty();
+                })
+            .then()
+            .cache();
+    if (!settlement.compareAndSet(null, new Settlement(call, how, charged))) {
+      return settlement.get().call();
+    }
+    context.ended().accept(this);
+    context.events().settled(this, charged);
+    call.subscribe();
+    return call;
+  }
+
+  /** Ends a lease whose request vLLM did not serve at all: nothing is charged. */
+  public Mono<Void> release() {
+    return fail(TokenUsage.NONE);
+  }
+
+  /**
+   * What to charge if the request ends without a settle (the client left): the flow raises it as
+   * the request gets further (nothing before it is forwarded, the reservation while vLLM works on
+   * an answer, what a stream produced so far).
+   */
+  public void chargeIfAbandoned(Supplier<TokenUsage> cost) {
+    this.costIfAbandoned = cost;
+  }
+
+  /** Settles with what is known to have been spent: for a request whose client went away. */
+  public Mono<Void> abandon() {
+    return end(costIfAbandoned.get(), Ending.ABANDONED);
+  }
+
+  public boolean isSettled() {
+    return settlement.get() != null;
+  }
+
+  /** How the request ended, once the lease is settled. */
+  public Optional<Ending> ending() {
+    return Optional.ofNullable(settlement.get()).map(Settlement::ending);
+  }
+
+  /** What was charged, once the lease is settled. */
+  public Optional<TokenUsage> charged() {
+    return Optional.ofNullable(settlement.get()).map(Settlement::charged);
+  }
+
+  boolean scopeOpen() {
+    return scope.isOpen();
+  }
+
+  long admittedAtMillis() {
+    return admittedAtMillis;
+  }
+
+  /** Pushes the lease's expiry in its store; false when the store no longer has it. */
+  Mono<Boolean> renew(long nowMillis, long ttlMillis) {
+    return grant.holder().renew(userId(), id(), nowMillis, ttlMillis);
+  }
+
+  private TokenUsage capped(TokenUsage usage) {
+    if (usage.total() <= reservedTokens()) {
+      return usage;
+    }
+    context.events().overReported(this, usage);
+    return TokenUsage.reservation(
+        Math.min(usage.promptTokens(), reservedTokens()), reservedTokens());
+  }
+
+  private record Settlement(Mono<Void> call, Ending ending, TokenUsage charged) {}
+
+  /** What every lease of one limiter shares. */
+  record LeaseContext(Clock clock, LeaseEvents events, Consumer<Lease> ended) {}
+}

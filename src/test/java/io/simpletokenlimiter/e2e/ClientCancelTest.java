@@ -1,0 +1,313 @@
+package io.simpletokenlimiter.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import io.simpletokenlimiter.testing.redis.SharedRedis;
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import io.simpletokenlimiter.testing.vllm.RecordedRequest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * A client that hangs up at each moment of its request's life, on both stores: before the
+ * admission's answer reaches the handler, while the admitted request waits for a connection to
+ * vLLM, while vLLM's status line is awaited, and mid-stream. Each moment is reached on purpose
+ * (held admission, busy connection pool, held answer, held last chunk), not by timing; then the
+ * slot must come back and the charge must be what docs/limits.md says for that moment.
+ */
+@Timeout(120)
+class ClientCancelTest {
+
+  private static final FakeVllm VLLM = FakeVllm.start();
+  private static final int ANSWER_TOKENS = 30;
+  private static final Map<String, Replica> REPLICAS = new ConcurrentHashMap<>();
+
+  private record Replica(LimiterInstance instance, GatedLimiter gate, long prompt) {}
+
+  private Replica replica;
+  private ApiClient api;
+
+  /** One replica per store and pool size, started on first use. */
+  private Replica replica(String kind, int upstreamConnections) {
+    return REPLICAS.computeIfAbsent(
+        kind + "/" + upstreamConnections,
+        key -> {
+          GatedLimiter[] gate = new GatedLimiter[1];
+          Map<String, String> properties =
+              new HashMap<>(
+                  Map.of(
+                      "token.limit.vllm-url",
+                      VLLM.baseUrl(),
+                      "token.limit.store",
+                      kind,
+                      "token.limit.max-tokens-per-minute",
+                      "-1",
+                      "token.limit.max-tokens-per-hour",
+                      "-1",
+                      "token.limit.max-tokens-per-day",
+                      "-1",
+                      "token.limit.max-concurrent-requests",
+                      "64",
+                      "token.limit.upstream.max-connections",
+                      Integer.toString(upstreamConnections),
+                      "token.limit.upstream.connect-timeout",
+                      "20s",
+                      "token.limit.upstream.breaker.minimum-number-of-calls",
+                      "100000"));
+          if (kind.equals("redis")) {
+            RedisServerProcess redis = SharedRedis.standalone();
+            properties.put("spring.data.redis.host", redis.host());
+            properties.put("spring.data.redis.port", Integer.toString(redis.port()));
+          }
+          LimiterInstance instance =
+              LimiterInstance.start(properties, context -> GatedLimiter.install(context, gate));
+          VLLM.reset();
+          long prompt = PromptProbe.countedPrompt(instance.api(), VLLM, 2_048);
+          return new Replica(instance, gate[0], prompt);
+        });
+  }
+
+  /** The replica of {@code store} whose requests reach vLLM over one connection only. */
+  private void use(String store) {
+    use(store, 1);
+  }
+
+  private void use(String store, int upstreamConnections) {
+    replica = replica(store, upstreamConnections);
+    api = replica.instance().api();
+    VLLM.up();
+    VLLM.reset().promptTokens(Math.toIntExact(replica.prompt())).answerTokens(ANSWER_TOKENS);
+    replica.gate().open();
+  }
+
+  /** Every path released its lease itself: the renewal's safety net had nothing to catch. */
+  @AfterEach
+  void noLeaseLeftToTheSafetyNet() {
+    assertThat(api.get("/actuator/prometheus"))
+        .containsPattern("(?m)^lease_safety_net_releases_total(\\{[^}]*})? 0\\.0$");
+  }
+
+  @AfterAll
+  static void stop() {
+    REPLICAS.values().forEach(r -> r.instance().close());
+    VLLM.close();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneBeforeTheAdmissionReachedTheHandler(String store) {
+    use(store);
+    String user = newUser("early");
+    replica.gate().close();
+
+    Socket client = api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#0").json());
+    await().atMost(Duration.ofSeconds(10)).until(() -> replica.gate().held() == 1);
+    assertThat(api.usage(user).concurrent()).isEqualTo(1);
+    hangUp(client);
+    await().atMost(Duration.ofSeconds(10)).until(() -> replica.gate().held() == 0);
+    replica.gate().open();
+
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(0, 0, 0, 0));
+    assertThat(VLLM.generationRequests()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneWhileWaitingForAConnectionToVllm(String store) {
+    use(store);
+    String user = newUser("queued");
+    VLLM.holdAnswers();
+    CompletableFuture<ApiClient.Answer> first =
+        api.chat(user, ChatRequest.of(ANSWER_TOKENS, user + "#0").json()).toFuture();
+    awaitAtFake(user + "#0");
+
+    Socket second = api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#1").json());
+    await().atMost(Duration.ofSeconds(10)).until(() -> api.usage(user).concurrent() == 2);
+    hangUp(second);
+    await().atMost(Duration.ofSeconds(10)).until(() -> api.usage(user).concurrent() == 1);
+    VLLM.releaseAnswers();
+
+    assertThat(join(first).status()).isEqualTo(200);
+    long served = replica.prompt() + ANSWER_TOKENS;
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(served, served, served, 0));
+    assertThat(VLLM.generationRequests()).extracting(TokenRace::tagOf).containsExactly(user + "#0");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneWhileVllmsStatusLineIsAwaited(String store) {
+    use(store);
+    String user = newUser("waiting");
+    VLLM.holdAnswers();
+
+    Socket whole = api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#0").json());
+    awaitAtFake(user + "#0");
+    hangUp(whole);
+    awaitCancelledAtFake(user + "#0");
+    Socket streamed =
+        api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#1").streamed().json());
+    awaitAtFake(user + "#1");
+    hangUp(streamed);
+    awaitCancelledAtFake(user + "#1");
+
+    // The whole answer was being generated: its reservation. The stream produced nothing yet.
+    long charged = (replica.prompt() + ANSWER_TOKENS) + replica.prompt();
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(charged, charged, charged, 0));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneMidStream(String store) {
+    use(store);
+    String user = newUser("reader");
+    VLLM.holdLastChunk();
+
+    String received =
+        api.chatThenHangUp(
+            user, ChatRequest.of(ANSWER_TOKENS, user + "#0").streamed().json(), "tok29 ");
+    assertThat(received).startsWith("HTTP/1.1 200");
+    awaitCancelledAtFake(user + "#0");
+
+    long charged = replica.prompt() + 29;
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(charged, charged, charged, 0));
+  }
+
+  /**
+   * The tester's storm: 200 requests of 5 users, half streamed, abandoned at a random moment in
+   * their first half second (one in ten is read to its end instead), while two threads keep both
+   * cores busy. Every slot comes back within 5 s, and every user is charged at least what vLLM
+   * served in full and at most what was reserved.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void aStormOfCancelsUnderCpuSaturationLeavesNoSlotHeld(String store) throws Exception {
+    use(store, 256);
+    VLLM.answerDelay(Duration.ofMillis(300)).chunkDelay(Duration.ofMillis(30));
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    List<String> users =
+        List.of(0, 1, 2, 3, 4).stream().map(i -> "storm-" + i + "-" + run).toList();
+    AtomicBoolean busy = new AtomicBoolean(true);
+    List<Thread> burners = List.of(burner(busy), burner(busy));
+    burners.forEach(Thread::start);
+    try {
+      Flux.range(0, 200)
+          .flatMap(
+              i -> {
+                String user = users.get(i % users.size());
+                ChatRequest request = ChatRequest.of(ANSWER_TOKENS, user + "#" + i);
+                String body = (i % 2 == 0 ? request.streamed() : request).json();
+                if ((i / users.size()) % 10 == 9) {
+                  return api.chat(user, body).then();
+                }
+                Duration patience = Duration.ofMillis(ThreadLocalRandom.current().nextInt(500));
+                return Mono.fromCallable(() -> api.sendChat(user, body))
+                    .subscribeOn(Schedulers.boundedElastic())
+                    .delayElement(patience)
+                    .doOnNext(ClientCancelTest::hangUp)
+                    .then();
+              },
+              200)
+          .blockLast(Duration.ofSeconds(60));
+    } finally {
+      busy.set(false);
+      for (Thread burner : burners) {
+        burner.join();
+      }
+    }
+
+    Thread.sleep(5_000);
+    long reservationEach = replica.prompt() + ANSWER_TOKENS;
+    for (String user : users) {
+      ApiClient.Usage usage = api.usage(user);
+      assertThat(usage.concurrent()).as("slots of %s held 5 s after the storm", user).isZero();
+      long servedInFull =
+          VLLM.generationRequests().stream()
+              .filter(r -> TokenRace.tagOf(r).startsWith(user + "#"))
+              .filter(RecordedRequest::completed)
+              .mapToLong(r -> r.reportedUsage().orElseThrow().totalTokens())
+              .sum();
+      assertThat(servedInFull).as("answers read to the end").isPositive();
+      assertThat(usage.minute()).isBetween(servedInFull, 40 * reservationEach);
+    }
+  }
+
+  private static Thread burner(AtomicBoolean busy) {
+    return new Thread(
+        () -> {
+          long x = 0;
+          while (busy.get()) {
+            x += System.nanoTime() % 7;
+          }
+          if (x == 42) {
+            System.out.print("");
+          }
+        },
+        "cpu-burner");
+  }
+
+  private static void hangUp(Socket socket) {
+    try {
+      socket.setSoLinger(true, 0);
+      socket.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static ApiClient.Answer join(CompletableFuture<ApiClient.Answer> answer) {
+    try {
+      return answer.get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private ApiClient.Usage settledUsage(String user) {
+    return await("no request of " + user + " in flight")
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> api.usage(user), usage -> usage.concurrent() == 0);
+  }
+
+  private static void awaitAtFake(String tag) {
+    await("request " + tag + " at the fake")
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> VLLM.generationRequests().stream().anyMatch(r -> TokenRace.tagOf(r).equals(tag)));
+  }
+
+  private static void awaitCancelledAtFake(String tag) {
+    await("request " + tag + " cancelled at the fake")
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                VLLM.generationRequests().stream()
+                    .filter(r -> TokenRace.tagOf(r).equals(tag))
+                    .anyMatch(RecordedRequest::cancelled));
+  }
+
+  private static String newUser(String role) {
+    return role + "-" + UUID.randomUUID();
+  }
+}

@@ -1,0 +1,93 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.testing.redis.RedisConnections;
+import io.simpletokenlimiter.testing.redis.RedisServerExtension;
+import io.simpletokenlimiter.testing.redis.RespConnection;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
+/**
+ * How many commands Redis executes for one request (admit, then settle), scripts' own commands
+ * included, measured with {@code INFO commandstats} on a redis-server of this test's own.
+ */
+@Timeout(60)
+class RedisCommandsPerRequestTest {
+
+  @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
+
+  private static final long T0 = 1_800_000_000_000L;
+  private static final Duration BLOCK = Duration.ofSeconds(10);
+  private static final Limits LIMITS = new Limits(100_000, 1_000_000, 10_000_000, 10);
+
+  @Test
+  void anAdmissionAndItsSettlementExecuteAtMostEightCommands() {
+    LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
+    try {
+      RedisLimitStore store = new RedisLimitStore(connections);
+      String user = "user-" + UUID.randomUUID();
+      // Some history: a request every 20 s for an hour, and one request still in flight.
+      long now = T0;
+      for (int i = 0; i < 180; i++, now += 20_000) {
+        request(store, user, now);
+      }
+      store.admit(command(user, now)).block(BLOCK);
+
+      try (RespConnection connection = REDIS.server().connect()) {
+        connection.call("CONFIG", "RESETSTAT");
+        request(store, user, now + 1_000);
+        Map<String, Long> calls = commandCalls(connection.callString("INFO", "commandstats"));
+        long total = calls.values().stream().mapToLong(Long::longValue).sum();
+        System.out.println("redis commands for admit + settle: " + total + " " + calls);
+
+        assertThat(total).isLessThanOrEqualTo(8);
+        assertThat(calls.get("evalsha")).isEqualTo(2);
+      }
+    } finally {
+      connections.destroy();
+    }
+  }
+
+  private static void request(RedisLimitStore store, String user, long now) {
+    Admitted admitted = (Admitted) store.admit(command(user, now)).block(BLOCK);
+    store.settle(user, admitted.leaseId(), 120, now + 500).block(BLOCK);
+  }
+
+  private static AdmitCommand command(String user, long now) {
+    return new AdmitCommand(
+        user,
+        UUID.randomUUID().toString(),
+        ReservationRequest.fixed(50, 1, 150),
+        LIMITS,
+        now,
+        30_000);
+  }
+
+  /** {@code cmdstat_<name>:calls=N,...} lines, without the commands this test sent itself. */
+  private static Map<String, Long> commandCalls(String info) {
+    Map<String, Long> calls = new TreeMap<>();
+    info.lines()
+        .filter(line -> line.startsWith("cmdstat_"))
+        .forEach(
+            line -> {
+              String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+              String count = line.substring(line.indexOf("calls=") + 6);
+              count = count.substring(0, count.indexOf(','));
+              if (!name.equals("info") && !name.startsWith("config")) {
+                calls.put(name, Long.parseLong(count));
+              }
+            });
+    return calls;
+  }
+}

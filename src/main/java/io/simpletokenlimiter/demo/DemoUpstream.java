@@ -84,7 +84,9 @@ public final class DemoUpstream implements AutoCloseable {
                         .post("/v1/chat/completions", (req, res) -> generate(req, res, true))
                         .post("/v1/completions", (req, res) -> generate(req, res, false))
                         .get("/v1/models", this::models)
-                        .get("/health", (req, res) -> res.status(200).send()))
+                        .get("/health", (req, res) -> res.status(200).send())
+                        .post("/tokenize", this::noTokenizer)
+                        .post("/detokenize", this::noTokenizer))
             .bindNow(Duration.ofSeconds(10));
   }
 
@@ -112,6 +114,20 @@ public final class DemoUpstream implements AutoCloseable {
     list.put("object", "list");
     list.putArray("data").add(entry);
     return sendJson(response, 200, list);
+  }
+
+  /**
+   * The limiter answers {@code /tokenize} itself when it has a vocabulary and forwards it here only
+   * without one: say what is missing rather than answer a bare 404.
+   */
+  private Publisher<Void> noTokenizer(HttpServerRequest request, HttpServerResponse response) {
+    ObjectNode error =
+        error(
+            "the demo upstream has no tokenizer: set TOKENIZER_PATH to a Llama 3"
+                + " tokenizer.json, and the limiter tokenizes by itself");
+    error.put("type", "NotFoundError");
+    error.put("code", 404);
+    return request.receive().then(Mono.from(sendJson(response, 404, error)));
   }
 
   private Publisher<Void> generate(

@@ -232,7 +232,12 @@ class DemoProfileTest {
   record Http(int port, HttpClient client) {
 
     Http(int port) {
-      this(port, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+      this(
+          port,
+          HttpClient.newBuilder()
+              .version(HttpClient.Version.HTTP_1_1)
+              .connectTimeout(Duration.ofSeconds(5))
+              .build());
     }
 
     HttpResponse<String> post(String path, String user, String json) {

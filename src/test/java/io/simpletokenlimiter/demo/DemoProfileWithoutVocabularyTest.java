@@ -51,4 +51,14 @@ class DemoProfileWithoutVocabularyTest {
                 .longValue())
         .isEqualTo(usage.path("total_tokens").longValue());
   }
+
+  @Test
+  void tokenizeSaysATokenizerIsMissing() {
+    HttpResponse<String> answer =
+        new Http(port)
+            .post("/tokenize", "no-vocab", "{\"model\":\"llama3.2-1b\",\"prompt\":\"Hello\"}");
+
+    assertThat(answer.statusCode()).isEqualTo(404);
+    assertThat(answer.body()).contains("TOKENIZER_PATH");
+  }
 }

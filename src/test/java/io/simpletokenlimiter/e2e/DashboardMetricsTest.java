@@ -104,6 +104,7 @@ class DashboardMetricsTest {
             "concurrent_requests_current",
             "limiter_decision_seconds_bucket",
             "upstream_request_duration_seconds_bucket",
+            "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
             "limiter_degraded_decisions_total",
             "limiter_redis_breaker_state",
             "resilience4j_circuitbreaker_state");

@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit;
 
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -18,6 +19,12 @@ public interface TokenLimiter {
 
   /** The usage a client sees: counted tokens per window, in-flight reservations included. */
   Mono<UsageSnapshot> usage(String userId);
+
+  /** Forgets the tokens counted against the user; requests in flight keep their reservations. */
+  Mono<Void> forget(String userId);
+
+  /** At most {@code count} users with the most tokens in {@code window}, heaviest first. */
+  Mono<List<UserUsage>> top(Window window, int count);
 
   Limits limitsFor(String userId);
 

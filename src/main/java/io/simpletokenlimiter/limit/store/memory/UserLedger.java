@@ -190,4 +190,13 @@ final class UserLedger {
     latestMillis = Math.max(latestMillis, nowMillis);
     return latestMillis;
   }
+
+  /** Empties every window; live leases keep their reservations. */
+  void forgetCounted(long nowMillis) {
+    long now = advanceTo(nowMillis);
+    expireLeases(now);
+    for (Window window : Window.values()) {
+      rings.put(window, new BucketRing(window));
+    }
+  }
 }

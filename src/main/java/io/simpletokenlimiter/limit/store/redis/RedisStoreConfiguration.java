@@ -20,6 +20,7 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import reactor.core.publisher.Mono;
 
 /**
@@ -109,5 +110,20 @@ public class RedisStoreConfiguration {
             .automaticTransitionFromOpenToHalfOpenEnabled(true)
             .permittedNumberOfCallsInHalfOpenState(settings.permittedCallsInHalfOpenState())
             .build());
+  }
+
+  /** Run-time limits in Redis, shared by every replica; replaces this replica's own. */
+  @Bean
+  @Primary
+  RedisRuntimeLimits redisRuntimeLimits(
+      ReactiveRedisConnectionFactory connectionFactory, RedisStoreProperties properties) {
+    return new RedisRuntimeLimits(
+        new ReactiveStringRedisTemplate(connectionFactory), properties.commandTimeout());
+  }
+
+  /** Reads the run-time limits before the replica takes traffic; Redis down only warns. */
+  @Bean
+  ApplicationRunner runtimeLimitsFirstRead(RedisRuntimeLimits runtimeLimits) {
+    return arguments -> runtimeLimits.refresh().timeout(WARM_UP_TIMEOUT).block();
   }
 }

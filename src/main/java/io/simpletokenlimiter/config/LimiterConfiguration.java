@@ -155,7 +155,9 @@ public class LimiterConfiguration {
               : Disposables.single();
       Disposable refreshes =
           Flux.interval(properties.runtimeLimitsRefresh())
-              .concatMap(tick -> runtimeLimits.refresh())
+              // A slow read skips ticks rather than failing the interval.
+              .onBackpressureDrop()
+              .concatMap(tick -> runtimeLimits.refresh(), 1)
               .subscribe();
       tasks = Disposables.composite(renewals, sweeps, reloads, refreshes);
     }

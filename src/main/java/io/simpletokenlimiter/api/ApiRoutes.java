@@ -27,6 +27,7 @@ public class ApiRoutes {
       ModelsHandler models,
       HealthHandler health,
       UsageHandler usage,
+      AdminHandler admin,
       TokenizeHandler tokenize) {
     RouterFunctions.Builder routes = RouterFunctions.route();
     for (String prefix : PREFIXES) {
@@ -44,6 +45,11 @@ public class ApiRoutes {
     }
     routes.GET("/api/v1/health", health::health);
     routes.GET("/api/v1/usage/{userId}", usage::usage);
+    routes.GET("/api/v1/admin/usage", admin::topUsage);
+    routes.DELETE("/api/v1/admin/usage/{userId}", admin::forgetUsage);
+    routes.GET("/api/v1/admin/limits/{userId}", admin::limits);
+    routes.PUT("/api/v1/admin/limits/{userId}", admin::putLimits);
+    routes.DELETE("/api/v1/admin/limits/{userId}", admin::removeLimits);
     routes.POST("/tokenize", tokenize::tokenize);
     routes.POST("/detokenize", tokenize::detokenize);
     routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));

@@ -1,15 +1,17 @@
 package io.simpletokenlimiter.config;
 
+import io.simpletokenlimiter.limit.ConfiguredLimits;
+import io.simpletokenlimiter.limit.LayeredLimits;
+import io.simpletokenlimiter.limit.LimitOverride;
 import io.simpletokenlimiter.limit.Limits;
-import io.simpletokenlimiter.limit.LimitsResolver;
-import io.simpletokenlimiter.limit.UserLimits;
+import io.simpletokenlimiter.limit.RuntimeLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -32,19 +34,14 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * <p>A file that is invalid at start-up stops the service; an invalid edit later is logged and the
  * previous limits stay in force, so a typo never lifts every limit.
  */
-public final class LimitOverridesFile implements LimitsResolver {
+public final class LimitOverridesFile implements ConfiguredLimits {
 
   private static final Logger log = LoggerFactory.getLogger(LimitOverridesFile.class);
-  private static final Set<String> LIMIT_KEYS =
-      Set.of(
-          "max-tokens-per-minute",
-          "max-tokens-per-hour",
-          "max-tokens-per-day",
-          "max-concurrent-requests");
 
   private final Path path;
   private final Limits defaults;
-  private volatile UserLimits current;
+  private final LayeredLimits layered;
+  private volatile Parsed current;
   private volatile FileTime loadedVersion;
 
   public LimitOverridesFile(Path path, Limits defaults) {
@@ -52,17 +49,33 @@ public final class LimitOverridesFile implements LimitsResolver {
     this.defaults = defaults;
     try {
       this.loadedVersion = Files.getLastModifiedTime(path);
-      this.current = parse(Files.readString(path), defaults);
+      this.current = parse(Files.readString(path));
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalStateException(
           "token.limit.overrides-file " + path + " cannot be used: " + e.getMessage(), e);
     }
-    log.info("Per-user limits from {}: {} users", path, current.perUser().size());
+    this.layered = new LayeredLimits(this, RuntimeLimits.NONE);
+    log.info("Per-user limits from {}: {} users", path, current.users().size());
+  }
+
+  /** The limits of the file alone, without run-time changes. */
+  public Limits limitsFor(String userId) {
+    return layered.limitsFor(userId);
   }
 
   @Override
-  public Limits limitsFor(String userId) {
-    return current.limitsFor(userId);
+  public Limits defaults() {
+    return defaults;
+  }
+
+  @Override
+  public Optional<LimitOverride> tier(String name) {
+    return Optional.ofNullable(current.tiers().get(name));
+  }
+
+  @Override
+  public Optional<LimitOverride> user(String userId) {
+    return Optional.ofNullable(current.users().get(userId));
   }
 
   /** Reloads the file if it changed; keeps the limits in force if the new content is invalid. */
@@ -73,8 +86,8 @@ public final class LimitOverridesFile implements LimitsResolver {
         return false;
       }
       loadedVersion = version;
-      current = parse(Files.readString(path), defaults);
-      log.info("Reloaded per-user limits from {}: {} users", path, current.perUser().size());
+      current = parse(Files.readString(path));
+      log.info("Reloaded per-user limits from {}: {} users", path, current.users().size());
       return true;
     } catch (IOException | IllegalArgumentException e) {
       log.error(
@@ -83,7 +96,10 @@ public final class LimitOverridesFile implements LimitsResolver {
     }
   }
 
-  static UserLimits parse(String yamlText, Limits defaults) {
+  /** What the file says: each tier's limits, and each user's own entry. */
+  record Parsed(Map<String, LimitOverride> tiers, Map<String, LimitOverride> users) {}
+
+  static Parsed parse(String yamlText) {
     Object document = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
     Map<String, Object> root = mapOf(document == null ? Map.of() : document, "the file");
     for (String key : root.keySet()) {
@@ -91,67 +107,32 @@ public final class LimitOverridesFile implements LimitsResolver {
         throw new IllegalArgumentException("unknown top-level key '" + key + "'");
       }
     }
-    Map<String, Limits> tiers = new HashMap<>();
+    Map<String, LimitOverride> tiers = new HashMap<>();
     mapOf(root.getOrDefault("tiers", Map.of()), "tiers")
         .forEach(
             (tier, spec) ->
-                tiers.put(tier, apply(defaults, mapOf(spec, "tier " + tier), "tier " + tier)));
-    Map<String, Limits> users = new HashMap<>();
+                tiers.put(
+                    tier, LimitOverride.parse(mapOf(spec, "tier " + tier), false, "tier " + tier)));
+    Map<String, LimitOverride> users = new HashMap<>();
     mapOf(root.getOrDefault("users", Map.of()), "users")
-        .forEach((user, spec) -> users.put(user, userLimits(user, spec, tiers, defaults)));
-    return new UserLimits(defaults, users);
-  }
-
-  private static Limits userLimits(
-      String user, Object spec, Map<String, Limits> tiers, Limits defaults) {
-    String where = "user " + user;
-    if (spec instanceof String tier) {
-      return tierOf(tier, tiers, where);
-    }
-    Map<String, Object> fields = new HashMap<>(mapOf(spec, where));
-    Object tier = fields.remove("tier");
-    Limits base = tier == null ? defaults : tierOf(String.valueOf(tier), tiers, where);
-    return apply(base, fields, where);
-  }
-
-  private static Limits tierOf(String tier, Map<String, Limits> tiers, String where) {
-    Limits limits = tiers.get(tier);
-    if (limits == null) {
-      throw new IllegalArgumentException(where + " names unknown tier '" + tier + "'");
-    }
-    return limits;
-  }
-
-  private static Limits apply(Limits base, Map<String, Object> fields, String where) {
-    for (String key : fields.keySet()) {
-      if (!LIMIT_KEYS.contains(key)) {
-        throw new IllegalArgumentException(
-            where + ": unknown key '" + key + "', expected one of " + LIMIT_KEYS);
-      }
-    }
-    try {
-      return new Limits(
-          number(fields, "max-tokens-per-minute", base.tokensPerMinute(), where),
-          number(fields, "max-tokens-per-hour", base.tokensPerHour(), where),
-          number(fields, "max-tokens-per-day", base.tokensPerDay(), where),
-          Math.toIntExact(number(fields, "max-concurrent-requests", base.maxConcurrent(), where)));
-    } catch (ArithmeticException e) {
-      throw new IllegalArgumentException(where + ": max-concurrent-requests is too large");
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(where + ": " + e.getMessage());
-    }
-  }
-
-  private static long number(Map<String, Object> fields, String key, long fallback, String where) {
-    Object value = fields.get(key);
-    if (value == null) {
-      return fallback;
-    }
-    if (value instanceof Integer || value instanceof Long) {
-      return ((Number) value).longValue();
-    }
-    throw new IllegalArgumentException(
-        where + ": " + key + " must be a whole number, was " + value);
+        .forEach(
+            (user, spec) -> {
+              String where = "user " + user;
+              LimitOverride entry =
+                  spec instanceof String tier
+                      ? LimitOverride.tierOnly(tier)
+                      : LimitOverride.parse(mapOf(spec, where), true, where);
+              entry
+                  .tier()
+                  .filter(tier -> !tiers.containsKey(tier))
+                  .ifPresent(
+                      tier -> {
+                        throw new IllegalArgumentException(
+                            where + " names unknown tier '" + tier + "'");
+                      });
+              users.put(user, entry);
+            });
+    return new Parsed(Map.copyOf(tiers), Map.copyOf(users));
   }
 
   @SuppressWarnings("unchecked")

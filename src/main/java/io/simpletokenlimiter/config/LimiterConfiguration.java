@@ -1,14 +1,17 @@
 package io.simpletokenlimiter.config;
 
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.binder.MeterBinder;
-import io.simpletokenlimiter.limit.LeaseEvents;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.simpletokenlimiter.limit.ConfiguredLimits;
+import io.simpletokenlimiter.limit.LayeredLimits;
+import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitsResolver;
+import io.simpletokenlimiter.limit.RuntimeLimits;
 import io.simpletokenlimiter.limit.TokenLimiter;
-import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
+import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
 import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
@@ -43,12 +46,25 @@ public class LimiterConfiguration {
     return properties.upstream();
   }
 
+  /** The defaults, and the overrides file if there is one. */
   @Bean
-  LimitsResolver limitsResolver(TokenLimitProperties properties) {
+  ConfiguredLimits configuredLimits(TokenLimitProperties properties) {
     return properties
         .overrides()
-        .<LimitsResolver>map(path -> new LimitOverridesFile(path, properties.defaultLimits()))
-        .orElseGet(() -> UserLimits.of(properties.defaultLimits()));
+        .<ConfiguredLimits>map(path -> new LimitOverridesFile(path, properties.defaultLimits()))
+        .orElseGet(() -> ConfiguredLimits.of(properties.defaultLimits()));
+  }
+
+  /** Run-time limits of this replica; with Redis, a shared {@code @Primary} one replaces it. */
+  @Bean
+  MemoryRuntimeLimits memoryRuntimeLimits() {
+    return new MemoryRuntimeLimits();
+  }
+
+  /** Run-time limits over the configuration: what every admission asks. */
+  @Bean
+  LayeredLimits limitsResolver(ConfiguredLimits configuredLimits, RuntimeLimits runtimeLimits) {
+    return new LayeredLimits(configuredLimits, runtimeLimits);
   }
 
   /** Every replica's fallback and the single-machine default, with a cap on users tracked. */
@@ -86,21 +102,25 @@ public class LimiterConfiguration {
   LimiterUpkeep limiterUpkeep(
       TokenLimiter limiter,
       MemoryLimitStore memoryStore,
-      LimitsResolver limitsResolver,
+      ConfiguredLimits configuredLimits,
+      RuntimeLimits runtimeLimits,
       Clock clock,
       TokenLimitProperties properties) {
-    return new LimiterUpkeep(limiter, memoryStore, limitsResolver, clock, properties);
+    return new LimiterUpkeep(
+        limiter, memoryStore, configuredLimits, runtimeLimits, clock, properties);
   }
 
   /**
    * Periodic work off the request path: renewing leases of requests in flight (every third of the
-   * lease TTL), sweeping idle users from memory, and reloading the overrides file.
+   * lease TTL), sweeping idle users from memory, reloading the overrides file, and refreshing this
+   * replica's view of the run-time limits.
    */
   static final class LimiterUpkeep implements SmartLifecycle {
 
     private final TokenLimiter limiter;
     private final MemoryLimitStore memoryStore;
-    private final LimitsResolver limitsResolver;
+    private final ConfiguredLimits configuredLimits;
+    private final RuntimeLimits runtimeLimits;
     private final Clock clock;
     private final TokenLimitProperties properties;
     private volatile Disposable tasks;
@@ -108,12 +128,14 @@ public class LimiterConfiguration {
     LimiterUpkeep(
         TokenLimiter limiter,
         MemoryLimitStore memoryStore,
-        LimitsResolver limitsResolver,
+        ConfiguredLimits configuredLimits,
+        RuntimeLimits runtimeLimits,
         Clock clock,
         TokenLimitProperties properties) {
       this.limiter = limiter;
       this.memoryStore = memoryStore;
-      this.limitsResolver = limitsResolver;
+      this.configuredLimits = configuredLimits;
+      this.runtimeLimits = runtimeLimits;
       this.clock = clock;
       this.properties = properties;
     }
@@ -128,11 +150,17 @@ public class LimiterConfiguration {
           Flux.interval(Duration.ofMinutes(1))
               .subscribe(tick -> memoryStore.evictIdle(clock.millis()));
       Disposable reloads =
-          limitsResolver instanceof LimitOverridesFile file
+          configuredLimits instanceof LimitOverridesFile file
               ? Flux.interval(properties.overridesReloadInterval(), Schedulers.boundedElastic())
                   .subscribe(tick -> file.reloadIfChanged())
               : Disposables.single();
-      tasks = Disposables.composite(renewals, sweeps, reloads);
+      Disposable refreshes =
+          Flux.interval(properties.runtimeLimitsRefresh())
+              // A slow read skips ticks rather than failing the interval.
+              .onBackpressureDrop()
+              .concatMap(tick -> runtimeLimits.refresh(), 1)
+              .subscribe();
+      tasks = Disposables.composite(renewals, sweeps, reloads, refreshes);
     }
 
     @Override

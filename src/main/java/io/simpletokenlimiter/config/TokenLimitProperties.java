@@ -34,6 +34,7 @@ public record TokenLimitProperties(
     @DefaultValue("30m") @NotNull Duration maxLeaseLifetime,
     Path overridesFile,
     @DefaultValue("5s") @NotNull Duration overridesReloadInterval,
+    @DefaultValue("2s") @NotNull Duration runtimeLimitsRefresh,
     String adminToken,
     Path tokenizerPath,
     Path apiKeysFile,
@@ -48,6 +49,10 @@ public record TokenLimitProperties(
       throw new IllegalArgumentException(
           "token.limit.max-concurrent-requests (MAX_CONCURRENT) must be at least 1, was "
               + maxConcurrentRequests);
+    }
+    if (runtimeLimitsRefresh.toMillis() < 100) {
+      throw new IllegalArgumentException(
+          "token.limit.runtime-limits-refresh must be at least 100ms, was " + runtimeLimitsRefresh);
     }
     if (leaseTtl.toMillis() < 3_000) {
       throw new IllegalArgumentException(

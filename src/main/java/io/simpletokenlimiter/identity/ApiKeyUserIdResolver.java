@@ -7,10 +7,12 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -27,6 +29,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * keys:
  *   # printf %s "$KEY" | sha256sum
  *   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08: alice
+ *   # a key that may also call the admin API
+ *   60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752: {user: ops, admin: true}
  * </pre>
  */
 public final class ApiKeyUserIdResolver implements UserIdResolver {
@@ -35,15 +39,27 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
   private static final String BEARER = "Bearer ";
 
   private final Map<String, String> usersByKeyHash;
+  private final Set<String> adminKeyHashes;
 
   public ApiKeyUserIdResolver(Map<String, String> usersByKeyHash) {
+    this(usersByKeyHash, Set.of());
+  }
+
+  /**
+   * {@code adminKeyHashes}: the keys, among {@code usersByKeyHash}, that may call the admin API.
+   */
+  public ApiKeyUserIdResolver(Map<String, String> usersByKeyHash, Set<String> adminKeyHashes) {
     this.usersByKeyHash = Map.copyOf(usersByKeyHash);
+    this.adminKeyHashes = Set.copyOf(adminKeyHashes);
   }
 
   /** Loads the key file; a missing or malformed file stops start-up with a clear message. */
   public static ApiKeyUserIdResolver fromFile(Path path) {
     try {
-      return new ApiKeyUserIdResolver(parse(Files.readString(path)));
+      Map<String, String> users = new HashMap<>();
+      Set<String> admins = new HashSet<>();
+      parse(Files.readString(path), users, admins);
+      return new ApiKeyUserIdResolver(users, admins);
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalStateException(
           "token.limit.api-keys-file " + path + " cannot be used: " + e.getMessage(), e);
@@ -51,17 +67,39 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
   }
 
   static Map<String, String> parse(String yamlText) {
+    Map<String, String> users = new HashMap<>();
+    parse(yamlText, users, new HashSet<>());
+    return users;
+  }
+
+  /** Fills {@code users} (key hash to user) and {@code admins} (hashes of admin keys). */
+  static void parse(String yamlText, Map<String, String> users, Set<String> admins) {
     Object document = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
     if (!(document instanceof Map<?, ?> root) || !(root.get("keys") instanceof Map<?, ?> keys)) {
       throw new IllegalArgumentException("expected a mapping 'keys' of key hashes to user ids");
     }
-    Map<String, String> users = new HashMap<>();
     keys.forEach(
-        (hash, user) -> {
+        (hash, entry) -> {
           String hex = String.valueOf(hash).toLowerCase(Locale.ROOT);
           if (!SHA256_HEX.matcher(hex).matches()) {
             throw new IllegalArgumentException(
                 "'" + hash + "' is not the hex SHA-256 of a key (64 hex digits)");
+          }
+          Object user = entry;
+          if (entry instanceof Map<?, ?> fields) {
+            if (!Set.of("user", "admin").containsAll(fields.keySet())) {
+              throw new IllegalArgumentException(
+                  "key " + hex.substring(0, 8) + "... may have only 'user' and 'admin'");
+            }
+            Object admin = fields.containsKey("admin") ? fields.get("admin") : Boolean.FALSE;
+            if (!(admin instanceof Boolean isAdmin)) {
+              throw new IllegalArgumentException(
+                  "'admin' of key " + hex.substring(0, 8) + "... must be true or false");
+            }
+            if (isAdmin) {
+              admins.add(hex);
+            }
+            user = fields.get("user");
           }
           if (!(user instanceof String id) || !UserId.isValid(id)) {
             throw new IllegalArgumentException(
@@ -69,7 +107,6 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
           }
           users.put(hex, id);
         });
-    return users;
   }
 
   @Override
@@ -94,6 +131,15 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
           UnidentifiedUserException.Reason.INVALID_API_KEY, "The API key is not valid");
     }
     return user;
+  }
+
+  /** Whether the request carries a key of this file marked {@code admin: true}. */
+  @Override
+  public boolean isAdminKey(ServerHttpRequest request) {
+    String authorization = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+    return authorization != null
+        && authorization.startsWith(BEARER)
+        && adminKeyHashes.contains(hash(authorization.substring(BEARER.length())));
   }
 
   @Override

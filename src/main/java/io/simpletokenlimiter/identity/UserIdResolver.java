@@ -19,4 +19,9 @@ public interface UserIdResolver {
   default boolean authenticates() {
     return false;
   }
+
+  /** Whether the request carries an API key marked admin; never in header mode. */
+  default boolean isAdminKey(ServerHttpRequest request) {
+    return false;
+  }
 }

@@ -4,6 +4,7 @@ import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -178,6 +179,16 @@ public final class StrictTokenLimiter implements TokenLimiter {
   @Override
   public Mono<UsageSnapshot> usage(String userId) {
     return store.usage(userId, clock.millis());
+  }
+
+  @Override
+  public Mono<Void> forget(String userId) {
+    return store.forget(userId, clock.millis());
+  }
+
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count) {
+    return store.top(window, count, clock.millis());
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.simpletokenlimiter.limit;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -32,6 +33,12 @@ public interface TokenLimiter {
 
   /** The usage a client sees: counted tokens per window, in-flight reservations included. */
   Mono<UsageSnapshot> usage(String userId);
+
+  /** Forgets the tokens counted against the user; requests in flight keep their reservations. */
+  Mono<Void> forget(String userId);
+
+  /** At most {@code count} users with the most tokens in {@code window}, heaviest first. */
+  Mono<List<UserUsage>> top(Window window, int count);
 
   Limits limitsFor(String userId);
 

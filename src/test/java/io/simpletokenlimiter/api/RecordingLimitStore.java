@@ -5,6 +5,8 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.util.List;
@@ -122,6 +124,16 @@ public final class RecordingLimitStore implements LimitStore {
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
     return Mono.just(UsageSnapshot.EMPTY);
+  }
+
+  @Override
+  public Mono<Void> forget(String userId, long nowMillis) {
+    return Mono.empty();
+  }
+
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {
+    return Mono.just(List.of());
   }
 
   public List<AdmitCall> admits() {

@@ -392,7 +392,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
 
   @Test
   void aFullMemoryStoreIs503LimiterUnavailableSayingWhy() {
-    limiter.fail(new StoreFullException("Too many users are tracked by this limiter (3)"));
+    store.fail(new StoreFullException("Too many users are tracked by this limiter (3)"));
 
     client
         .post()

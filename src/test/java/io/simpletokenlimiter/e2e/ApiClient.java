@@ -12,6 +12,7 @@ import java.time.Duration;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
@@ -153,6 +154,32 @@ final class ApiClient {
     return web.get()
         .uri("/api/v1/usage/{id}", userId)
         .header("X-User-ID", userId)
+        .exchangeToMono(
+            response ->
+                response
+                    .bodyToMono(String.class)
+                    .defaultIfEmpty("")
+                    .map(
+                        text ->
+                            new Answer(
+                                response.statusCode().value(),
+                                response.headers().asHttpHeaders(),
+                                text)))
+        .block(CALL_TIMEOUT);
+  }
+
+  /**
+   * Any call, with {@code bearer} as {@code Authorization: Bearer} when not null and {@code body}
+   * as JSON when not null, whatever it answers: the admin API's calls.
+   */
+  Answer send(HttpMethod method, String path, String bearer, String body) {
+    WebClient.RequestBodySpec request = web.method(method).uri(path);
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    WebClient.RequestHeadersSpec<?> ready =
+        body == null ? request : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+    return ready
         .exchangeToMono(
             response ->
                 response

@@ -6,6 +6,9 @@ import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -79,6 +82,16 @@ final class GatedLimiter implements TokenLimiter {
   @Override
   public Mono<UsageSnapshot> usage(String userId) {
     return delegate.usage(userId);
+  }
+
+  @Override
+  public Mono<Void> forget(String userId) {
+    return delegate.forget(userId);
+  }
+
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count) {
+    return delegate.top(window, count);
   }
 
   @Override

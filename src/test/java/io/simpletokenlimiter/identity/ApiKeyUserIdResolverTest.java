@@ -78,6 +78,40 @@ class ApiKeyUserIdResolverTest {
   }
 
   @Test
+  void aKeyMarkedAdminNamesItsUserAndMayUseTheAdminApi() throws IOException {
+    Path file = dir.resolve("keys.yml");
+    String opsHash = ApiKeyUserIdResolver.hash("ops-key");
+    Files.writeString(
+        file, "keys:\n  %s: bob\n  %s: {user: ops, admin: true}\n".formatted(TEST_HASH, opsHash));
+
+    ApiKeyUserIdResolver fromFile = ApiKeyUserIdResolver.fromFile(file);
+
+    var ops = MockServerHttpRequest.get("/").header("Authorization", "Bearer ops-key").build();
+    var bob = MockServerHttpRequest.get("/").header("Authorization", "Bearer test").build();
+    assertThat(fromFile.resolve(ops)).isEqualTo("ops");
+    assertThat(fromFile.isAdminKey(ops)).isTrue();
+    assertThat(fromFile.isAdminKey(bob)).isFalse();
+    assertThat(fromFile.isAdminKey(MockServerHttpRequest.get("/").build())).isFalse();
+  }
+
+  @Test
+  void anAdminEntryMustBeWellFormed() throws IOException {
+    Path file = dir.resolve("keys.yml");
+
+    Files.writeString(file, "keys:\n  " + TEST_HASH + ": {user: ops, admin: yes-please}\n");
+    assertThatThrownBy(() -> ApiKeyUserIdResolver.fromFile(file))
+        .hasMessageContaining("'admin' of key 9f86d081... must be true or false");
+
+    Files.writeString(file, "keys:\n  " + TEST_HASH + ": {user: ops, role: admin}\n");
+    assertThatThrownBy(() -> ApiKeyUserIdResolver.fromFile(file))
+        .hasMessageContaining("may have only 'user' and 'admin'");
+
+    Files.writeString(file, "keys:\n  " + TEST_HASH + ": {admin: true}\n");
+    assertThatThrownBy(() -> ApiKeyUserIdResolver.fromFile(file))
+        .hasMessageContaining("must be 1 to 128 characters");
+  }
+
+  @Test
   void aMalformedFileStopsStartUpNamingTheSetting() throws IOException {
     Path file = dir.resolve("keys.yml");
 

@@ -375,5 +375,16 @@ class StrictTokenLimiterTest {
     public Mono<UsageSnapshot> usage(String user, long now) {
       return delegate.usage(user, now);
     }
+
+    @Override
+    public Mono<Void> forget(String user, long now) {
+      return delegate.forget(user, now);
+    }
+
+    @Override
+    public Mono<java.util.List<io.simpletokenlimiter.limit.UserUsage>> top(
+        io.simpletokenlimiter.limit.Window window, int count, long now) {
+      return delegate.top(window, count, now);
+    }
   }
 }

@@ -2,6 +2,9 @@ package io.simpletokenlimiter.limit.store;
 
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -34,4 +37,19 @@ public interface LimitStore {
 
   /** The user's counted tokens per window and live leases; zeros for an unknown user. */
   Mono<UsageSnapshot> usage(String userId, long nowMillis);
+
+  /**
+   * Forgets the tokens counted against the user in every window (an operator forgiving a runaway
+   * script). Live leases stay, with their reservations: requests in flight are settled as usual.
+   * Leases found expired are charged first, as any call does, and forgotten with the rest.
+   */
+  Mono<Void> forget(String userId, long nowMillis);
+
+  /**
+   * At most {@code count} users with the most tokens counted in {@code window} (live reservations
+   * included), heaviest first, each with the usage {@link #usage} gives; users at zero are left
+   * out. How a store finds them without reading every user is its own design (see {@code
+   * docs/admin-api.md}).
+   */
+  Mono<List<UserUsage>> top(Window window, int count, long nowMillis);
 }

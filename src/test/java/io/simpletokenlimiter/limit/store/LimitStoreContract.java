@@ -11,10 +11,15 @@ import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,6 +41,8 @@ public abstract class LimitStoreContract {
   private static final long TTL = 30_000;
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   private static final Limits DEFAULTS = new Limits(1_000, 10_000, 100_000, 5);
+  private static final Limits UNLIMITED =
+      new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 100);
 
   private LimitStore store;
   private String user;
@@ -558,6 +565,104 @@ public abstract class LimitStoreContract {
     assertThat(outcomes).hasSize(300);
     assertThat(admitted.get()).isEqualTo(100);
     assertThat(usage(T0)).isEqualTo(new UsageSnapshot(1_000, 1_000, 1_000, 100));
+  }
+
+  @Test
+  void forgettingEmptiesEveryWindowButKeepsTheReservationsInFlight() {
+    charge(300, T0);
+    Admitted inFlight = admitted(admit(fixed(100, 50), DEFAULTS, T0 + 1_000));
+
+    store.forget(user, T0 + 2_000).block(TIMEOUT);
+
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(150, 150, 150, 1));
+    assertThat(settle(inFlight, 120, T0 + 3_000)).isTrue();
+    assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+  }
+
+  @Test
+  void aForgottenUserWhoWasSpentIsAdmittedAgain() {
+    Limits limits = new Limits(1_000, 10_000, 100_000, 5);
+    serve(user, 1_000, 1_000, T0);
+    rejected(admit(fixed(10, 10), limits, T0 + 1));
+
+    store.forget(user, T0 + 2).block(TIMEOUT);
+
+    admitted(admit(fixed(10, 10), limits, T0 + 3));
+  }
+
+  @Test
+  void forgettingAnUnknownUserChangesNothing() {
+    store.forget(user, T0).block(TIMEOUT);
+
+    assertThat(usage(T0)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void topListsTheHeaviestUsersOfTheWindowWithTheirExactUsage() {
+    long now = aTimeOfItsOwn();
+    String heavy = user + "-heavy";
+    String medium = user + "-medium";
+    String light = user + "-light";
+    String idle = user + "-idle";
+    serve(heavy, 6_000, 5_000, now);
+    serve(medium, 3_000, 3_000, now + 1_000);
+    Admitted inFlight =
+        admitted(store.admit(command(medium, fixed(400, 100), UNLIMITED, now + 2_000)).block());
+    serve(light, 200, 100, now + 3_000);
+    serve(idle, 50, 0, now + 4_000);
+
+    List<UserUsage> top = store.top(Window.DAY, 2, now + 5_000).block(TIMEOUT);
+
+    assertThat(top).extracting(UserUsage::userId).containsExactly(heavy, medium);
+    assertThat(top.get(1).usage()).isEqualTo(new UsageSnapshot(3_500, 3_500, 3_500, 1));
+    assertThat(store.top(Window.DAY, 10, now + 5_000).block(TIMEOUT))
+        .extracting(UserUsage::userId)
+        .containsExactly(heavy, medium, light);
+
+    settle(inFlight, 0, now + 6_000);
+    assertThat(store.top(Window.MINUTE, 10, now + 70_000).block(TIMEOUT)).isEmpty();
+    assertThat(store.top(Window.HOUR, 1, now + 70_000).block(TIMEOUT))
+        .containsExactly(new UserUsage(heavy, new UsageSnapshot(0, 5_000, 5_000, 0)));
+  }
+
+  @Test
+  void topAgreesWithUsageForManyUsersWhoseReservationsWereLargerThanTheirCharges() {
+    long now = aTimeOfItsOwn();
+    Random random = new Random(42);
+    List<String> users = new ArrayList<>();
+    for (int i = 0; i < 90; i++) {
+      String each = user + "-" + i;
+      users.add(each);
+      long charged = 1 + random.nextInt(5_000);
+      // Loose bounds: some reserved far more than they were charged.
+      serve(each, charged + random.nextInt(20_000), charged, now + i);
+    }
+
+    List<UserUsage> top = store.top(Window.HOUR, 10, now + 1_000).block(TIMEOUT);
+
+    List<UserUsage> expected =
+        users.stream()
+            .map(each -> new UserUsage(each, store.usage(each, now + 1_000).block(TIMEOUT)))
+            .sorted(
+                Comparator.comparingLong((UserUsage u) -> u.usage().hour())
+                    .reversed()
+                    .thenComparing(UserUsage::userId))
+            .limit(10)
+            .toList();
+    assertThat(top).isEqualTo(expected);
+  }
+
+  /** A day no other test uses, so that a shared store's ranking holds only this test's users. */
+  private static long aTimeOfItsOwn() {
+    return T0 + 86_400_000L * (10 + ThreadLocalRandom.current().nextInt(1_000_000));
+  }
+
+  /** Admits {@code reserved} tokens for {@code userId} and settles them to {@code charged}. */
+  private void serve(String userId, long reserved, long charged, long now) {
+    Admitted admitted =
+        admitted(
+            store.admit(command(userId, fixed(reserved - 1, 1), UNLIMITED, now)).block(TIMEOUT));
+    assertThat(settle(admitted, charged, now)).isTrue();
   }
 
   private Admission admit(ReservationRequest request, Limits limits, long now) {

@@ -6,9 +6,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreFullException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -103,6 +109,49 @@ public final class MemoryLimitStore implements LimitStore {
           UsageSnapshot usage =
               withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis));
           return usage == null ? UsageSnapshot.EMPTY : usage;
+        });
+  }
+
+  @Override
+  public Mono<Void> forget(String userId, long nowMillis) {
+    return Mono.fromRunnable(
+        () -> {
+          withLedger(
+              userId,
+              nowMillis,
+              false,
+              ledger -> {
+                ledger.forgetCounted(nowMillis);
+                return null;
+              });
+        });
+  }
+
+  /**
+   * Reads every ledger in memory: the map holds only users active within the last day, and each
+   * read is a few array sums under that user's lock, so no index is needed here.
+   */
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {
+    return Mono.fromSupplier(
+        () -> {
+          Comparator<UserUsage> lightestFirst =
+              Comparator.comparingLong((UserUsage u) -> u.usage().tokens(window))
+                  .thenComparing(UserUsage::userId, Comparator.reverseOrder());
+          PriorityQueue<UserUsage> heaviest = new PriorityQueue<>(lightestFirst);
+          for (String userId : ledgers.keySet()) {
+            UsageSnapshot usage =
+                withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis));
+            if (usage != null && usage.tokens(window) > 0) {
+              heaviest.add(new UserUsage(userId, usage));
+              if (heaviest.size() > count) {
+                heaviest.poll();
+              }
+            }
+          }
+          List<UserUsage> result = new ArrayList<>(heaviest);
+          result.sort(lightestFirst.reversed());
+          return result;
         });
   }
 

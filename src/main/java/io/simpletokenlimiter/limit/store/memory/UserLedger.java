@@ -339,4 +339,14 @@ final class UserLedger {
   private void wroteAt(long now) {
     latestMillis = now;
   }
+
+  /** Empties every window; live leases keep their reservations. */
+  void forgetCounted(long nowMillis) {
+    long now = at(nowMillis);
+    expireLeases(now);
+    for (Window window : WINDOWS) {
+      setBuckets(window, null);
+    }
+    wroteAt(now);
+  }
 }

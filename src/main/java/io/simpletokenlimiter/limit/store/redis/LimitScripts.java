@@ -19,7 +19,8 @@ record LimitScripts(
     RedisScript<List> admit,
     RedisScript<Long> settle,
     RedisScript<Long> renew,
-    RedisScript<List> usage) {
+    RedisScript<List> usage,
+    RedisScript<Long> forget) {
 
   static LimitScripts load() {
     String prelude = read("prelude.lua");
@@ -27,7 +28,8 @@ record LimitScripts(
         script(prelude, "admit.lua", List.class),
         script(prelude, "settle.lua", Long.class),
         script(prelude, "renew.lua", Long.class),
-        script(prelude, "usage.lua", List.class));
+        script(prelude, "usage.lua", List.class),
+        script(prelude, "forget.lua", Long.class));
   }
 
   private static <T> RedisScript<T> script(String prelude, String name, Class<T> resultType) {

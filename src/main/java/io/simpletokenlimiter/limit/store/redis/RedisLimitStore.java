@@ -7,6 +7,7 @@ import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
@@ -37,6 +38,7 @@ public final class RedisLimitStore implements LimitStore {
   private final ReactiveStringRedisTemplate redis;
   private final LimitScripts scripts = LimitScripts.load();
   private final String shortRetryMillis;
+  private final RedisUsageIndex usageIndex;
 
   public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
     this(new ReactiveStringRedisTemplate(connectionFactory));
@@ -50,6 +52,7 @@ public final class RedisLimitStore implements LimitStore {
   RedisLimitStore(ReactiveStringRedisTemplate redis, long shortRetryMillis) {
     this.redis = redis;
     this.shortRetryMillis = Long.toString(shortRetryMillis);
+    this.usageIndex = new RedisUsageIndex(redis);
   }
 
   /**
@@ -97,7 +100,8 @@ public final class RedisLimitStore implements LimitStore {
       args.add(Long.toString(limits.tokens(window)));
     }
     return run(scripts.admit(), command.userId(), args)
-        .map(reply -> admission(command, AdmitReply.from(reply)));
+        .map(reply -> admission(command, AdmitReply.from(reply)))
+        .doOnNext(admission -> indexAdmission(admission, command.nowMillis()));
   }
 
   @Override
@@ -182,5 +186,27 @@ public final class RedisLimitStore implements LimitStore {
   /** Scripts number windows from 1, in {@link Window} order. */
   private static Window window(int index) {
     return WINDOWS[index - 1];
+  }
+
+  /**
+   * Deletes the user's buckets: every window starts from zero. The leases stay, so live
+   * reservations still count and are settled as usual.
+   */
+  @Override
+  public Mono<Void> forget(String userId, long nowMillis) {
+    return run(scripts.forget(), userId, windowArgs(nowMillis)).then();
+  }
+
+  /** The heaviest users from the usage index, each read exactly; see {@link RedisUsageIndex}. */
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {
+    return usageIndex.top(window, count, nowMillis, this::usage);
+  }
+
+  /** An admission's reservation goes to the usage index by a command of its own, not awaited. */
+  private void indexAdmission(Admission admission, long nowMillis) {
+    if (admission instanceof Admission.Admitted admitted) {
+      usageIndex.record(admitted.userId(), admitted.reservedTokens(), nowMillis);
+    }
   }
 }

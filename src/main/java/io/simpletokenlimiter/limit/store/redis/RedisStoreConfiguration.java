@@ -133,4 +133,19 @@ public class RedisStoreConfiguration {
   static CircuitBreaker breaker(RedisStoreProperties properties) {
     return CircuitBreaker.of("redis", properties.breaker().config().build());
   }
+
+  /** Run-time limits in Redis, shared by every replica; replaces this replica's own. */
+  @Bean
+  @Primary
+  RedisRuntimeLimits redisRuntimeLimits(
+      ReactiveRedisConnectionFactory connectionFactory, RedisStoreProperties properties) {
+    return new RedisRuntimeLimits(
+        new ReactiveStringRedisTemplate(connectionFactory), properties.commandTimeout());
+  }
+
+  /** Reads the run-time limits before the replica takes traffic; Redis down only warns. */
+  @Bean
+  ApplicationRunner runtimeLimitsFirstRead(RedisRuntimeLimits runtimeLimits) {
+    return arguments -> runtimeLimits.refresh().timeout(WARM_UP_TIMEOUT).block();
+  }
 }

@@ -7,11 +7,14 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -171,6 +174,28 @@ public final class ResilientLimitStore implements LimitStore {
             down ->
                 fallback
                     .map(f -> f.memory().usage(userId, nowMillis))
+                    .orElseGet(() -> Mono.error(down)));
+  }
+
+  /**
+   * Forgets in the shared store (an error if it is down: the operator must know it did not happen)
+   * and in this replica's fallback, which counted for the user during any outage.
+   */
+  @Override
+  public Mono<Void> forget(String userId, long nowMillis) {
+    return guarded("forget", primary.forget(userId, nowMillis))
+        .then(fallback.map(f -> f.memory().forget(userId, nowMillis)).orElseGet(Mono::empty));
+  }
+
+  /** The shared ranking; while it is down, this replica's fallback ranks under that policy. */
+  @Override
+  public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {
+    return guarded("top", primary.top(window, count, nowMillis))
+        .onErrorResume(
+            StoreUnavailableException.class,
+            down ->
+                fallback
+                    .map(f -> f.memory().top(window, count, nowMillis))
                     .orElseGet(() -> Mono.error(down)));
   }
 

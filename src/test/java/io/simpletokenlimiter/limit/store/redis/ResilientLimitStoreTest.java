@@ -356,5 +356,16 @@ class ResilientLimitStoreTest {
     public Mono<UsageSnapshot> usage(String userId, long now) {
       return call(delegate.usage(userId, now));
     }
+
+    @Override
+    public Mono<Void> forget(String userId, long now) {
+      return call(delegate.forget(userId, now));
+    }
+
+    @Override
+    public Mono<java.util.List<io.simpletokenlimiter.limit.UserUsage>> top(
+        io.simpletokenlimiter.limit.Window window, int count, long now) {
+      return call(delegate.top(window, count, now));
+    }
   }
 }

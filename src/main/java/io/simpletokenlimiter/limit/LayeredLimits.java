@@ -1,0 +1,84 @@
+package io.simpletokenlimiter.limit;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The limits of a user, layer over layer. For each limit the first layer that sets it wins:
+ *
+ * <ol>
+ *   <li>{@code runtime}: the user's run-time limits (admin API),
+ *   <li>{@code file}: the user's own entry in the overrides file,
+ *   <li>{@code tier}: the user's tier, the one the run-time limits name, else the file's,
+ *   <li>{@code default}: the defaults.
+ * </ol>
+ */
+public final class LayeredLimits implements LimitsResolver {
+
+  private final ConfiguredLimits configured;
+  private final RuntimeLimits runtime;
+
+  public LayeredLimits(ConfiguredLimits configured, RuntimeLimits runtime) {
+    this.configured = configured;
+    this.runtime = runtime;
+  }
+
+  @Override
+  public Limits limitsFor(String userId) {
+    return explain(userId).limits();
+  }
+
+  /** The effective limits and where each comes from. */
+  public EffectiveLimits explain(String userId) {
+    Optional<LimitOverride> atRuntime = runtime.get(userId);
+    Optional<LimitOverride> inFile = configured.user(userId);
+    if (atRuntime.isEmpty() && inFile.isEmpty()) {
+      return EffectiveLimits.defaults(configured.defaults());
+    }
+    Optional<String> tier = atRuntime.flatMap(LimitOverride::tier);
+    Optional<LimitSource> tierSource = tier.map(name -> LimitSource.RUNTIME);
+    if (tier.isEmpty()) {
+      tier = inFile.flatMap(LimitOverride::tier);
+      tierSource = tier.map(name -> LimitSource.FILE);
+    }
+    Optional<LimitOverride> tierLimits = tier.flatMap(configured::tier);
+    Limits defaults = configured.defaults();
+    Map<LimitField, Long> values = new EnumMap<>(LimitField.class);
+    Map<LimitField, LimitSource> sources = new EnumMap<>(LimitField.class);
+    for (LimitField field : LimitField.values()) {
+      values.put(field, field.of(defaults));
+      sources.put(field, LimitSource.DEFAULT);
+    }
+    // Lowest layer first; each layer above overwrites what it sets.
+    tierLimits.ifPresent(layer -> lay(layer, LimitSource.TIER, values, sources));
+    inFile.ifPresent(layer -> lay(layer, LimitSource.FILE, values, sources));
+    atRuntime.ifPresent(layer -> lay(layer, LimitSource.RUNTIME, values, sources));
+    Limits limits =
+        new Limits(
+            values.get(LimitField.MINUTE),
+            values.get(LimitField.HOUR),
+            values.get(LimitField.DAY),
+            Math.toIntExact(values.get(LimitField.CONCURRENT)));
+    return new EffectiveLimits(limits, sources, tier, tierSource);
+  }
+
+  /** Whether configuration defines the tier {@code name}: a run-time tier must name one. */
+  public boolean tierExists(String name) {
+    return configured.tier(name).isPresent();
+  }
+
+  private static void lay(
+      LimitOverride layer,
+      LimitSource source,
+      Map<LimitField, Long> values,
+      Map<LimitField, LimitSource> sources) {
+    layer
+        .values()
+        .forEach(
+            (field, value) -> {
+              values.put(field, value);
+              sources.put(field, source);
+            });
+  }
+}

@@ -114,12 +114,16 @@ class AdminApiReplicasTest {
     served(b, medium, 3);
     served(a, light, 1);
 
-    List<String> fromA = topUsers(a);
-    List<String> fromB = topUsers(b);
-
-    assertThat(fromA).isEqualTo(fromB);
-    assertThat(fromA.stream().filter(user -> user.startsWith("top-")).toList())
-        .containsExactly(heavy, medium, light);
+    // Each replica sends its share of the usage index once a second: wait for both.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              List<String> fromA = topUsers(a);
+              assertThat(fromA).isEqualTo(topUsers(b));
+              assertThat(fromA.stream().filter(user -> user.startsWith("top-")).toList())
+                  .containsExactly(heavy, medium, light);
+            });
     JsonNode listed = admin(a, HttpMethod.GET, "/api/v1/admin/usage?window=hour&top=1000", null);
     for (JsonNode entry : listed.path("users")) {
       String user = entry.path("user_id").stringValue();

@@ -11,6 +11,7 @@ import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -45,14 +46,28 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   public RedisLimitStore(ReactiveStringRedisTemplate redis) {
-    this(redis, RetryHints.SHORT_RETRY_MILLIS);
+    this(redis, RetryHints.SHORT_RETRY_MILLIS, RedisUsageIndex.FLUSH_EVERY);
   }
 
-  /** With another short retry hint: lets a test see that the scripts take it from here. */
-  RedisLimitStore(ReactiveStringRedisTemplate redis, long shortRetryMillis) {
+  /**
+   * With another short retry hint (a test sees that the scripts take it from here) and another
+   * period for sending the usage index (a test measures a request without it).
+   */
+  RedisLimitStore(
+      ReactiveStringRedisTemplate redis, long shortRetryMillis, Duration usageIndexFlushEvery) {
     this.redis = redis;
     this.shortRetryMillis = Long.toString(shortRetryMillis);
-    this.usageIndex = new RedisUsageIndex(redis);
+    this.usageIndex = new RedisUsageIndex(redis, usageIndexFlushEvery);
+  }
+
+  /** Stops sending the usage index (Spring calls it when the context closes). */
+  public void close() {
+    usageIndex.close();
+  }
+
+  /** Sends the usage index now, instead of at its next period. */
+  Mono<Void> flushUsageIndex() {
+    return usageIndex.flush();
   }
 
   /**

@@ -7,18 +7,23 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -52,14 +57,26 @@ final class RedisUsageIndex {
   private static final int MIN_PAGE = 32;
   private static final int PARALLEL_READS = 16;
 
+  /** By default, the longest a reservation waits in this replica before it reaches the index. */
+  static final Duration FLUSH_EVERY = Duration.ofSeconds(1);
+
+  private static final int USERS_PER_FLUSH = 500;
+
   private final ReactiveStringRedisTemplate redis;
+  private final Duration flushEvery;
+
+  /** Reservations not yet sent: per minute period, per user. */
+  private final Map<Long, Map<String, AtomicLong>> pending = new ConcurrentHashMap<>();
+
+  private volatile Disposable flusher;
   private final RedisScript<Long> record = script("usage-index-record.lua", Long.class);
 
   @SuppressWarnings("rawtypes")
   private final RedisScript<List> page = script("usage-index-page.lua", List.class);
 
-  RedisUsageIndex(ReactiveStringRedisTemplate redis) {
+  RedisUsageIndex(ReactiveStringRedisTemplate redis, Duration flushEvery) {
     this.redis = redis;
+    this.flushEvery = flushEvery;
   }
 
   static String key(Window window, long period) {
@@ -71,21 +88,93 @@ final class RedisUsageIndex {
     return Math.floorDiv(nowMillis, window.lengthMillis());
   }
 
-  /** Adds a reservation to the user's score, fire and forget: a lost write only loosens a bound. */
+  /**
+   * Adds a reservation to the user's score. Reservations are summed per user in this replica and
+   * sent for all users at once every {@code flushEvery}, so that the index costs the request path
+   * no Redis command: a score lags by at most that long. A lost write only loosens a bound.
+   */
   void record(String userId, long reservedTokens, long nowMillis) {
+    // Periods nest (a minute lies in one hour and one day): the minute's period names them all.
+    pending
+        .computeIfAbsent(periodAt(Window.MINUTE, nowMillis), period -> new ConcurrentHashMap<>())
+        .computeIfAbsent(userId, user -> new AtomicLong())
+        .addAndGet(reservedTokens);
+    if (flusher == null) {
+      synchronized (this) {
+        if (flusher == null) {
+          flusher =
+              Flux.interval(flushEvery, flushEvery)
+                  .onBackpressureDrop()
+                  .concatMap(tick -> flush())
+                  .subscribe();
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends what every user reserved since the last flush, into the periods they reserved in: one
+   * script call per period and 500 users.
+   */
+  Mono<Void> flush() {
+    return Flux.fromIterable(List.copyOf(pending.keySet()))
+        .concatMap(
+            period -> {
+              Map<String, AtomicLong> users = pending.remove(period);
+              return users == null
+                  ? Mono.<Void>empty()
+                  : flush(users, period * Window.MINUTE.lengthMillis());
+            })
+        .then();
+  }
+
+  private Mono<Void> flush(Map<String, AtomicLong> users, long nowMillis) {
+    List<String> pairs = new ArrayList<>();
+    users.forEach(
+        (userId, sum) -> {
+          long tokens = sum.getAndSet(0);
+          if (tokens > 0) {
+            pairs.add(userId);
+            pairs.add(Long.toString(tokens));
+          }
+        });
+    return Flux.range(0, (pairs.size() + 2 * USERS_PER_FLUSH - 1) / (2 * USERS_PER_FLUSH))
+        .concatMap(
+            chunk ->
+                send(
+                    pairs.subList(
+                        chunk * 2 * USERS_PER_FLUSH,
+                        Math.min(pairs.size(), (chunk + 1) * 2 * USERS_PER_FLUSH)),
+                    nowMillis))
+        .then();
+  }
+
+  private Mono<Void> send(List<String> userTokenPairs, long nowMillis) {
     List<String> keys = new ArrayList<>();
     List<String> args = new ArrayList<>();
-    args.add(userId);
-    args.add(Long.toString(reservedTokens));
     args.add(Integer.toString(MAX_USERS_PER_PERIOD));
     for (Window window : Window.values()) {
       keys.add(key(window, periodAt(window, nowMillis)));
       // Kept while the window can still count buckets of this period.
       args.add(Long.toString(2 * window.lengthMillis() + 2 * window.bucketMillis()));
     }
-    redis
+    args.addAll(userTokenPairs);
+    return redis
         .execute(record, keys, args)
-        .subscribe(done -> {}, error -> log.debug("usage index not updated: {}", error.toString()));
+        .then()
+        .onErrorResume(
+            error -> {
+              log.debug("usage index not updated: {}", error.toString());
+              return Mono.empty();
+            });
+  }
+
+  /** Stops the periodic flush. */
+  void close() {
+    Disposable running = flusher;
+    if (running != null) {
+      running.dispose();
+    }
   }
 
   /**
@@ -106,7 +195,8 @@ final class RedisUsageIndex {
     }
     Search search = new Search(window, count);
     int pageSize = Math.max(MIN_PAGE, count);
-    return walk(search, keys, 0, pageSize, nowMillis, usage)
+    return flush()
+        .then(Mono.defer(() -> walk(search, keys, 0, pageSize, nowMillis, usage)))
         .then(Mono.fromSupplier(search::result));
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.testing.redis.RedisConnections;
 import io.simpletokenlimiter.testing.redis.RedisServerExtension;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 
 /**
  * How many commands Redis executes for one request (admit, then settle), scripts' own commands
@@ -35,7 +37,12 @@ class RedisCommandsPerRequestTest {
   void anAdmissionAndItsSettlementExecuteAtMostEightCommands() {
     LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
     try {
-      RedisLimitStore store = new RedisLimitStore(connections);
+      // The usage index is sent on its own period, not by requests: measured apart below.
+      RedisLimitStore store =
+          new RedisLimitStore(
+              new ReactiveStringRedisTemplate(connections),
+              RetryHints.SHORT_RETRY_MILLIS,
+              Duration.ofHours(1));
       String user = "user-" + UUID.randomUUID();
       // Some history: a request every 20 s for an hour, and one request still in flight.
       long now = T0;
@@ -43,6 +50,7 @@ class RedisCommandsPerRequestTest {
         request(store, user, now);
       }
       store.admit(command(user, now)).block(BLOCK);
+      store.flushUsageIndex().block(BLOCK);
 
       try (RespConnection connection = REDIS.server().connect()) {
         connection.call("CONFIG", "RESETSTAT");
@@ -53,6 +61,14 @@ class RedisCommandsPerRequestTest {
 
         assertThat(total).isLessThanOrEqualTo(8);
         assertThat(calls.get("evalsha")).isEqualTo(2);
+
+        // The admin API's usage index: one script a second per replica, whatever the load, with
+        // three commands per user active in that second and three per window.
+        connection.call("CONFIG", "RESETSTAT");
+        store.flushUsageIndex().block(BLOCK);
+        Map<String, Long> flush = commandCalls(connection.callString("INFO", "commandstats"));
+        assertThat(flush.get("evalsha")).isEqualTo(1);
+        assertThat(flush.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(1 + 3 + 6);
       }
     } finally {
       connections.destroy();

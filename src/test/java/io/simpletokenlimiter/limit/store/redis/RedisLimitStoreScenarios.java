@@ -59,7 +59,9 @@ abstract class RedisLimitStoreScenarios {
 
   @Test
   void theShortRetryHintComesFromJava() {
-    store = new RedisLimitStore(new ReactiveStringRedisTemplate(connections), 2_500);
+    store =
+        new RedisLimitStore(
+            new ReactiveStringRedisTemplate(connections), 2_500, Duration.ofSeconds(1));
     admitted(ReservationRequest.fixed(0, 1, 900), T0);
     admitted(ReservationRequest.fixed(0, 1, 50), T0);
 

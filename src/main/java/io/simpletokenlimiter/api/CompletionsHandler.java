@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -25,7 +24,6 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -40,12 +38,6 @@ import tools.jackson.databind.node.ObjectNode;
 public class CompletionsHandler {
 
   private static final Logger log = LoggerFactory.getLogger(CompletionsHandler.class);
-
-  /**
-   * Bodies above this are parsed and counted off the event loop: tokenizing is CPU work (about a
-   * millisecond per kilobyte for text the split pattern cannot break up).
-   */
-  private static final int OFFLOAD_ABOVE_BYTES = 1024;
 
   private static final int LEGACY_DEFAULT_MAX_TOKENS = 16;
 
@@ -64,7 +56,7 @@ public class CompletionsHandler {
   private final TokenLimitProperties.Model model;
   private final JsonBodyReader bodies;
   private final ModelNames models;
-  private final Scheduler counting;
+  private final PromptCountingLanes counting;
 
   public CompletionsHandler(
       UserIdResolver users,
@@ -75,7 +67,7 @@ public class CompletionsHandler {
       JsonMapper json,
       JsonBodyReader bodies,
       ModelNames models,
-      @Qualifier(PromptCountingConfiguration.SCHEDULER) Scheduler counting,
+      PromptCountingLanes counting,
       TokenLimitProperties properties) {
     this.users = users;
     this.counter = counter;
@@ -115,8 +107,7 @@ public class CompletionsHandler {
   }
 
   private Mono<PreparedRequest> prepare(Endpoint endpoint, byte[] bytes) {
-    Mono<PreparedRequest> work = Mono.fromCallable(() -> prepareNow(endpoint, bytes));
-    return bytes.length > OFFLOAD_ABOVE_BYTES ? work.subscribeOn(counting) : work;
+    return counting.run(bytes.length, () -> prepareNow(endpoint, bytes));
   }
 
   private PreparedRequest prepareNow(Endpoint endpoint, byte[] bytes) {
@@ -127,7 +118,7 @@ public class CompletionsHandler {
       throw new ApiException(
           HttpStatus.BAD_REQUEST,
           "request_too_large",
-          "This model's maximum context length is %d tokens, but the prompt has %d tokens"
+          "This model's maximum context length is %d tokens, but the prompt has at least %d tokens"
               .formatted(model.maxModelLen(), count.largestPromptTokens()));
     }
     return new PreparedRequest(request, count, reservation(request, count));
@@ -136,8 +127,9 @@ public class CompletionsHandler {
   private PromptCount count(CompletionRequest request) {
     try {
       return switch (request.endpoint()) {
-        case CHAT -> counter.countChat(request.body());
-        case COMPLETIONS -> counter.countCompletion(request.body());
+        // A prompt past the context is refused whatever its exact count: stop counting there.
+        case CHAT -> counter.countChat(request.body(), model.maxModelLen() - 1);
+        case COMPLETIONS -> counter.countCompletion(request.body(), model.maxModelLen() - 1);
       };
     } catch (IllegalArgumentException e) {
       throw ApiException.invalidRequest("The prompt cannot be read: " + e.getMessage());

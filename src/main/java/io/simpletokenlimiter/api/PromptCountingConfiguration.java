@@ -1,26 +1,27 @@
 package io.simpletokenlimiter.api;
 
+import io.simpletokenlimiter.identity.UserIdResolver;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
+import org.springframework.web.filter.reactive.ServerWebExchangeContextFilter;
 
 /**
- * Threads for tokenizing large prompts, off the event loop and apart from Reactor's shared
- * schedulers: a pathological megabyte can take a second of CPU, which must delay neither timers nor
- * other requests' I/O. One thread per core, since the work is CPU-bound.
+ * Threads for counting large prompts, off the event loop and apart from Reactor's shared
+ * schedulers, in lanes per caller: see {@link PromptCountingLanes}.
  */
 @Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(CountingProperties.class)
 public class PromptCountingConfiguration {
 
-  public static final String SCHEDULER = "promptCountingScheduler";
+  @Bean(destroyMethod = "shutdown")
+  PromptCountingLanes promptCountingLanes(CountingProperties properties, UserIdResolver users) {
+    return new PromptCountingLanes(properties, users);
+  }
 
-  private static final int QUEUED_TASKS_PER_THREAD = 1_000;
-
-  @Bean(name = SCHEDULER, destroyMethod = "dispose")
-  Scheduler promptCountingScheduler() {
-    int threads = Runtime.getRuntime().availableProcessors();
-    return Schedulers.newBoundedElastic(
-        threads, threads * QUEUED_TASKS_PER_THREAD, "prompt-counting");
+  /** Puts the exchange in the Reactor context, where the lanes find who is calling. */
+  @Bean
+  ServerWebExchangeContextFilter serverWebExchangeContextFilter() {
+    return new ServerWebExchangeContextFilter();
   }
 }

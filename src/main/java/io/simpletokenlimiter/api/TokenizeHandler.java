@@ -2,19 +2,20 @@ package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.tokens.DetokenizeOutcome;
+import io.simpletokenlimiter.tokens.PromptCount;
+import io.simpletokenlimiter.tokens.PromptTokenCounter;
 import io.simpletokenlimiter.tokens.PromptTokenizer;
 import io.simpletokenlimiter.tokens.TokenizeOutcome;
 import io.simpletokenlimiter.upstream.UpstreamClient;
 import io.simpletokenlimiter.upstream.UpstreamResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -23,7 +24,11 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * vLLM's {@code POST /tokenize} and {@code POST /detokenize}, answered by the limiter's own
  * tokenizer so that clients see the count it reserves with; forwarded to vLLM when the limiter
- * cannot answer exactly (no vocabulary loaded, or tools in the chat). Not charged.
+ * cannot answer exactly (no vocabulary loaded, or tools in the chat). Not charged, and no identity
+ * needed (as in vLLM), but bounded: bodies are counted in {@link PromptCountingLanes} (per caller:
+ * the user when identified, else the remote address), a prompt longer than the model's context is
+ * refused with 400 {@code request_too_large} as soon as that is known, and {@code /detokenize}
+ * takes at most {@code max_model_len} ids.
  */
 @Component
 public class TokenizeHandler {
@@ -34,7 +39,8 @@ public class TokenizeHandler {
   private final TokenLimitProperties.Model model;
   private final JsonBodyReader bodies;
   private final ModelNames models;
-  private final Scheduler counting;
+  private final PromptCountingLanes counting;
+  private final PromptTokenCounter counter;
 
   public TokenizeHandler(
       PromptTokenizer tokenizer,
@@ -42,7 +48,8 @@ public class TokenizeHandler {
       JsonMapper json,
       JsonBodyReader bodies,
       ModelNames models,
-      @Qualifier(PromptCountingConfiguration.SCHEDULER) Scheduler counting,
+      PromptCountingLanes counting,
+      PromptTokenCounter counter,
       TokenLimitProperties properties) {
     this.tokenizer = tokenizer;
     this.upstream = upstream;
@@ -50,21 +57,59 @@ public class TokenizeHandler {
     this.bodies = bodies;
     this.models = models;
     this.counting = counting;
+    this.counter = counter;
     this.model = properties.model();
   }
 
   public Mono<ServerResponse> tokenize(ServerRequest request) {
-    return body(request)
+    return bodies
+        .read(request)
         .flatMap(
-            body ->
-                Mono.fromCallable(() -> tokenizer.tokenize(body))
-                    .subscribeOn(counting)
-                    .flatMap(outcome -> answer(outcome, body)));
+            bytes ->
+                counting
+                    .run(bytes.length, () -> tokenizeNow(bytes))
+                    .flatMap(answer -> answer(answer.outcome(), answer.body())));
   }
 
   public Mono<ServerResponse> detokenize(ServerRequest request) {
-    return body(request).flatMap(body -> answer(tokenizer.detokenize(body), body));
+    return bodies
+        .read(request)
+        .flatMap(
+            bytes ->
+                counting
+                    .run(bytes.length, () -> detokenizeNow(bytes))
+                    .flatMap(answer -> answer(answer.outcome(), answer.body())));
   }
+
+  private Tokenized tokenizeNow(byte[] bytes) {
+    ObjectNode body = parse(bytes);
+    if (tokenizer.available()) {
+      long cap = model.maxModelLen();
+      PromptCount count =
+          body.has("messages") ? counter.countChat(body, cap) : counter.countCompletion(body, cap);
+      if (count.largestPromptTokens() > cap) {
+        throw new ApiException(
+            HttpStatus.BAD_REQUEST,
+            "request_too_large",
+            "This model's maximum context length is %d tokens, but the prompt has more"
+                .formatted(model.maxModelLen()));
+      }
+    }
+    return new Tokenized(body, tokenizer.tokenize(body));
+  }
+
+  private Detokenized detokenizeNow(byte[] bytes) {
+    ObjectNode body = parse(bytes);
+    if (body.path("tokens").size() > model.maxModelLen()) {
+      throw ApiException.invalidRequest(
+          "tokens may hold at most max_model_len (%d) ids".formatted(model.maxModelLen()));
+    }
+    return new Detokenized(body, tokenizer.detokenize(body));
+  }
+
+  private record Tokenized(ObjectNode body, TokenizeOutcome outcome) {}
+
+  private record Detokenized(ObjectNode body, DetokenizeOutcome outcome) {}
 
   private Mono<ServerResponse> answer(TokenizeOutcome outcome, ObjectNode body) {
     if (outcome instanceof TokenizeOutcome.Tokenized tokenized) {
@@ -86,26 +131,21 @@ public class TokenizeHandler {
     return forward("/detokenize", body);
   }
 
-  private Mono<ObjectNode> body(ServerRequest request) {
-    return bodies
-        .read(request)
-        .map(
-            bytes -> {
-              JsonNode node;
-              try {
-                node = json.readTree(bytes);
-              } catch (JacksonException e) {
-                throw ApiException.invalidRequest("The body is not valid JSON");
-              }
-              if (!(node instanceof ObjectNode object)) {
-                throw ApiException.invalidRequest("The body must be a JSON object");
-              }
-              JsonNode name = object.path("model");
-              if (!name.isMissingNode() && !name.isNull()) {
-                models.requireKnown(name.asString(""));
-              }
-              return object;
-            });
+  private ObjectNode parse(byte[] bytes) {
+    JsonNode node;
+    try {
+      node = json.readTree(bytes);
+    } catch (JacksonException e) {
+      throw ApiException.invalidRequest("The body is not valid JSON");
+    }
+    if (!(node instanceof ObjectNode object)) {
+      throw ApiException.invalidRequest("The body must be a JSON object");
+    }
+    JsonNode name = object.path("model");
+    if (!name.isMissingNode() && !name.isNull()) {
+      models.requireKnown(name.asString(""));
+    }
+    return object;
   }
 
   private Map<String, Object> tokenized(TokenizeOutcome.Tokenized tokenized) {

@@ -2,15 +2,13 @@ package io.simpletokenlimiter.proxy;
 
 import io.simpletokenlimiter.api.ApiException;
 import io.simpletokenlimiter.api.ModelNames;
-import io.simpletokenlimiter.api.PromptCountingConfiguration;
+import io.simpletokenlimiter.api.PromptCountingLanes;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.tokens.PromptCount;
 import io.simpletokenlimiter.tokens.PromptTokenCounter;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -20,25 +18,19 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 public class CompletionPreparer {
 
-  /**
-   * Bodies above this are parsed and counted off the event loop: tokenizing is CPU work (about a
-   * millisecond per kilobyte for text the split pattern cannot break up).
-   */
-  private static final int OFFLOAD_ABOVE_BYTES = 1024;
-
   private final CompletionRequestParser parser;
   private final PromptTokenCounter counter;
   private final ModelNames models;
   private final TokenLimitProperties.Model model;
   private final ReservationPolicy policy;
-  private final Scheduler counting;
+  private final PromptCountingLanes counting;
 
   public CompletionPreparer(
       JsonMapper json,
       PromptTokenCounter counter,
       ModelNames models,
       TokenLimitProperties.Model model,
-      @Qualifier(PromptCountingConfiguration.SCHEDULER) Scheduler counting) {
+      PromptCountingLanes counting) {
     this.parser = new CompletionRequestParser(json);
     this.counter = counter;
     this.models = models;
@@ -56,8 +48,8 @@ public class CompletionPreparer {
   }
 
   private Mono<PreparedRequest> prepare(Endpoint endpoint, byte[] bytes) {
-    Mono<PreparedRequest> work = Mono.fromCallable(() -> prepareNow(endpoint, bytes));
-    return bytes.length > OFFLOAD_ABOVE_BYTES ? work.subscribeOn(counting) : work;
+    // Small bodies are counted at once; large ones wait in their caller's bounded lane.
+    return counting.run(bytes.length, () -> prepareNow(endpoint, bytes));
   }
 
   private PreparedRequest prepareNow(Endpoint endpoint, byte[] bytes) {
@@ -68,7 +60,7 @@ public class CompletionPreparer {
       throw new ApiException(
           HttpStatus.BAD_REQUEST,
           "request_too_large",
-          "This model's maximum context length is %d tokens, but the prompt has %d tokens"
+          "This model's maximum context length is %d tokens, but the prompt has at least %d tokens"
               .formatted(model.maxModelLen(), count.largestPromptTokens()));
     }
     return new PreparedRequest(request, count, policy.reservationFor(request, count));
@@ -77,8 +69,9 @@ public class CompletionPreparer {
   private PromptCount count(CompletionRequest request) {
     try {
       return switch (request.endpoint()) {
-        case CHAT -> counter.countChat(request.body());
-        case COMPLETIONS -> counter.countCompletion(request.body());
+        // A prompt past the context is refused whatever its exact count: stop counting there.
+        case CHAT -> counter.countChat(request.body(), model.maxModelLen() - 1);
+        case COMPLETIONS -> counter.countCompletion(request.body(), model.maxModelLen() - 1);
       };
     } catch (IllegalArgumentException e) {
       throw ApiException.invalidRequest("The prompt cannot be read: " + e.getMessage());

@@ -228,17 +228,11 @@ class DemoProfileTest {
         .toList();
   }
 
-  /** curl, in Java. */
-  record Http(int port, HttpClient client) {
-
-    Http(int port) {
-      this(
-          port,
-          HttpClient.newBuilder()
-              .version(HttpClient.Version.HTTP_1_1)
-              .connectTimeout(Duration.ofSeconds(5))
-              .build());
-    }
+  /**
+   * curl, in Java: like each curl command of the README, each request on a connection of its own,
+   * over HTTP/1.1.
+   */
+  record Http(int port) {
 
     HttpResponse<String> post(String path, String user, String json) {
       return send(
@@ -260,6 +254,11 @@ class DemoProfileTest {
 
     private HttpResponse<String> send(HttpRequest request) {
       try {
+        HttpClient client =
+            HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
         return client.send(request, HttpResponse.BodyHandlers.ofString());
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);

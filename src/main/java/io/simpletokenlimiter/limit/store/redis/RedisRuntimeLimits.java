@@ -18,6 +18,7 @@ import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -105,6 +106,8 @@ public final class RedisRuntimeLimits implements RuntimeLimits {
                         .<String, String>opsForHash()
                         .entries(USERS)
                         .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                        // Parsing up to MAX_USERS entries stays off Lettuce's I/O thread.
+                        .publishOn(Schedulers.parallel())
                         .doOnNext(entries -> replaceView(entries, version))
                         .then())
         .timeout(timeout)

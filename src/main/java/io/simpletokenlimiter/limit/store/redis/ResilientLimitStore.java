@@ -40,6 +40,9 @@ public final class ResilientLimitStore implements LimitStore {
 
   private static final Logger log = LoggerFactory.getLogger(ResilientLimitStore.class);
 
+  /** The longest a ranking of the heaviest users may take. */
+  private static final Duration RANKING_TIMEOUT = Duration.ofSeconds(10);
+
   private final LimitStore primary;
   private final Optional<RememberingFallback> fallback;
   private final OutagePolicy policy;
@@ -187,16 +190,31 @@ public final class ResilientLimitStore implements LimitStore {
         .then(fallback.map(f -> f.memory().forget(userId, nowMillis)).orElseGet(Mono::empty));
   }
 
-  /** The shared ranking; while it is down, this replica's fallback ranks under that policy. */
+  /**
+   * The shared ranking. It reads many users, so neither the request path's timeout nor its breaker
+   * applies: a slow ranking must not open the breaker for admissions. While the shared store is
+   * down (its breaker open, or this call failing), this replica's fallback ranks under that policy,
+   * as {@link #usage} does.
+   */
   @Override
   public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {
-    return guarded("top", primary.top(window, count, nowMillis))
-        .onErrorResume(
-            StoreUnavailableException.class,
-            down ->
-                fallback
-                    .map(f -> f.memory().top(window, count, nowMillis))
-                    .orElseGet(() -> Mono.error(down)));
+    Mono<List<UserUsage>> shared =
+        breaker.getState() == CircuitBreaker.State.OPEN
+            ? Mono.error(new StoreUnavailableException("limit store breaker open (top)", null))
+            : primary
+                .top(window, count, nowMillis)
+                .timeout(RANKING_TIMEOUT)
+                .onErrorMap(
+                    e -> !(e instanceof StoreUnavailableException),
+                    e ->
+                        new StoreUnavailableException(
+                            "limit store unavailable (top): " + e.getMessage(), e));
+    return shared.onErrorResume(
+        StoreUnavailableException.class,
+        down ->
+            fallback
+                .map(f -> f.memory().top(window, count, nowMillis))
+                .orElseGet(() -> Mono.error(down)));
   }
 
   /**

@@ -13,6 +13,8 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserUsage;
+import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
@@ -98,6 +100,47 @@ class ResilientLimitStoreTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> admitsWithoutError(store));
     assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
     assertThat(degradedDecisions()).isEqualTo(1);
+  }
+
+  @Test
+  void aRankingNeitherCountsAgainstTheBreakerNorIsCutByTheCommandTimeout() {
+    ResilientLimitStore store = withFallback();
+    admitted(store.admit(command("alice")).block(BLOCK));
+    primary.mode = Mode.FAIL;
+
+    for (int i = 0; i < 10; i++) {
+      // the fallback ranks while the shared store fails: it knows nobody
+      assertThat(store.top(Window.DAY, 5, NOW).block(BLOCK)).isEmpty();
+    }
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.CLOSED);
+
+    primary.mode = Mode.UP;
+    primary.delay = TIMEOUT.multipliedBy(3);
+    assertThat(store.top(Window.DAY, 5, NOW).block(BLOCK))
+        .extracting(UserUsage::userId)
+        .containsExactly("alice");
+  }
+
+  @Test
+  void whileTheSharedStoreIsDownTheFallbackRanksButForgettingFails() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.FAIL;
+    await().atMost(Duration.ofSeconds(10)).until(() -> admitsWithoutError(store));
+
+    assertThat(store.top(Window.DAY, 5, NOW).block(BLOCK))
+        .extracting(UserUsage::userId)
+        .containsExactly("alice");
+    assertThatThrownBy(() -> store.forget("alice", NOW).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
+  }
+
+  @Test
+  void failClosedHasNoRankingWhileTheSharedStoreIsDown() {
+    ResilientLimitStore store = ResilientLimitStore.failClosed(primary, TIMEOUT, breaker, registry);
+    primary.mode = Mode.FAIL;
+
+    assertThatThrownBy(() -> store.top(Window.DAY, 5, NOW).block(BLOCK))
+        .isInstanceOf(StoreUnavailableException.class);
   }
 
   private static boolean admitsWithoutError(ResilientLimitStore store) {
@@ -324,13 +367,14 @@ class ResilientLimitStoreTest {
     final MemoryLimitStore delegate = new MemoryLimitStore();
     final AtomicInteger calls = new AtomicInteger();
     volatile Mode mode = Mode.UP;
+    volatile Duration delay = Duration.ZERO;
 
     private <T> Mono<T> call(Mono<T> answer) {
       return Mono.defer(
           () -> {
             calls.incrementAndGet();
             return switch (mode) {
-              case UP -> answer;
+              case UP -> delay.isZero() ? answer : answer.delayElement(delay);
               case FAIL -> Mono.error(new IllegalStateException("connection refused"));
               case HANG -> Mono.never();
             };
@@ -363,8 +407,7 @@ class ResilientLimitStoreTest {
     }
 
     @Override
-    public Mono<java.util.List<io.simpletokenlimiter.limit.UserUsage>> top(
-        io.simpletokenlimiter.limit.Window window, int count, long now) {
+    public Mono<java.util.List<UserUsage>> top(Window window, int count, long now) {
       return call(delegate.top(window, count, now));
     }
   }

@@ -42,7 +42,9 @@ public final class PromptCountingLanes {
   private final int perCaller;
   private final ThreadPoolExecutor workers;
   private final UserIdResolver users;
-  private final Map<String, AtomicInteger> busy = new ConcurrentHashMap<>();
+
+  /** Large bodies of each caller counting or waiting; a caller with none has no entry. */
+  private final Map<String, Integer> busy = new ConcurrentHashMap<>();
 
   PromptCountingLanes(CountingProperties properties, UserIdResolver users) {
     this.inlineMaxBytes = Math.toIntExact(properties.inlineMaxBodySize().toBytes());
@@ -73,9 +75,7 @@ public final class PromptCountingLanes {
   }
 
   private <T> Mono<T> offload(String caller, Callable<T> work) {
-    AtomicInteger held = busy.computeIfAbsent(caller, key -> new AtomicInteger());
-    if (held.incrementAndGet() > perCaller) {
-      release(caller, held);
+    if (!acquire(caller)) {
       return Mono.error(
           busy(
               HttpStatus.TOO_MANY_REQUESTS,
@@ -93,11 +93,11 @@ public final class PromptCountingLanes {
                 } catch (Throwable e) {
                   result.completeExceptionally(e);
                 } finally {
-                  release(caller, held);
+                  release(caller);
                 }
               });
     } catch (RejectedExecutionException e) {
-      release(caller, held);
+      release(caller);
       return Mono.error(
           busy(
               HttpStatus.SERVICE_UNAVAILABLE,
@@ -109,15 +109,28 @@ public final class PromptCountingLanes {
             () -> {
               // Not started yet: it never will, so its place is given back here.
               if (task.cancel(false)) {
-                release(caller, held);
+                release(caller);
               }
             });
   }
 
-  private void release(String caller, AtomicInteger held) {
-    if (held.decrementAndGet() <= 0) {
-      busy.remove(caller, held);
-    }
+  private boolean acquire(String caller) {
+    boolean[] acquired = {false};
+    busy.compute(
+        caller,
+        (key, held) -> {
+          int now = held == null ? 0 : held;
+          if (now >= perCaller) {
+            return held;
+          }
+          acquired[0] = true;
+          return now + 1;
+        });
+    return acquired[0];
+  }
+
+  private void release(String caller) {
+    busy.computeIfPresent(caller, (key, held) -> held <= 1 ? null : held - 1);
   }
 
   private String caller(ContextView context) {

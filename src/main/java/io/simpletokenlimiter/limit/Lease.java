@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -8,6 +9,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * One admitted request in flight on this replica: the only record of it. It holds a reservation and
@@ -21,6 +23,12 @@ import reactor.core.publisher.Mono;
 public final class Lease {
 
   private static final Logger log = LoggerFactory.getLogger(Lease.class);
+
+  private static final int SETTLE_ATTEMPTS = 5;
+
+  /** About 1.5 s of retries after the first try: well within the lease TTL. */
+  private static final Retry SETTLE_RETRIES =
+      Retry.backoff(SETTLE_ATTEMPTS - 1, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1));
 
   private final Admission.Admitted grant;
   private final LeaseScope scope;
@@ -100,13 +108,17 @@ public final class Lease {
                     grant
                         .holder()
                         .settle(userId(), id(), charged.total(), context.clock().millis()))
+            // A store that is slow or briefly down now may take it a moment later; a settle that
+            // ran although its answer timed out finds no lease the second time and changes nothing.
+            .retryWhen(SETTLE_RETRIES)
             .onErrorResume(
                 error -> {
                   log.warn(
-                      "Settling lease {} of {} ({} tokens) failed; it expires by itself: {}",
+                      "Settling lease {} of {} ({} tokens) failed {} times; it expires by itself: {}",
                       id(),
                       userId(),
                       charged.total(),
+                      SETTLE_ATTEMPTS,
                       error.toString());
                   return Mono.empty();
                 })

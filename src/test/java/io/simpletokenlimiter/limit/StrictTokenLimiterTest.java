@@ -250,6 +250,32 @@ class StrictTokenLimiterTest {
   }
 
   @Test
+  void aSettleThatTimesOutIsTriedAgainAndLands() {
+    java.util.concurrent.atomic.AtomicInteger failures =
+        new java.util.concurrent.atomic.AtomicInteger(2);
+    LimitStore flaky =
+        new DelegatingStore(store) {
+          @Override
+          public Mono<Boolean> settle(String user, String lease, long tokens, long now) {
+            return failures.getAndDecrement() > 0
+                ? Mono.error(new StoreUnavailableException("timed out", null))
+                : super.settle(user, lease, tokens, now);
+          }
+        };
+    StrictTokenLimiter limiterOnFlakyStore =
+        new StrictTokenLimiter(flaky, limits, clock, TTL, LIFETIME, events);
+    Lease lease =
+        limiterOnFlakyStore
+            .admit("alice", ReservationRequest.fixed(100, 1, 300), LeaseScope.UNBOUNDED)
+            .block();
+
+    lease.settle(new TokenUsage(100, 20)).block();
+
+    assertThat(store.usage("alice", clock.millis()).block())
+        .isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+  }
+
+  @Test
   void anAdmissionThatFailsAfterTheStoreRecordedItReleasesItsLease() {
     LimitStore timesOutAfterRecording =
         new DelegatingStore(store) {

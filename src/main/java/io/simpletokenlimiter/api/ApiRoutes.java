@@ -53,6 +53,17 @@ public class ApiRoutes {
     routes.POST("/tokenize", tokenize::tokenize);
     routes.POST("/detokenize", tokenize::detokenize);
     routes.route(path("/api/v1/health"), request -> notAllowed(request.method(), HttpMethod.GET));
+    routes.route(
+        path("/api/v1/admin/usage"), request -> notAllowed(request.method(), HttpMethod.GET));
+    routes.route(
+        path("/api/v1/admin/usage/{userId}"),
+        request -> notAllowed(request.method(), HttpMethod.DELETE));
+    routes.route(
+        path("/api/v1/admin/limits/{userId}"),
+        request ->
+            Mono.error(
+                new MethodNotAllowedException(
+                    request.method(), List.of(HttpMethod.GET, HttpMethod.PUT, HttpMethod.DELETE))));
     return routes.build();
   }
 

@@ -142,6 +142,29 @@ class AdminEndpointTest {
   }
 
   @Test
+  void otherMethodsAre405() {
+    client
+        .post()
+        .uri("/api/v1/admin/usage")
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
+        .exchange()
+        .expectStatus()
+        .isEqualTo(405)
+        .expectHeader()
+        .valueEquals("Allow", "GET");
+    client
+        .post()
+        .uri("/api/v1/admin/limits/{id}", user)
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
+        .exchange()
+        .expectStatus()
+        .isEqualTo(405)
+        .expectBody()
+        .jsonPath("$.error")
+        .isEqualTo("method_not_allowed");
+  }
+
+  @Test
   void topChecksItsParameters() {
     for (String query : List.of("window=week", "top=0", "top=1001", "top=many")) {
       client

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
@@ -80,7 +81,10 @@ final class RedisUsageIndex {
   }
 
   static String key(Window window, long period) {
-    return "stl:{usage-index}:" + window.name().substring(0, 1).toLowerCase() + ":" + period;
+    return "stl:{usage-index}:"
+        + window.name().substring(0, 1).toLowerCase(Locale.ROOT)
+        + ":"
+        + period;
   }
 
   /** The period of {@code window} that holds {@code nowMillis}. */

@@ -22,3 +22,10 @@ function response(status, headers, body)
     wrk.thread:stop()
   end
 end
+
+function done(summary, latency, requests)
+  io.write(string.format("sent %d requests, %d errors (connect %d, read %d, timeout %d, status %d)\n",
+    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.timeout
+      + summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.timeout, summary.errors.status))
+end

@@ -17,8 +17,9 @@ for _ in $(seq 100); do
 done
 echo "== $USERS distinct users, -Xmx$HEAP"
 start=$(date +%s)
-wrk -t2 -c64 -d600s --latency -s bench/distinct-users.lua "http://127.0.0.1:$PORT" \
-  | grep -E 'Requests/sec|requests in|Non-2xx|Socket errors|^ +(50|99)%'
+# Each wrk thread stops after its share of users; the duration only bounds a run that stalls.
+(wrk -t2 -c64 -d600s --latency -s bench/distinct-users.lua "http://127.0.0.1:$PORT" || true) \
+  | grep -E 'Requests/sec|requests in|Non-2xx|Socket errors|^ +(50|99)%' || true
 echo "took $(( $(date +%s) - start )) s"
 metrics="$(curl -s "http://127.0.0.1:$PORT/actuator/prometheus")"
 grep -E '^limiter_memory_users(_max)? |^limiter_memory_users_refused_total ' <<<"$metrics" || true

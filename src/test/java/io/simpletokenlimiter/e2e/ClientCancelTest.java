@@ -20,10 +20,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -200,7 +203,7 @@ class ClientCancelTest {
    * served in full and at most what was reserved.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"memory", "redis"})
+  @MethodSource("stormRuns")
   void aStormOfCancelsUnderCpuSaturationLeavesNoSlotHeld(String store) throws Exception {
     use(store, 256);
     VLLM.answerDelay(Duration.ofMillis(300)).chunkDelay(Duration.ofMillis(30));
@@ -250,6 +253,12 @@ class ClientCancelTest {
       assertThat(servedInFull).as("answers read to the end").isPositive();
       assertThat(usage.minute()).isBetween(servedInFull, 40 * reservationEach);
     }
+  }
+
+  /** Both stores, once each; {@code -Dstorm.runs=10} repeats the storm, as the issue asks. */
+  static Stream<String> stormRuns() {
+    int runs = Integer.getInteger("storm.runs", 1);
+    return IntStream.range(0, runs).boxed().flatMap(run -> Stream.of("memory", "redis"));
   }
 
   private static Thread burner(AtomicBoolean busy) {

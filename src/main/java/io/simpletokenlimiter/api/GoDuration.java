@@ -29,7 +29,15 @@ final class GoDuration {
     }
     text.append(wholeSeconds);
     if (fraction > 0) {
-      text.append('.').append(String.format("%03d", fraction).replaceAll("0+$", ""));
+      // Three digits without trailing zeros: 500 -> .5, 50 -> .05, 5 -> .005. Runs for every
+      // answer, so no format string or regex.
+      text.append('.').append((char) ('0' + fraction / 100));
+      if (fraction % 100 > 0) {
+        text.append((char) ('0' + fraction / 10 % 10));
+        if (fraction % 10 > 0) {
+          text.append((char) ('0' + fraction % 10));
+        }
+      }
     }
     return text.append('s').toString();
   }

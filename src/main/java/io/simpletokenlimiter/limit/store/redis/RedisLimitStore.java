@@ -1,7 +1,5 @@
 package io.simpletokenlimiter.limit.store.redis;
 
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.internal.ThreadExecutorMap;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
@@ -21,7 +19,6 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -146,22 +143,15 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * Runs one script and hands its reply back to the thread that asked. Lettuce delivers every reply
-   * of the connection on one I/O thread, and what follows an admission (rewriting up to a megabyte
-   * of JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
-   * Going back to the request's own event loop, rather than to another pool, keeps the request on
-   * one thread, whose pooled connection to vLLM it then writes to without a further hand-off.
+   * Runs one script and hands its reply to a parallel thread: Lettuce delivers every reply of the
+   * connection on one I/O thread, and what follows an admission (rewriting up to a megabyte of
+   * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
    */
   private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return Mono.defer(
-        () ->
-            redis.execute(script, List.of(key(userId)), args).single().publishOn(callersThread()));
-  }
-
-  /** The event loop the caller runs on; the parallel pool for callers that are not on one. */
-  private static Scheduler callersThread() {
-    EventExecutor loop = ThreadExecutorMap.currentExecutor();
-    return loop == null ? Schedulers.parallel() : Schedulers.fromExecutor(loop);
+    return redis
+        .execute(script, List.of(key(userId)), args)
+        .single()
+        .publishOn(Schedulers.parallel());
   }
 
   /** Now, then the windows shortest first: the scripts take every span from here. */

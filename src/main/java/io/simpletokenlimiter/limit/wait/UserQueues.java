@@ -188,12 +188,15 @@ final class UserQueues {
   }
 
   /**
-   * Whether the room can come back within {@code remainingMillis}. The in-flight limit frees when
-   * requests end, which nobody can predict: worth waiting for whatever the wait.
+   * Whether the room can come back within {@code remainingMillis}. The store's retry time is when
+   * enough of the window expires; requests of the user in flight may give room back sooner, when
+   * they settle below their reservation, and the in-flight limit frees when requests end: nobody
+   * can predict either, so with requests in flight a request waits whatever its wait.
    */
   private static boolean comesBackWithin(Admission.Rejected rejection, long remainingMillis) {
     return remainingMillis > 0
         && (rejection.limitType() == LimitType.CONCURRENT
+            || rejection.quota().inFlight() > 0
             || rejection.retryAfterMillis() <= remainingMillis);
   }
 

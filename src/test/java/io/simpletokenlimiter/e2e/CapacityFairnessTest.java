@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.simpletokenlimiter.e2e.ApiClient.Answer;
+import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import io.simpletokenlimiter.testing.redis.SharedRedis;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.testing.vllm.RecordedRequest;
 import java.time.Duration;
@@ -148,6 +150,46 @@ class CapacityFairnessTest {
     long goldTurns = turns.stream().filter(tag -> tag.startsWith("gold-user#")).count();
     System.out.printf("shares 2:1, 24 turns: gold %d, free %d%n", goldTurns, 24 - goldTurns);
     assertThat(goldTurns).isBetween(14L, 18L);
+  }
+
+  @Test
+  void theCapacityCountsEveryReplicaOnOneRedis() throws Exception {
+    RedisServerProcess redis = SharedRedis.standalone();
+    Map<String, String> properties =
+        Map.of(
+            "token.limit.vllm-url", VLLM.baseUrl(),
+            "token.limit.store", "redis",
+            "spring.data.redis.host", redis.host(),
+            "spring.data.redis.port", Integer.toString(redis.port()),
+            "token.limit.upstream.max-in-flight", "2");
+    try (LimiterInstance a = LimiterInstance.start(properties);
+        LimiterInstance b = LimiterInstance.start(properties)) {
+      VLLM.reset().answerTokens(10).holdAnswers();
+      String user = "spread-" + run;
+      CompletableFuture<Answer> first = a.api().chat(user, chat(user + "#0")).toFuture();
+      CompletableFuture<Answer> second = b.api().chat(user, chat(user + "#1")).toFuture();
+      await().atMost(Duration.ofSeconds(10)).until(() -> VLLM.generationRequests().size() == 2);
+
+      Answer full = a.api().chat("other-" + run, chat("other#0")).block();
+      assertThat(full.status()).isEqualTo(429);
+      assertThat(full.json().path("limit_type").stringValue("")).isEqualTo("capacity");
+      assertThat(full.json().path("retry_after").longValue()).isPositive();
+      assertThat(full.header("x-ratelimit-limit-requests")).isNotEmpty();
+
+      CompletableFuture<Answer> waiting =
+          b.api().chat("other-" + run, chat("other#1"), wait60()).toFuture();
+      await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(b.api()) == 1);
+      VLLM.releaseAnswers();
+      assertThat(first.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(second.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(waiting.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(a.api().get("/actuator/prometheus"))
+          .containsPattern("(?m)^rate_limit_exceeded_total\\{limit_type=\"capacity\"} 1\\.0$");
+    }
+  }
+
+  private static String chat(String tag) {
+    return ChatRequest.of(10, tag).json();
   }
 
   private static CompletableFuture<List<Answer>> flood(ApiClient api, String user, int count) {

@@ -100,16 +100,12 @@ final class CapacityGate {
   /** A slot of the model was given back here: the next in turn may take it. */
   void slotFreed(Lease slot) {
     if (!nobodyWaits()) {
-      slot.whenSettled().subscribe(null, null, this::tryNext);
+      slot.whenSettled().subscribe(null, null, this::tryNextLater);
     }
   }
 
   Mono<Void> renewSlots() {
     return slots.renewLeases();
-  }
-
-  synchronized int waiting() {
-    return waiting.values().stream().mapToInt(ArrayDeque::size).sum();
   }
 
   private synchronized boolean nobodyWaits() {
@@ -185,7 +181,7 @@ final class CapacityGate {
               if (!next.admit(next.subject())) {
                 ended(next.subject());
               }
-              tryNext();
+              tryNextLater();
             },
             error -> {
               if (error instanceof RateLimitedException rateLimited) {
@@ -195,16 +191,24 @@ final class CapacityGate {
                   woken = wokenWhileTrying;
                 }
                 if (woken) {
-                  tryNext();
+                  tryNextLater();
                 } else {
                   retryAfter(rateLimited.rejection().retryAfterMillis());
                 }
               } else {
                 served(next);
                 next.fail(error);
-                tryNext();
+                tryNextLater();
               }
             });
+  }
+
+  /**
+   * Tries again from a fresh stack: the memory store answers within the call, so serving waiter
+   * after waiter directly would nest one admission per waiting request.
+   */
+  private void tryNextLater() {
+    timer.schedule(this::tryNext);
   }
 
   /** Ends the attempt that served {@code waiter}, and its user's turn. */

@@ -60,7 +60,7 @@ final class UserQueues {
   void settled(Lease lease) {
     UserQueue queue = queues.get(lease.userId());
     if (queue != null) {
-      lease.whenSettled().subscribe(null, null, () -> tryHead(lease.userId(), queue));
+      lease.whenSettled().subscribe(null, null, () -> tryNextHead(lease.userId(), queue));
     }
   }
 
@@ -120,13 +120,13 @@ final class UserQueues {
               if (!head.admit(lease)) {
                 lease.abandon();
               }
-              tryHead(userId, queue);
+              tryNextHead(userId, queue);
             },
             error -> {
               if (!(error instanceof RateLimitedException rateLimited)) {
                 queue.failed(head);
                 head.fail(error);
-                tryHead(userId, queue);
+                tryNextHead(userId, queue);
                 return;
               }
               Admission.Rejected rejection = rateLimited.rejection();
@@ -134,13 +134,22 @@ final class UserQueues {
               if (!comesBackWithin(rejection, head.deadlineMillis() - now())) {
                 // Its room cannot come back in time: say so now rather than at its deadline.
                 head.reject(rateLimited);
-                tryHead(userId, queue);
+                tryNextHead(userId, queue);
               } else if (woken) {
-                tryHead(userId, queue);
+                tryNextHead(userId, queue);
               } else {
                 retryAfter(userId, queue, rejection);
               }
             });
+  }
+
+  /**
+   * Tries the queue's head again from a fresh stack: the memory store answers within the call, so
+   * trying head after head (or settle after settle) directly would nest one admission per waiting
+   * request.
+   */
+  private void tryNextHead(String userId, UserQueue queue) {
+    timer.schedule(() -> tryHead(userId, queue));
   }
 
   private void retryAfter(String userId, UserQueue queue, Admission.Rejected rejection) {

@@ -5,8 +5,6 @@ import java.time.Duration;
 /** What becomes of waiting requests, for metrics; the waiting itself needs none of it. */
 public interface WaitEvents {
 
-  WaitEvents NONE = (outcome, waited) -> {};
-
   /** A request stopped waiting after {@code waited}. */
   void waited(WaitOutcome outcome, Duration waited);
 

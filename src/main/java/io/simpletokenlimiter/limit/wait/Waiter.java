@@ -71,10 +71,6 @@ final class Waiter<T> {
     return deadlineMillis;
   }
 
-  boolean isWaiting() {
-    return !ended.get();
-  }
-
   /** Hands {@code lease} over; false when the wait had ended, so the caller must end the lease. */
   boolean admit(Lease lease) {
     if (!end(WaitOutcome.ADMITTED)) {

@@ -9,10 +9,13 @@ THREADS=2
 PORT="${BENCH_PORT:-18080}"
 REDIS_PORT="${BENCH_REDIS_PORT:-16399}"
 OUT="$(mktemp -d)"
+# BENCH_BUILD_DIR: a build directory of its own, beside other builds of the same tree.
+BUILD_DIR="${BENCH_BUILD_DIR:-target}"
 
-./mvnw -q -B -o -Djacoco.skip=true test-compile
-./mvnw -q -B -o dependency:build-classpath -Dmdep.outputFile="$OUT/cp.txt" >/dev/null
-CP="target/classes:target/test-classes:$(cat "$OUT/cp.txt")"
+./mvnw -q -B -o -Djacoco.skip=true -DbuildDir="$BUILD_DIR" test-compile
+./mvnw -q -B -o -DbuildDir="$BUILD_DIR" dependency:build-classpath \
+  -Dmdep.outputFile="$OUT/cp.txt" >/dev/null
+CP="$BUILD_DIR/classes:$BUILD_DIR/test-classes:$(cat "$OUT/cp.txt")"
 
 cleanup() {
   [[ -n "${SERVICE_PID:-}" ]] && kill "$SERVICE_PID" 2>/dev/null || true

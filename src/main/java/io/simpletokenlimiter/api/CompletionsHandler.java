@@ -1,11 +1,12 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UserIdResolver;
-import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.wait.WaitingAdmissions;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
 import io.simpletokenlimiter.proxy.CompletionForwarder;
 import io.simpletokenlimiter.proxy.CompletionPreparer;
 import io.simpletokenlimiter.proxy.PreparedRequest;
+import java.time.Duration;
 import java.util.function.Function;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
@@ -15,8 +16,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * {@code chat/completions} and {@code completions}: who is calling, read the body, prepare it
- * (validate, count, decide the reservation), admit it with the limiter, and hand it to the
- * forwarder. Rejections travel as exceptions to {@link ApiErrorHandler}.
+ * (validate, count, decide the reservation), admit it with the limiter (waiting for room as long as
+ * {@code X-Max-Wait} allows), and hand it to the forwarder. Rejections travel as exceptions to
+ * {@link ApiErrorHandler}.
  */
 @Component
 public class CompletionsHandler {
@@ -24,7 +26,8 @@ public class CompletionsHandler {
   private final UserIdResolver users;
   private final JsonBodyReader bodies;
   private final CompletionPreparer preparer;
-  private final TokenLimiter limiter;
+  private final MaxWaitHeader maxWait;
+  private final WaitingAdmissions admissions;
   private final ProxyMetrics metrics;
   private final CompletionForwarder forwarder;
 
@@ -32,13 +35,15 @@ public class CompletionsHandler {
       UserIdResolver users,
       JsonBodyReader bodies,
       CompletionPreparer preparer,
-      TokenLimiter limiter,
+      MaxWaitHeader maxWait,
+      WaitingAdmissions admissions,
       ProxyMetrics metrics,
       CompletionForwarder forwarder) {
     this.users = users;
     this.bodies = bodies;
     this.preparer = preparer;
-    this.limiter = limiter;
+    this.maxWait = maxWait;
+    this.admissions = admissions;
     this.metrics = metrics;
     this.forwarder = forwarder;
   }
@@ -59,18 +64,23 @@ public class CompletionsHandler {
         () -> {
           String userId = users.resolve(exchange.getRequest());
           outcome.user(userId);
+          Duration wait = maxWait.of(exchange.getRequest().getHeaders());
           return bodies
               .read(request)
               .flatMap(prepare)
               .doOnNext(prepared -> outcome.stream(prepared.stream()))
-              .flatMap(prepared -> admitAndForward(exchange, outcome, userId, prepared));
+              .flatMap(prepared -> admitAndForward(exchange, outcome, userId, prepared, wait));
         });
   }
 
   private Mono<ServerResponse> admitAndForward(
-      ServerWebExchange exchange, RequestOutcome outcome, String userId, PreparedRequest prepared) {
-    return limiter
-        .admit(userId, prepared.reservation(), ExchangeScope.of(exchange))
+      ServerWebExchange exchange,
+      RequestOutcome outcome,
+      String userId,
+      PreparedRequest prepared,
+      Duration wait) {
+    return admissions
+        .admit(userId, prepared.reservation(), ExchangeScope.of(exchange), wait)
         .transform(metrics::timeAdmission)
         .flatMap(
             lease -> {

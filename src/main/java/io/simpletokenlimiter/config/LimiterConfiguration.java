@@ -15,6 +15,7 @@ import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
 import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -79,14 +80,14 @@ public class LimiterConfiguration {
       LimitsResolver limitsResolver,
       Clock clock,
       TokenLimitProperties properties,
-      LeaseEvents leaseEvents) {
+      List<LeaseEvents> leaseEvents) {
     return TokenLimiter.strict(
         limitStore,
         limitsResolver,
         clock,
         properties.leaseTtl(),
         properties.maxLeaseLifetime(),
-        leaseEvents);
+        LeaseEvents.all(leaseEvents));
   }
 
   /** {@code concurrent_requests_current}: the leases this replica holds. */

@@ -152,6 +152,17 @@ public final class Lease {
     return end(costIfAbandoned.get(), Ending.ABANDONED);
   }
 
+  /**
+   * Completes once the settle of an ended lease has reached its store (or was given up): from then
+   * on its slot and unused reservation are free for others. Fails for a lease not yet ended.
+   */
+  public Mono<Void> whenSettled() {
+    Settlement ended = settlement.get();
+    return ended == null
+        ? Mono.error(new IllegalStateException("lease " + id() + " has not ended"))
+        : ended.call();
+  }
+
   public boolean isSettled() {
     return settlement.get() != null;
   }

@@ -5,7 +5,9 @@ public enum LimitType {
   MINUTE("minute"),
   HOUR("hour"),
   DAY("day"),
-  CONCURRENT("concurrent");
+  CONCURRENT("concurrent"),
+  /** The model's capacity ({@code token.limit.upstream.max-in-flight}), shared by every user. */
+  CAPACITY("capacity");
 
   private final String label;
 

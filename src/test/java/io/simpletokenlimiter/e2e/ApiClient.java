@@ -58,9 +58,15 @@ final class ApiClient {
 
   /** Posts a chat completion and reads the whole answer, streamed or not. */
   Mono<Answer> chat(String userId, String body) {
+    return chat(userId, body, HttpHeaders.EMPTY);
+  }
+
+  /** As {@link #chat(String, String)}, with {@code headers} added (e.g. {@code X-Max-Wait}). */
+  Mono<Answer> chat(String userId, String body, HttpHeaders headers) {
     return web.post()
         .uri("/api/v1/chat/completions")
         .header("X-User-ID", userId)
+        .headers(all -> all.addAll(headers))
         .contentType(MediaType.APPLICATION_JSON)
         .bodyValue(body)
         .exchangeToMono(
@@ -106,6 +112,13 @@ final class ApiClient {
    * caller hangs up by closing it, at the moment it chooses.
    */
   Socket sendChat(String userId, String body) {
+    return sendChat(userId, body, "");
+  }
+
+  /**
+   * As {@link #sendChat(String, String)}, with {@code extraHeaders} ({@code "Name: value\r\n"}).
+   */
+  Socket sendChat(String userId, String body, String extraHeaders) {
     URI uri = URI.create(baseUrl);
     byte[] content = body.getBytes(StandardCharsets.UTF_8);
     String head =
@@ -118,6 +131,7 @@ final class ApiClient {
             + "X-User-ID: "
             + userId
             + "\r\n"
+            + extraHeaders
             + "Content-Type: application/json\r\n"
             + "Content-Length: "
             + content.length

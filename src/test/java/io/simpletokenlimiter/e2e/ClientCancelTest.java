@@ -37,7 +37,8 @@ import reactor.core.scheduler.Schedulers;
  * admission's answer reaches the handler, while the admitted request waits for a connection to
  * vLLM, while vLLM's status line is awaited, and mid-stream. Each moment is reached on purpose
  * (held admission, busy connection pool, held answer, held last chunk), not by timing; then the
- * slot must come back and the charge must be what docs/limits.md says for that moment.
+ * slot must come back and the charge must be what docs/limits.md says for that moment. A client
+ * that hangs up while it waits for room (issue 10) leaves no slot, queue entry or reservation.
  */
 @Timeout(120)
 class ClientCancelTest {
@@ -45,6 +46,7 @@ class ClientCancelTest {
   private static final FakeVllm VLLM = FakeVllm.start();
   private static final int ANSWER_TOKENS = 30;
   private static final Map<String, Replica> REPLICAS = new ConcurrentHashMap<>();
+  private static final String MAX_WAIT_30 = "X-Max-Wait: 30\r\n";
 
   private record Replica(LimiterInstance instance, GatedLimiter gate, long prompt) {}
 
@@ -53,8 +55,12 @@ class ClientCancelTest {
 
   /** One replica per store and pool size, started on first use. */
   private Replica replica(String kind, int upstreamConnections) {
+    return replica(kind, upstreamConnections, Map.of());
+  }
+
+  private Replica replica(String kind, int upstreamConnections, Map<String, String> overrides) {
     return REPLICAS.computeIfAbsent(
-        kind + "/" + upstreamConnections,
+        kind + "/" + upstreamConnections + "/" + overrides,
         key -> {
           GatedLimiter[] gate = new GatedLimiter[1];
           Map<String, String> properties =
@@ -78,6 +84,7 @@ class ClientCancelTest {
                       "20s",
                       "token.limit.upstream.breaker.minimum-number-of-calls",
                       "100000"));
+          properties.putAll(overrides);
           if (kind.equals("redis")) {
             RedisServerProcess redis = SharedRedis.standalone();
             properties.put("spring.data.redis.host", redis.host());
@@ -97,7 +104,22 @@ class ClientCancelTest {
   }
 
   private void use(String store, int upstreamConnections) {
-    replica = replica(store, upstreamConnections);
+    use(replica(store, upstreamConnections));
+  }
+
+  /** The replica of {@code store} where each user and the model take one request at a time. */
+  private void useOneAtATime(String store) {
+    use(
+        replica(
+            store,
+            4,
+            Map.of(
+                "token.limit.max-concurrent-requests", "1",
+                "token.limit.upstream.max-in-flight", "1")));
+  }
+
+  private void use(Replica chosen) {
+    replica = chosen;
     api = replica.instance().api();
     VLLM.up();
     VLLM.reset().promptTokens(Math.toIntExact(replica.prompt())).answerTokens(ANSWER_TOKENS);
@@ -194,6 +216,64 @@ class ClientCancelTest {
 
     long charged = replica.prompt() + 29;
     assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(charged, charged, charged, 0));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneWhileWaitingForRoomInItsLimits(String store) {
+    useOneAtATime(store);
+    String user = newUser("patient");
+    VLLM.holdAnswers();
+    CompletableFuture<ApiClient.Answer> first =
+        api.chat(user, ChatRequest.of(ANSWER_TOKENS, user + "#0").json()).toFuture();
+    awaitAtFake(user + "#0");
+
+    Socket second =
+        api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#1").json(), MAX_WAIT_30);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 1);
+    hangUp(second);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 0);
+    assertThat(api.usage(user).concurrent()).isEqualTo(1);
+    VLLM.releaseAnswers();
+
+    assertThat(join(first).status()).isEqualTo(200);
+    long served = replica.prompt() + ANSWER_TOKENS;
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(served, served, served, 0));
+    assertThat(VLLM.generationRequests()).extracting(TokenRace::tagOf).containsExactly(user + "#0");
+    // Neither the user's slot nor the model's was left behind: the next request goes at once.
+    assertThat(api.chat(user, ChatRequest.of(ANSWER_TOKENS, user + "#2").json()).block().status())
+        .isEqualTo(200);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"memory", "redis"})
+  void goneWhileWaitingForTheModel(String store) {
+    useOneAtATime(store);
+    String holder = newUser("holder");
+    String user = newUser("patient");
+    VLLM.holdAnswers();
+    CompletableFuture<ApiClient.Answer> first =
+        api.chat(holder, ChatRequest.of(ANSWER_TOKENS, holder + "#0").json()).toFuture();
+    awaitAtFake(holder + "#0");
+
+    Socket waiting =
+        api.sendChat(user, ChatRequest.of(ANSWER_TOKENS, user + "#0").json(), MAX_WAIT_30);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 1);
+    // Admitted by its own limits, it holds its reservation while it waits for the model.
+    assertThat(api.usage(user).concurrent()).isEqualTo(1);
+    hangUp(waiting);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 0);
+    assertThat(settledUsage(user)).isEqualTo(new ApiClient.Usage(0, 0, 0, 0));
+    VLLM.releaseAnswers();
+
+    assertThat(join(first).status()).isEqualTo(200);
+    settledUsage(holder);
+    assertThat(VLLM.generationRequests())
+        .extracting(TokenRace::tagOf)
+        .containsExactly(holder + "#0");
+    // The model's one slot came back: a request that does not wait is served.
+    assertThat(api.chat(user, ChatRequest.of(ANSWER_TOKENS, user + "#1").json()).block().status())
+        .isEqualTo(200);
   }
 
   /**

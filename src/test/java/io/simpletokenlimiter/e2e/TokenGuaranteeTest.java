@@ -37,6 +37,7 @@ class TokenGuaranteeTest {
 
   private static FakeVllm vllm;
   private static LimiterInstance replica;
+  private static LimiterInstance waitingReplica;
   private static long prompt;
 
   private ApiClient api;
@@ -53,11 +54,21 @@ class TokenGuaranteeTest {
                 // Only the minute limit is raced for; the in-flight limit is out of the way.
                 Map.entry("token.limit.max-concurrent-requests", "1000")));
     prompt = PromptProbe.countedPrompt(replica.api(), vllm, MINUTE_LIMIT);
+    // The same, where every request waits up to 3 s for room (issue 10).
+    waitingReplica =
+        LimiterInstance.start(
+            Map.ofEntries(
+                Map.entry("token.limit.vllm-url", vllm.baseUrl()),
+                Map.entry("token.limit.max-tokens-per-minute", Long.toString(MINUTE_LIMIT)),
+                Map.entry("token.limit.max-concurrent-requests", "1000"),
+                Map.entry("token.limit.queue.max-wait", "3s"),
+                Map.entry("token.limit.queue.max-waiting-per-user", "1000")));
   }
 
   @AfterAll
   static void stop() {
     replica.close();
+    waitingReplica.close();
     vllm.close();
   }
 
@@ -105,6 +116,20 @@ class TokenGuaranteeTest {
 
   @Test
   void freeRaceNeverServesMoreThanTheLimit() {
+    freeRace();
+  }
+
+  /** Requests that wait for the room that settles give back are admitted, within the limit. */
+  @Test
+  void freeRaceWithWaitingNeverServesMoreThanTheLimit() {
+    api = waitingReplica.api();
+    freeRace();
+    assertThat(api.get("/actuator/prometheus"))
+        .as("some requests were admitted after waiting")
+        .containsPattern("(?m)^request_wait_seconds_count\\{outcome=\"admitted\"} [1-9]");
+  }
+
+  private void freeRace() {
     vllm.answerDelay(Duration.ofMillis(20)).chunkDelay(Duration.ofMillis(2));
     Instant begin = Instant.now();
     long spent = spendSome();

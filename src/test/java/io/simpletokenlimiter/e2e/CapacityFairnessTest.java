@@ -1,0 +1,219 @@
+package io.simpletokenlimiter.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.simpletokenlimiter.e2e.ApiClient.Answer;
+import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import io.simpletokenlimiter.testing.redis.SharedRedis;
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import io.simpletokenlimiter.testing.vllm.RecordedRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.http.HttpHeaders;
+import reactor.core.publisher.Flux;
+
+/**
+ * The model's capacity shared in turns (issue 10), through real sockets on the memory store: with
+ * four requests in flight to a slow fake vLLM at most, who goes next is chosen across users, not by
+ * arrival, and a tier's share sets how many turns its users take in a row.
+ */
+@Timeout(120)
+class CapacityFairnessTest {
+
+  private static final int CAPACITY = 4;
+  private static final Duration SERVICE_TIME = Duration.ofMillis(500);
+
+  private static final FakeVllm VLLM = FakeVllm.start();
+  private static LimiterInstance replica;
+
+  private String run;
+
+  @BeforeAll
+  static void start() {
+    String limits =
+        """
+        tiers:
+          gold: {max-concurrent-requests: 64}
+          free: {max-concurrent-requests: 64}
+        users:
+          gold-user: gold
+          free-user: free
+        """;
+    replica =
+        LimiterInstance.start(
+            Map.ofEntries(
+                Map.entry("token.limit.vllm-url", VLLM.baseUrl()),
+                Map.entry("token.limit.max-tokens-per-minute", "-1"),
+                Map.entry("token.limit.max-tokens-per-hour", "-1"),
+                Map.entry("token.limit.max-tokens-per-day", "-1"),
+                Map.entry("token.limit.max-concurrent-requests", "64"),
+                Map.entry("token.limit.upstream.max-in-flight", Integer.toString(CAPACITY)),
+                Map.entry("token.limit.queue.shares.gold", "2"),
+                Map.entry(
+                    "token.limit.overrides-file",
+                    LimiterInstance.overridesFile(limits).toString())));
+  }
+
+  @AfterAll
+  static void stop() {
+    replica.close();
+    VLLM.close();
+  }
+
+  @BeforeEach
+  void setUp() {
+    run = UUID.randomUUID().toString().substring(0, 8);
+    VLLM.reset().answerTokens(10).answerDelay(SERVICE_TIME);
+  }
+
+  @Test
+  void aLightUserIsNotQueuedBehindAHeavyUsersBacklog() throws Exception {
+    ApiClient api = replica.api();
+    String heavy = "heavy-" + run;
+    String light = "light-" + run;
+    Instant floodStart = Instant.now();
+    CompletableFuture<List<Answer>> flood = flood(api, heavy, 40);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) >= 30);
+
+    List<Long> lightWaits = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Instant sent = Instant.now();
+      Answer answer = api.chat(light, ChatRequest.of(10, light + "#" + i).json(), wait60()).block();
+      assertThat(answer.status()).as("answer %s", answer).isEqualTo(200);
+      Instant admitted = atFake(light + "#" + i).receivedAt();
+      // Each slot that frees goes to the users in turn: the heavy user's one turn before the light
+      // user's, besides the requests of up to a full model already on their way (in arrival
+      // order it would be the whole backlog, over 30).
+      assertThat(
+              VLLM.generationRequests().stream()
+                  .filter(r -> TokenRace.tagOf(r).startsWith(heavy + "#"))
+                  .filter(r -> r.receivedAt().isAfter(sent) && r.receivedAt().isBefore(admitted)))
+          .as("heavy requests admitted while light request %d waited", i)
+          .hasSizeLessThanOrEqualTo(CAPACITY + 1);
+      lightWaits.add(Duration.between(sent, admitted).toMillis());
+    }
+    Instant lastLight = atFake(light + "#3").receivedAt();
+
+    assertThat(flood.get(60, TimeUnit.SECONDS))
+        .allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
+    // The premise: the heavy user still had a backlog when the light user was done.
+    assertThat(
+            VLLM.generationRequests().stream()
+                .filter(r -> TokenRace.tagOf(r).startsWith(heavy + "#"))
+                .filter(r -> r.receivedAt().isAfter(lastLight)))
+        .isNotEmpty();
+    List<Long> heavyWaits =
+        VLLM.generationRequests().stream()
+            .filter(r -> TokenRace.tagOf(r).startsWith(heavy + "#"))
+            .map(r -> Duration.between(floodStart, r.receivedAt()).toMillis())
+            .sorted()
+            .toList();
+    assertThat(median(lightWaits)).isLessThan(median(heavyWaits));
+    System.out.printf(
+        "capacity %d, service %d ms: light waits %s ms (median %d); heavy median wait %d ms%n",
+        CAPACITY, SERVICE_TIME.toMillis(), lightWaits, median(lightWaits), median(heavyWaits));
+  }
+
+  @Test
+  void twoFloodingUsersGetTurnsInTheRatioOfTheirTiersShares() throws Exception {
+    ApiClient api = replica.api();
+    VLLM.holdAnswers();
+    CompletableFuture<List<Answer>> gold = flood(api, "gold-user", 30);
+    CompletableFuture<List<Answer>> free = flood(api, "free-user", 30);
+    await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 60 - CAPACITY);
+    VLLM.releaseAnswers();
+
+    assertThat(gold.get(60, TimeUnit.SECONDS))
+        .allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
+    assertThat(free.get(60, TimeUnit.SECONDS))
+        .allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
+    List<String> admitted =
+        VLLM.generationRequests().stream()
+            .sorted(Comparator.comparing(RecordedRequest::receivedAt))
+            .map(TokenRace::tagOf)
+            .toList();
+    // After the first slots, taken without waiting, 24 turns while both users had a backlog.
+    List<String> turns = admitted.subList(CAPACITY, CAPACITY + 24);
+    long goldTurns = turns.stream().filter(tag -> tag.startsWith("gold-user#")).count();
+    System.out.printf("shares 2:1, 24 turns: gold %d, free %d%n", goldTurns, 24 - goldTurns);
+    assertThat(goldTurns).isBetween(14L, 18L);
+  }
+
+  @Test
+  void theCapacityCountsEveryReplicaOnOneRedis() throws Exception {
+    RedisServerProcess redis = SharedRedis.standalone();
+    Map<String, String> properties =
+        Map.of(
+            "token.limit.vllm-url", VLLM.baseUrl(),
+            "token.limit.store", "redis",
+            "spring.data.redis.host", redis.host(),
+            "spring.data.redis.port", Integer.toString(redis.port()),
+            "token.limit.upstream.max-in-flight", "2");
+    try (LimiterInstance a = LimiterInstance.start(properties);
+        LimiterInstance b = LimiterInstance.start(properties)) {
+      VLLM.reset().answerTokens(10).holdAnswers();
+      String user = "spread-" + run;
+      CompletableFuture<Answer> first = a.api().chat(user, chat(user + "#0")).toFuture();
+      CompletableFuture<Answer> second = b.api().chat(user, chat(user + "#1")).toFuture();
+      await().atMost(Duration.ofSeconds(10)).until(() -> VLLM.generationRequests().size() == 2);
+
+      Answer full = a.api().chat("other-" + run, chat("other#0")).block();
+      assertThat(full.status()).isEqualTo(429);
+      assertThat(full.json().path("limit_type").stringValue("")).isEqualTo("capacity");
+      assertThat(full.json().path("retry_after").longValue()).isPositive();
+      assertThat(full.header("x-ratelimit-limit-requests")).isNotEmpty();
+
+      CompletableFuture<Answer> waiting =
+          b.api().chat("other-" + run, chat("other#1"), wait60()).toFuture();
+      await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(b.api()) == 1);
+      VLLM.releaseAnswers();
+      assertThat(first.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(second.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(waiting.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(a.api().get("/actuator/prometheus"))
+          .containsPattern("(?m)^rate_limit_exceeded_total\\{limit_type=\"capacity\"} 1\\.0$");
+    }
+  }
+
+  private static String chat(String tag) {
+    return ChatRequest.of(10, tag).json();
+  }
+
+  private static CompletableFuture<List<Answer>> flood(ApiClient api, String user, int count) {
+    return Flux.range(0, count)
+        .flatMap(i -> api.chat(user, ChatRequest.of(10, user + "#" + i).json(), wait60()), count)
+        .collectList()
+        .toFuture();
+  }
+
+  private static RecordedRequest atFake(String tag) {
+    return VLLM.generationRequests().stream()
+        .filter(r -> TokenRace.tagOf(r).equals(tag))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static long median(List<Long> values) {
+    List<Long> sorted = values.stream().sorted().toList();
+    return sorted.get(sorted.size() / 2);
+  }
+
+  private static HttpHeaders wait60() {
+    HttpHeaders headers = new HttpHeaders();
+    headers.set("X-Max-Wait", "60");
+    return headers;
+  }
+}

@@ -51,8 +51,14 @@ public class LimiterConfiguration {
   ConfiguredLimits configuredLimits(TokenLimitProperties properties) {
     return properties
         .overrides()
-        .<ConfiguredLimits>map(path -> new LimitOverridesFile(path, properties.defaultLimits()))
-        .orElseGet(() -> ConfiguredLimits.of(properties.defaultLimits()));
+        .<ConfiguredLimits>map(
+            path ->
+                new LimitOverridesFile(
+                    path, properties.defaultLimits(), properties.weights().tokenWeights()))
+        .orElseGet(
+            () ->
+                ConfiguredLimits.of(
+                    properties.defaultLimits(), properties.weights().tokenWeights()));
   }
 
   /** Run-time limits of this replica; with Redis, a shared {@code @Primary} one replaces it. */
@@ -69,8 +75,10 @@ public class LimiterConfiguration {
 
   /** Every replica's fallback and the single-machine default, with a cap on users tracked. */
   @Bean
-  MemoryLimitStore memoryLimitStore(MemoryStoreProperties properties, MeterRegistry registry) {
-    return new MemoryLimitStore(properties.maxUsersFor(Runtime.getRuntime().maxMemory()), registry);
+  MemoryLimitStore memoryLimitStore(
+      MemoryStoreProperties properties, MeterRegistry registry, TokenLimitProperties limits) {
+    return new MemoryLimitStore(
+        properties.maxUsersFor(Runtime.getRuntime().maxMemory()), registry, limits.calendar());
   }
 
   @Bean

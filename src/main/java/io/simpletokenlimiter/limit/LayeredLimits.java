@@ -29,6 +29,20 @@ public final class LayeredLimits implements LimitsResolver {
     return explain(userId).limits();
   }
 
+  /**
+   * The user's limits; their team from the overrides file (the file, not the admin API, says who
+   * belongs where); the weights of their tier, else the deployment's.
+   */
+  @Override
+  public Budget budgetFor(String userId) {
+    EffectiveLimits effective = explain(userId);
+    Optional<Team> team =
+        configured.user(userId).flatMap(LimitOverride::team).flatMap(configured::team);
+    TokenWeights weights =
+        effective.tier().flatMap(configured::tierWeights).orElseGet(configured::weights);
+    return new Budget(effective.limits(), team, weights);
+  }
+
   /** The effective limits and where each comes from. */
   public EffectiveLimits explain(String userId) {
     Optional<LimitOverride> atRuntime = runtime.get(userId);
@@ -59,6 +73,7 @@ public final class LayeredLimits implements LimitsResolver {
             values.get(LimitField.MINUTE),
             values.get(LimitField.HOUR),
             values.get(LimitField.DAY),
+            values.get(LimitField.MONTH),
             Math.toIntExact(values.get(LimitField.CONCURRENT)));
     return new EffectiveLimits(limits, sources, tier, tierSource);
   }

@@ -5,6 +5,7 @@ public enum LimitType {
   MINUTE("minute"),
   HOUR("hour"),
   DAY("day"),
+  MONTH("month"),
   CONCURRENT("concurrent");
 
   private final String label;

@@ -30,6 +30,11 @@ public record ReservationRequest(
     return promptTokens + choices * minCompletionPerChoice;
   }
 
+  /** The most vLLM may serve with {@code completionPerChoice}, in tokens of each kind. */
+  public TokenUsage usageWith(long completionPerChoice) {
+    return new TokenUsage(promptTokens, choices * completionPerChoice);
+  }
+
   public long costWith(long completionPerChoice) {
     return promptTokens + choices * completionPerChoice;
   }

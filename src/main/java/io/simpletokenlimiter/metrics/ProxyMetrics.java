@@ -33,6 +33,8 @@ public class ProxyMetrics implements LeaseEvents {
   private final MeterRegistry registry;
   private final Counter promptTokens;
   private final Counter completionTokens;
+  private final Counter cachedPromptTokens;
+  private final Counter chargedUnits;
   private final Counter overReported;
   private final Counter safetyNetReleases;
   private final Map<LimitType, Counter> rejections = new EnumMap<>(LimitType.class);
@@ -43,6 +45,14 @@ public class ProxyMetrics implements LeaseEvents {
     this.registry = registry;
     this.promptTokens = tokenCounter(registry, "prompt", model.publicName());
     this.completionTokens = tokenCounter(registry, "completion", model.publicName());
+    this.cachedPromptTokens = tokenCounter(registry, "cached_prompt", model.publicName());
+    this.chargedUnits =
+        Counter.builder("token_usage_units")
+            .description(
+                "Units charged to users, as settled: tokens weighted by token.limit.weights (what"
+                    + " the limits count)")
+            .tag("model", model.publicName())
+            .register(registry);
     for (LimitType type : LimitType.values()) {
       rejections.put(
           type,
@@ -73,6 +83,8 @@ public class ProxyMetrics implements LeaseEvents {
   public void settled(Lease lease, TokenUsage charged) {
     promptTokens.increment(charged.promptTokens());
     completionTokens.increment(charged.completionTokens());
+    cachedPromptTokens.increment(charged.cachedPromptTokens());
+    lease.chargedUnits().ifPresent(chargedUnits::increment);
   }
 
   @Override

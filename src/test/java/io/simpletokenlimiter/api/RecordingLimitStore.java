@@ -127,6 +127,11 @@ public final class RecordingLimitStore implements LimitStore {
   }
 
   @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return Mono.just(UsageSnapshot.EMPTY);
+  }
+
+  @Override
   public Mono<Void> forget(String userId, long nowMillis) {
     return Mono.empty();
   }

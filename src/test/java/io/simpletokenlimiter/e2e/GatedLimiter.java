@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.e2e;
 
+import io.simpletokenlimiter.limit.Budget;
 import io.simpletokenlimiter.limit.Lease;
 import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.Limits;
@@ -82,6 +83,16 @@ final class GatedLimiter implements TokenLimiter {
   @Override
   public Mono<UsageSnapshot> usage(String userId) {
     return delegate.usage(userId);
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team) {
+    return delegate.teamUsage(team);
+  }
+
+  @Override
+  public Budget budgetFor(String userId) {
+    return delegate.budgetFor(userId);
   }
 
   @Override

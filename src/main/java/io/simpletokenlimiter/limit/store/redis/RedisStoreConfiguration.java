@@ -67,8 +67,9 @@ public class RedisStoreConfiguration {
   }
 
   @Bean
-  RedisLimitStore redisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
-    return new RedisLimitStore(connectionFactory);
+  RedisLimitStore redisLimitStore(
+      ReactiveRedisConnectionFactory connectionFactory, TokenLimitProperties properties) {
+    return new RedisLimitStore(connectionFactory, properties.calendar());
   }
 
   /** How many replicas share this Redis: what an outage's per-replica share is divided by. */

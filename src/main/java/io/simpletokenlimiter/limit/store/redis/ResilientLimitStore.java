@@ -180,6 +180,18 @@ public final class ResilientLimitStore implements LimitStore {
                     .orElseGet(() -> Mono.error(down)));
   }
 
+  /** The shared team usage; while it is down, this replica's fallback counts. */
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return guarded("usage", primary.teamUsage(team, nowMillis))
+        .onErrorResume(
+            StoreUnavailableException.class,
+            down ->
+                fallback
+                    .map(f -> f.memory().teamUsage(team, nowMillis))
+                    .orElseGet(() -> Mono.error(down)));
+  }
+
   /**
    * Forgets in the shared store (an error if it is down: the operator must know it did not happen)
    * and in this replica's fallback, which counted for the user during any outage.

@@ -6,16 +6,21 @@ import io.simpletokenlimiter.limit.LimitOverride;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.RuntimeLimits;
 import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenWeights;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -52,6 +57,7 @@ public final class LimitOverridesFile implements ConfiguredLimits {
   private final TokenWeights weights;
   private final LayeredLimits layered;
   private volatile Parsed current;
+  private volatile Consumer<List<TeamMove>> teamMoves = moves -> {};
   private volatile FileTime loadedVersion;
 
   public LimitOverridesFile(Path path, Limits defaults) {
@@ -119,7 +125,13 @@ public final class LimitOverridesFile implements ConfiguredLimits {
         return false;
       }
       loadedVersion = version;
+      Parsed previous = current;
       current = parse(Files.readString(path));
+      List<TeamMove> moves = movesBetween(previous, current);
+      if (!moves.isEmpty()) {
+        log.info("{} users moved to another team: {}", moves.size(), moves);
+        teamMoves.accept(moves);
+      }
       log.info("Reloaded per-user limits from {}: {} users", path, current.users().size());
       return true;
     } catch (IOException | IllegalArgumentException e) {
@@ -127,6 +139,29 @@ public final class LimitOverridesFile implements ConfiguredLimits {
           "Ignoring invalid per-user limits in {}; previous limits stay: {}", path, e.getMessage());
       return false;
     }
+  }
+
+  /** Tells {@code listener} of every user a reload moves to another team. */
+  public void onTeamMoves(Consumer<List<TeamMove>> listener) {
+    this.teamMoves = listener;
+  }
+
+  private static List<TeamMove> movesBetween(Parsed before, Parsed after) {
+    Set<String> users = new HashSet<>(before.users().keySet());
+    users.addAll(after.users().keySet());
+    List<TeamMove> moves = new ArrayList<>();
+    for (String user : users) {
+      Optional<String> from = teamOf(before, user);
+      Optional<String> to = teamOf(after, user);
+      if (!from.equals(to)) {
+        moves.add(new TeamMove(user, from, to));
+      }
+    }
+    return moves;
+  }
+
+  private static Optional<String> teamOf(Parsed parsed, String user) {
+    return Optional.ofNullable(parsed.users().get(user)).flatMap(LimitOverride::team);
   }
 
   /** What the file says: each tier's limits and weights, each team, and each user's own entry. */

@@ -8,6 +8,7 @@ import io.simpletokenlimiter.limit.LayeredLimits;
 import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitsResolver;
 import io.simpletokenlimiter.limit.RuntimeLimits;
+import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
@@ -15,6 +16,9 @@ import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
 import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -22,6 +26,7 @@ import org.springframework.context.annotation.Configuration;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /** Wires the limiter: its clock, the per-user limits, the store and the background upkeep. */
@@ -125,6 +130,8 @@ public class LimiterConfiguration {
    */
   static final class LimiterUpkeep implements SmartLifecycle {
 
+    private static final Logger log = LoggerFactory.getLogger(LimiterUpkeep.class);
+
     private final TokenLimiter limiter;
     private final MemoryLimitStore memoryStore;
     private final ConfiguredLimits configuredLimits;
@@ -157,6 +164,9 @@ public class LimiterConfiguration {
       Disposable sweeps =
           Flux.interval(Duration.ofMinutes(1))
               .subscribe(tick -> memoryStore.evictIdle(clock.millis()));
+      if (configuredLimits instanceof LimitOverridesFile file) {
+        file.onTeamMoves(this::carryOver);
+      }
       Disposable reloads =
           configuredLimits instanceof LimitOverridesFile file
               ? Flux.interval(properties.overridesReloadInterval(), Schedulers.boundedElastic())
@@ -169,6 +179,26 @@ public class LimiterConfiguration {
               .concatMap(tick -> runtimeLimits.refresh(), 1)
               .subscribe();
       tasks = Disposables.composite(renewals, sweeps, reloads, refreshes);
+    }
+
+    /** Waits for the carries: the next reload must not race a move still on its way. */
+    private void carryOver(List<TeamMove> moves) {
+      Flux.fromIterable(moves)
+          .concatMap(
+              move ->
+                  limiter
+                      .carryOver(move)
+                      .onErrorResume(
+                          error -> {
+                            log.error(
+                                "Could not carry the usage of {} from team {} to {}: {}",
+                                move.userId(),
+                                move.from().orElse("(none)"),
+                                move.to().orElse("(none)"),
+                                error.toString());
+                            return Mono.empty();
+                          }))
+          .blockLast();
     }
 
     @Override

@@ -209,6 +209,14 @@ public final class StrictTokenLimiter implements TokenLimiter {
   }
 
   @Override
+  public Mono<Void> carryOver(TeamMove move) {
+    return store.carryOver(
+        Ledgers.of(move.userId(), move.from()),
+        Ledgers.of(move.userId(), move.to()),
+        clock.millis());
+  }
+
+  @Override
   public Budget budgetFor(String userId) {
     return limits.budgetFor(userId);
   }

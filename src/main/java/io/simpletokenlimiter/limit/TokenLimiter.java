@@ -37,6 +37,12 @@ public interface TokenLimiter {
   /** The team's counted units per window and month, in-flight reservations included. */
   Mono<UsageSnapshot> teamUsage(String team);
 
+  /**
+   * Makes the user's own counts follow them into the ledger of their new team, so that a move
+   * cannot escape usage already counted.
+   */
+  Mono<Void> carryOver(TeamMove move);
+
   /** The user's limits, team and token weights. */
   Budget budgetFor(String userId);
 

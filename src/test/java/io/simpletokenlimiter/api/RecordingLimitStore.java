@@ -132,6 +132,11 @@ public final class RecordingLimitStore implements LimitStore {
   }
 
   @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    return Mono.empty();
+  }
+
+  @Override
   public Mono<Void> forget(String userId, long nowMillis) {
     return Mono.empty();
   }

@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.Lease;
 import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
@@ -88,6 +89,11 @@ final class GatedLimiter implements TokenLimiter {
   @Override
   public Mono<UsageSnapshot> teamUsage(String team) {
     return delegate.teamUsage(team);
+  }
+
+  @Override
+  public Mono<Void> carryOver(TeamMove move) {
+    return delegate.carryOver(move);
   }
 
   @Override

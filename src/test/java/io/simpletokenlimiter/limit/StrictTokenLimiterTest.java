@@ -408,6 +408,11 @@ class StrictTokenLimiterTest {
     }
 
     @Override
+    public Mono<Void> carryOver(String from, String to, long now) {
+      return delegate.carryOver(from, to, now);
+    }
+
+    @Override
     public Mono<Void> forget(String user, long now) {
       return delegate.forget(user, now);
     }

@@ -57,6 +57,14 @@ public interface LimitStore {
   Mono<Void> forget(String userId, long nowMillis);
 
   /**
+   * The user of both ledgers moved from one team (or none) to another: their own counts (windows,
+   * month, live reservations) must keep counting in the new ledger, so that moving cannot escape
+   * them. The teams keep what they counted. A store whose user ledger does not depend on the team
+   * has nothing to do.
+   */
+  Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis);
+
+  /**
    * At most {@code count} users with the most tokens counted in {@code window} (live reservations
    * included), heaviest first, each with the usage {@link #usage} gives; users at zero are left
    * out. How a store finds them without reading every user is its own design (see {@code

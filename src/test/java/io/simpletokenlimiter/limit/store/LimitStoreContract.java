@@ -887,6 +887,57 @@ public abstract class LimitStoreContract {
     assertThat(members_total).isEqualTo(1_000);
   }
 
+  @Test
+  void movingToAnotherTeamCarriesTheUsersOwnUsageButNotTheOldTeamsUsage() {
+    Team research = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    Team sales = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    String inResearch = Ledgers.member(research.name(), user);
+    String inSales = Ledgers.member(sales.name(), user);
+    Admitted served =
+        admitted(
+            store
+                .admit(member(inResearch, fixed(100, 800), DEFAULTS, research, T0))
+                .block(TIMEOUT));
+    settle(served, 900, T0);
+    Admitted inFlight =
+        admitted(
+            store
+                .admit(member(inResearch, fixed(0, 50), DEFAULTS, research, T0 + 1_000))
+                .block(TIMEOUT));
+
+    store.carryOver(inResearch, inSales, T0 + 2_000).block(TIMEOUT);
+
+    assertThat(store.usage(inSales, T0 + 2_000).block(TIMEOUT).minute()).isEqualTo(950);
+    assertThat(
+            store.admit(member(inSales, fixed(0, 51), DEFAULTS, sales, T0 + 2_000)).block(TIMEOUT))
+        .isInstanceOf(Rejected.class);
+    assertThat(teamUsage(sales, T0 + 2_000).minute()).isZero();
+    assertThat(teamUsage(research, T0 + 2_000).minute()).isEqualTo(950);
+    // The request admitted before the move settles where it was admitted; the new ledger keeps
+    // its reservation until that copy expires, never less.
+    assertThat(settle(inFlight, 10, T0 + 3_000)).isTrue();
+    assertThat(teamUsage(research, T0 + 3_000).minute()).isEqualTo(910);
+    assertThat(store.usage(inSales, T0 + 3_000).block(TIMEOUT).minute()).isBetween(910L, 950L);
+  }
+
+  @Test
+  void joiningATeamCarriesTheUsageCountedWithoutOne() {
+    Team research = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    String inResearch = Ledgers.member(research.name(), user);
+    serveWithin(MONTHLY, 700, T0);
+
+    store.carryOver(user, inResearch, T0 + 1_000).block(TIMEOUT);
+    store.carryOver(user, inResearch, T0 + 1_000).block(TIMEOUT); // a second replica's reload
+
+    assertThat(store.usage(inResearch, T0 + 1_000).block(TIMEOUT))
+        .isEqualTo(new UsageSnapshot(700, 700, 700, 700, 0));
+    assertThat(
+            store
+                .admit(member(inResearch, fixed(0, 301), MONTHLY, research, T0 + 1_000))
+                .block(TIMEOUT))
+        .isInstanceOf(Rejected.class);
+  }
+
   private Team team(Limits limits) {
     return new Team("team-" + UUID.randomUUID(), limits);
   }

@@ -270,6 +270,32 @@ public final class RedisLimitStore implements LimitStore {
     return run(scripts.forget(), List.of(key(userId)), windowArgs(nowMillis)).then();
   }
 
+  /**
+   * Carries the user's counts from the ledger of their old team to the new one, whose key is in
+   * another slot: read the old ledger, add what it counts to the new one, then take exactly that
+   * out of the old one. Until the last step both count it, so nothing is ever under-counted; a
+   * replica still on the old team meanwhile charges the old ledger, and carries that itself when it
+   * reloads. The team ledgers keep what they counted: the old team spent it.
+   */
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    if (key(fromLedger).equals(key(toLedger))) {
+      return Mono.empty();
+    }
+    return run(scripts.carryRead(), List.of(key(fromLedger)), windowArgs(nowMillis))
+        .flatMap(
+            fields -> {
+              if (fields.isEmpty()) {
+                return Mono.empty();
+              }
+              List<String> args = windowArgs(nowMillis);
+              fields.forEach(field -> args.add(field.toString()));
+              return run(scripts.carryIn(), List.of(key(toLedger)), args)
+                  .then(run(scripts.carrySubtract(), List.of(key(fromLedger)), args));
+            })
+        .then();
+  }
+
   /** The heaviest users from the usage index, each read exactly; see {@link RedisUsageIndex}. */
   @Override
   public Mono<List<UserUsage>> top(Window window, int count, long nowMillis) {

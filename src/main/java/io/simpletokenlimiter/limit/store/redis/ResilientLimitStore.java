@@ -180,6 +180,15 @@ public final class ResilientLimitStore implements LimitStore {
                     .orElseGet(() -> Mono.error(down)));
   }
 
+  /**
+   * Carries in the shared store; this replica's fallback keeps users apart from their team, so it
+   * has nothing to carry. A failure is logged by the caller: the move then counts from zero there.
+   */
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    return guarded("carry", primary.carryOver(fromLedger, toLedger, nowMillis));
+  }
+
   /** The shared team usage; while it is down, this replica's fallback counts. */
   @Override
   public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {

@@ -210,9 +210,7 @@ public final class Lease {
 
   /** A report beyond the reservation (a broken upstream) is charged the whole reservation. */
   private TokenUsage capped(TokenUsage usage) {
-    if (usage.promptTokens() <= wholeReservation.promptTokens()
-        && usage.completionTokens() <= wholeReservation.completionTokens()
-        && weights.units(usage) <= reservedTokens()) {
+    if (weights.units(usage) <= reservedTokens()) {
       return usage;
     }
     context.events().overReported(this, usage);

@@ -7,7 +7,7 @@
 -- Returns {1, granted per choice, reserved, quota...} when admitted,
 -- {0, blocking window index (0: concurrency, n + 1: month), retry after millis, quota...} when
 -- rejected; quota = tightest window index (0: none limited), its limit, remaining, reset millis,
--- in flight; then the scope that blocked (0: user, 1: team). RedisLimitStore reads the reply into
+-- in flight; then the scope that blocked and the scope of the quota (0: user, 1: team). RedisLimitStore reads the reply into
 -- an AdmitReply.
 
 local leaseId = nextArg()
@@ -120,12 +120,15 @@ local function quota(ledger)
 end
 
 -- The quota with less room, the user's on a tie: what a client should pace itself by.
+-- Its fifth value is the scope of the ledger it describes (0: user, 1: team).
 local function tightestQuota()
   local best = quota(ledgers[1])
+  best[5] = 0
   for i = 2, #ledgers do
     local other = quota(ledgers[i])
     if other[2] ~= -1 and (best[2] == -1 or other[3] < best[3]) then
       best = other
+      best[5] = i - 1
     end
   end
   return best
@@ -160,7 +163,7 @@ local function reject(blocking, retry, scope)
   saveAll()
   local q = tightestQuota()
   -- the in-flight count and limit of the user: what x-ratelimit-*-requests tell
-  return {0, blocking, retry, q[1], q[2], q[3], q[4], ledgers[1].liveCount, scope}
+  return {0, blocking, retry, q[1], q[2], q[3], q[4], ledgers[1].liveCount, scope, q[5]}
 end
 
 local least = nil
@@ -209,4 +212,4 @@ for i = 1, #ledgers do
 end
 saveAll()
 local q = tightestQuota()
-return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0}
+return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0, q[5]}

@@ -10,6 +10,7 @@ import io.simpletokenlimiter.limit.LimitsResolver;
 import io.simpletokenlimiter.limit.RuntimeLimits;
 import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
@@ -100,6 +101,12 @@ public class LimiterConfiguration {
         properties.leaseTtl(),
         properties.maxLeaseLifetime(),
         leaseEvents);
+  }
+
+  /** Warnings before the hard stop, at {@code token.limit.warning-thresholds}. */
+  @Bean
+  UsageWarnings usageWarnings(TokenLimitProperties properties) {
+    return new UsageWarnings(properties.warningThresholds(), properties.calendar());
   }
 
   /** {@code concurrent_requests_current}: the leases this replica holds. */

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -45,7 +46,8 @@ public record TokenLimitProperties(
     @DefaultValue("local") @NotBlank String replica,
     @DefaultValue("-1") long maxTokensPerMonth,
     @DefaultValue("UTC") @NotNull ZoneId calendarZone,
-    @DefaultValue @NotNull Weights weights) {
+    @DefaultValue @NotNull Weights weights,
+    @DefaultValue("80,95") @NotNull List<Integer> warningThresholds) {
 
   public TokenLimitProperties {
     Limits.requireTokenLimit(

@@ -10,6 +10,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.RateLimitedException;
 import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.TokenUsage;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -85,6 +86,22 @@ public class ProxyMetrics implements LeaseEvents {
     completionTokens.increment(charged.completionTokens());
     cachedPromptTokens.increment(charged.cachedPromptTokens());
     lease.chargedUnits().ifPresent(chargedUnits::increment);
+  }
+
+  /**
+   * {@code limit_warnings_total{window, scope, threshold}}: a user (no user label) reached a
+   * warning threshold for the first time in a period of the window.
+   */
+  public void warned(UsageWarnings.Warning warning) {
+    if (warning.firstInPeriod()) {
+      Counter.builder("limit_warnings")
+          .description("Users who reached a warning threshold of a limit, once per window period")
+          .tag("window", warning.window().label())
+          .tag("scope", warning.scope().label())
+          .tag("threshold", Integer.toString(warning.threshold()))
+          .register(registry)
+          .increment();
+    }
   }
 
   @Override

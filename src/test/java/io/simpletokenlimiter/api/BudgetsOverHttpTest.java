@@ -59,10 +59,12 @@ class BudgetsOverHttpTest {
           teams:
             research: {max-tokens-per-minute: 3000, max-tokens-per-month: 2000000, \
           max-concurrent-requests: 8}
+            small: {max-tokens-per-minute: 1000}
           users:
             alice: {team: research}
             bob: {team: research}
             carol: batch
+            dave: {team: small}
           """);
       return file;
     } catch (IOException e) {
@@ -140,6 +142,19 @@ class BudgetsOverHttpTest {
     assertThat(team).containsEntry("concurrent", 1);
     assertThat(usage).containsEntry("minute", 0);
     alice.release().block();
+  }
+
+  @Test
+  void anAnswerPastAWarningThresholdSaysWhoseWindowIsFillingUp() {
+    VLLM.promptTokens(25).answerTokens(7);
+
+    chat("dave", 10).expectStatus().isOk().expectHeader().doesNotExist("x-ratelimit-warning");
+    // 3 units a completion token: 270 of them fill more than 80 % of the team's 1,000 a minute
+    chat("dave", 270)
+        .expectStatus()
+        .isOk()
+        .expectHeader()
+        .valueMatches("x-ratelimit-warning", "minute;scope=team;threshold=(80|95);used=\\d+");
   }
 
   private WebTestClient.ResponseSpec chat(String user, int maxTokens) {

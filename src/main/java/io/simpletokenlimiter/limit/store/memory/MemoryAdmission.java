@@ -103,7 +103,8 @@ final class MemoryAdmission {
           other.remainingTokens(),
           other.resetMillis(),
           user.maxConcurrent(),
-          user.inFlight());
+          user.inFlight(),
+          LimitScope.TEAM);
     }
     return user;
   }

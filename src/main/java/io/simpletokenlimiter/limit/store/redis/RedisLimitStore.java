@@ -241,7 +241,8 @@ public final class RedisLimitStore implements LimitStore {
             reply.remainingTokens(),
             reply.resetMillis(),
             command.limits().maxConcurrent(),
-            reply.inFlight());
+            reply.inFlight(),
+            reply.quotaScope());
     if (reply.admitted()) {
       return new Admission.Admitted(
           command.userId(),

@@ -3,6 +3,7 @@ package io.simpletokenlimiter.config;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.simpletokenlimiter.identity.ApiKeyUserIdResolver;
 import io.simpletokenlimiter.limit.ConfiguredLimits;
 import io.simpletokenlimiter.limit.LayeredLimits;
 import io.simpletokenlimiter.limit.LeaseEvents;
@@ -18,6 +19,7 @@ import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -75,8 +77,17 @@ public class LimiterConfiguration {
 
   /** Run-time limits over the configuration: what every admission asks. */
   @Bean
-  LayeredLimits limitsResolver(ConfiguredLimits configuredLimits, RuntimeLimits runtimeLimits) {
-    return new LayeredLimits(configuredLimits, runtimeLimits);
+  LayeredLimits limitsResolver(
+      ConfiguredLimits configuredLimits,
+      RuntimeLimits runtimeLimits,
+      TokenLimitProperties properties) {
+    Map<String, String> keyTeams =
+        properties.apiKeys().map(ApiKeyUserIdResolver::teamsIn).orElse(Map.of());
+    try {
+      return new LayeredLimits(configuredLimits, runtimeLimits, keyTeams);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("token.limit.api-keys-file: " + e.getMessage(), e);
+    }
   }
 
   /** Every replica's fallback and the single-machine default, with a cap on users tracked. */

@@ -18,10 +18,33 @@ public final class LayeredLimits implements LimitsResolver {
 
   private final ConfiguredLimits configured;
   private final RuntimeLimits runtime;
+  private final Map<String, String> keyTeams;
 
   public LayeredLimits(ConfiguredLimits configured, RuntimeLimits runtime) {
+    this(configured, runtime, Map.of());
+  }
+
+  /**
+   * @param keyTeams the team of users whose API key names one, for users whose entry in the
+   *     overrides file names none; every team must be one the configuration defines
+   */
+  public LayeredLimits(
+      ConfiguredLimits configured, RuntimeLimits runtime, Map<String, String> keyTeams) {
+    keyTeams.forEach(
+        (user, team) -> {
+          if (configured.team(team).isEmpty()) {
+            throw new IllegalArgumentException(
+                "the API key of "
+                    + user
+                    + " names team '"
+                    + team
+                    + "', which the overrides file"
+                    + " does not define");
+          }
+        });
     this.configured = configured;
     this.runtime = runtime;
+    this.keyTeams = Map.copyOf(keyTeams);
   }
 
   @Override
@@ -30,14 +53,18 @@ public final class LayeredLimits implements LimitsResolver {
   }
 
   /**
-   * The user's limits; their team from the overrides file (the file, not the admin API, says who
-   * belongs where); the weights of their tier, else the deployment's.
+   * The user's limits; their team from the overrides file, else from their API key (the files, not
+   * the admin API, say who belongs where); the weights of their tier, else the deployment's.
    */
   @Override
   public Budget budgetFor(String userId) {
     EffectiveLimits effective = explain(userId);
     Optional<Team> team =
-        configured.user(userId).flatMap(LimitOverride::team).flatMap(configured::team);
+        configured
+            .user(userId)
+            .flatMap(LimitOverride::team)
+            .or(() -> Optional.ofNullable(keyTeams.get(userId)))
+            .flatMap(configured::team);
     TokenWeights weights =
         effective.tier().flatMap(configured::tierWeights).orElseGet(configured::weights);
     return new Budget(effective.limits(), team, weights);

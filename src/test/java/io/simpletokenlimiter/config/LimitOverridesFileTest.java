@@ -17,6 +17,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,6 +77,29 @@ class LimitOverridesFileTest {
     assertThat(limits.budgetFor("bob").team()).isEqualTo(alice.team());
     assertThat(limits.budgetFor("bob").weights()).isEqualTo(new TokenWeights(1_000, 2_000, 1_000));
     assertThat(limits.budgetFor("carol").team()).isEmpty();
+  }
+
+  @Test
+  void anApiKeyMayPutItsUserInATeamTheFileDefines() throws IOException {
+    LimitOverridesFile file =
+        new LimitOverridesFile(
+            write(
+                """
+                teams:
+                  research: {max-tokens-per-minute: 3000}
+                  sales: {}
+                users:
+                  alice: {team: research}
+                """),
+            DEFAULTS);
+
+    LayeredLimits limits =
+        new LayeredLimits(file, RuntimeLimits.NONE, Map.of("carol", "research", "alice", "sales"));
+    assertThat(limits.budgetFor("carol").team()).map(Team::name).contains("research");
+    assertThat(limits.budgetFor("alice").team()).map(Team::name).contains("research");
+    assertThat(limits.budgetFor("bob").team()).isEmpty();
+    assertThatThrownBy(() -> new LayeredLimits(file, RuntimeLimits.NONE, Map.of("dave", "x")))
+        .hasMessageContaining("the API key of dave names team 'x'");
   }
 
   @Test

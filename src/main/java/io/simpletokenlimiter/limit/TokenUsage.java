@@ -23,11 +23,6 @@ public record TokenUsage(long promptTokens, long completionTokens, long cachedPr
     this(promptTokens, completionTokens, 0);
   }
 
-  /** The whole reservation of a request whose prompt counted {@code promptTokens}. */
-  public static TokenUsage reservation(long promptTokens, long reservedTokens) {
-    return new TokenUsage(promptTokens, Math.max(0, reservedTokens - promptTokens));
-  }
-
   public long total() {
     return promptTokens + completionTokens;
   }

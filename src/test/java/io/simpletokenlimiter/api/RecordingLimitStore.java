@@ -74,7 +74,7 @@ public final class RecordingLimitStore implements LimitStore {
         new Admission.Admitted(
             command.userId(),
             command.leaseId(),
-            command.request().costWith(completionPerChoice),
+            command.unitsWith(completionPerChoice),
             completionPerChoice,
             QUOTA,
             this);

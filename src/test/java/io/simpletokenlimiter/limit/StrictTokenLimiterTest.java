@@ -161,7 +161,7 @@ class StrictTokenLimiterTest {
   void theRenewalReleasesALeaseWhoseScopeEndedWithoutASettle() {
     TestScope scope = new TestScope();
     Lease lease = limiter.admit("alice", ReservationRequest.fixed(100, 1, 400), scope).block();
-    lease.chargeIfAbandoned(() -> TokenUsage.reservation(100, 500));
+    lease.chargeIfAbandoned(() -> new TokenUsage(100, 400));
     scope.closeWithoutRunningActions();
 
     limiter.renewLeases().block();

@@ -157,7 +157,11 @@ public final class RedisLimitStore implements LimitStore {
     args.add(shortRetryMillis);
     addLimits(args, command.limits());
     command.team().ifPresent(team -> addLimits(args, team.limits()));
-    return run(scripts.admit(), keys(command.userId()), args)
+    // Without the team's limits (the outage fallback writing back a member's usage) only the
+    // user's own ledger is charged.
+    List<String> keys =
+        command.team().isPresent() ? keys(command.userId()) : List.of(key(command.userId()));
+    return run(scripts.admit(), keys, args)
         .map(reply -> admission(command, AdmitReply.from(reply)))
         .doOnNext(admission -> indexAdmission(admission, command.nowMillis()));
   }

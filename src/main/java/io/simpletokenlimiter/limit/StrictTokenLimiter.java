@@ -60,22 +60,23 @@ public final class StrictTokenLimiter implements TokenLimiter {
   @Override
   public Mono<Lease> admit(String userId, ReservationRequest request, LeaseScope scope) {
     Budget budget = limits.budgetFor(userId);
-    AdmitCommand command =
-        new AdmitCommand(
-            Ledgers.of(userId, budget.team().map(Team::name)),
-            leaseIds.next(),
-            request,
-            budget.limits(),
-            clock.millis(),
-            leaseTtlMillis,
-            budget.weights(),
-            budget.team());
-    Optional<Admission.TooLarge> tooLarge = budget.tooLarge(command.minimumUnits());
+    Optional<Admission.TooLarge> tooLarge =
+        budget.tooLarge(budget.weights().cost(request, request.minCompletionPerChoice()));
     if (tooLarge.isPresent()) {
       return Mono.error(new RequestTooLargeException(tooLarge.get()));
     }
     return Mono.create(
         sink -> {
+          AdmitCommand command =
+              new AdmitCommand(
+                  Ledgers.of(userId, budget.team().map(Team::name)),
+                  leaseIds.next(),
+                  request,
+                  budget.limits(),
+                  clock.millis(),
+                  leaseTtlMillis,
+                  budget.weights(),
+                  budget.team());
           // The store's answer is awaited even when the caller leaves: a lease it recorded must
           // be ended here, not left to hold a slot until it expires.
           AtomicBoolean cancelled = new AtomicBoolean();

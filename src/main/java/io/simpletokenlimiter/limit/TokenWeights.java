@@ -51,6 +51,12 @@ public record TokenWeights(long promptMillis, long completionMillis, long cached
         Math.multiplyExact(promptTokens, Math.max(promptMillis, cachedPromptMillis)));
   }
 
+  /** The most {@code request} costs with {@code completionPerChoice}. */
+  public long cost(ReservationRequest request, long completionPerChoice) {
+    return promptUnits(request.promptTokens())
+        + completionUnits(request.choices() * completionPerChoice);
+  }
+
   /** What {@code completionTokens} cost, rounded up. */
   public long completionUnits(long completionTokens) {
     return ceilThousandths(Math.multiplyExact(completionTokens, completionMillis));

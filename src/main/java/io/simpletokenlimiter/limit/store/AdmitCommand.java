@@ -44,14 +44,12 @@ public record AdmitCommand(
 
   /** The least the request can cost, in units. */
   public long minimumUnits() {
-    return weights.promptUnits(request.promptTokens())
-        + weights.completionUnits(request.choices() * request.minCompletionPerChoice());
+    return weights.cost(request, request.minCompletionPerChoice());
   }
 
   /** What the request costs with {@code completionPerChoice}, in units. */
   public long unitsWith(long completionPerChoice) {
-    return weights.promptUnits(request.promptTokens())
-        + weights.completionUnits(request.choices() * completionPerChoice);
+    return weights.cost(request, completionPerChoice);
   }
 
   /**

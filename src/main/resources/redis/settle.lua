@@ -1,19 +1,22 @@
--- settle: ends a lease and charges what was really served into the buckets of now.
--- Arguments: lease id, charged tokens. Returns 1 if the lease was there (even if expired but not
--- yet found so), 0 if it was gone; then nothing but other leases' expiry is changed.
+-- settle: ends a lease and charges what was really served into the buckets of now, in the
+-- user's ledger and, for a team member, the team's. Arguments: lease id, charged units.
+-- Returns 1 if the user's lease was there (even if expired but not yet found so), 0 if it was
+-- gone; then nothing but other leases' expiry is changed.
 
 local leaseId = nextArg()
 local charged = tonumber(nextArg())
 
-load()
-expireLeases(leaseId)
-local found = leases[leaseId] ~= nil
-if found then
-  removeLease(leaseId)
-  chargeNow(charged)
+local found = 0
+for i = 1, #ledgers do
+  local ledger = ledgers[i]
+  expireLeases(ledger, leaseId)
+  if ledger.leases[leaseId] ~= nil then
+    removeLease(ledger, leaseId)
+    chargeNow(ledger, charged)
+    if i == 1 then
+      found = 1
+    end
+  end
 end
-save()
-if found then
-  return 1
-end
-return 0
+saveAll()
+return found

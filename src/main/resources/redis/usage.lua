@@ -1,12 +1,14 @@
--- usage: counted tokens per window (live leases included) and the live lease count.
--- No arguments. Returns {used window 1, ..., used window n, live leases}: a UsageReply.
+-- usage: counted units per window and in the month (live leases included) and the live lease
+-- count, of one ledger (a user's or a team's). No arguments. Returns {used window 1, ..., used
+-- window n, used month, live leases}: a UsageReply.
 
-load()
-local liveCount, liveReserved = expireLeases(nil)
-save()
+local ledger = ledgers[1]
+local liveCount, liveReserved = expireLeases(ledger, nil)
+save(ledger)
 local result = {}
 for i = 1, windowCount do
-  result[i] = windows[i].sum + liveReserved
+  result[i] = ledger.sums[i] + liveReserved
 end
-result[windowCount + 1] = liveCount
+result[MONTH] = ledger.month + liveReserved
+result[MONTH + 1] = liveCount
 return result

@@ -83,7 +83,8 @@ public class ApiErrorHandler implements WebExceptionHandler {
           "Token usage limit exceeded",
           Map.of(
               "retry_after", RateLimitHeaders.retryAfterSeconds(rejected),
-              "limit_type", rejected.limitType().label()),
+              "limit_type", rejected.limitType().label(),
+              "scope", rejected.scope().label()),
           RateLimitHeaders.of(rejected));
     }
     if (error instanceof RequestTooLargeException tooLarge) {

@@ -1,11 +1,13 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UserIdResolver;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import io.simpletokenlimiter.limit.wait.WaitingAdmissions;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
 import io.simpletokenlimiter.proxy.CompletionForwarder;
 import io.simpletokenlimiter.proxy.CompletionPreparer;
 import io.simpletokenlimiter.proxy.PreparedRequest;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Function;
 import org.springframework.stereotype.Component;
@@ -30,6 +32,8 @@ public class CompletionsHandler {
   private final WaitingAdmissions admissions;
   private final ProxyMetrics metrics;
   private final CompletionForwarder forwarder;
+  private final UsageWarnings warnings;
+  private final Clock clock;
 
   public CompletionsHandler(
       UserIdResolver users,
@@ -38,7 +42,11 @@ public class CompletionsHandler {
       MaxWaitHeader maxWait,
       WaitingAdmissions admissions,
       ProxyMetrics metrics,
-      CompletionForwarder forwarder) {
+      CompletionForwarder forwarder,
+      UsageWarnings warnings,
+      Clock clock) {
+    this.warnings = warnings;
+    this.clock = clock;
     this.users = users;
     this.bodies = bodies;
     this.preparer = preparer;
@@ -87,6 +95,16 @@ public class CompletionsHandler {
               outcome.lease(lease);
               // On the exchange, so that error answers carry them too.
               exchange.getResponse().getHeaders().addAll(RateLimitHeaders.of(lease.quota()));
+              warnings
+                  .check(userId, lease.quota(), clock.millis())
+                  .ifPresent(
+                      warning -> {
+                        exchange
+                            .getResponse()
+                            .getHeaders()
+                            .set(RateLimitHeaders.WARNING, RateLimitHeaders.warning(warning));
+                        metrics.warned(warning);
+                      });
               return forwarder.forward(prepared, lease, outcome::firstChunk);
             });
   }

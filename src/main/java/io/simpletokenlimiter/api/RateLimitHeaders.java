@@ -3,6 +3,7 @@ package io.simpletokenlimiter.api;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import org.springframework.http.HttpHeaders;
 
 /**
@@ -15,7 +16,24 @@ final class RateLimitHeaders {
   /** Past this wait, openai-java would sleep inside the call: tell it not to retry. */
   static final long LONGEST_WORTH_RETRYING_SECONDS = 60;
 
+  /**
+   * Set when the window closest to its limit has passed a warning threshold, e.g. {@code
+   * month;scope=team;threshold=95;used=96}: which window, whose, the threshold reached and the
+   * share used, in percent.
+   */
+  static final String WARNING = "x-ratelimit-warning";
+
   private RateLimitHeaders() {}
+
+  static String warning(UsageWarnings.Warning warning) {
+    return warning.window().label()
+        + ";scope="
+        + warning.scope().label()
+        + ";threshold="
+        + warning.threshold()
+        + ";used="
+        + warning.usedPercent();
+  }
 
   static HttpHeaders of(Quota quota) {
     HttpHeaders headers = new HttpHeaders();

@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * The JSON of one user's usage, as {@code GET /api/v1/usage/{userId}} and the admin API's list of
- * heaviest users both give it: {@code minute}, {@code hour}, {@code day}, {@code concurrent}, then
- * {@code limits} and {@code remaining}.
+ * heaviest users both give it: {@code minute}, {@code hour}, {@code day}, {@code month}, {@code
+ * concurrent}, then {@code limits} and {@code remaining}. Counts are in units: tokens weighted by
+ * the user's token weights, what the limits count.
  */
 final class UsageBody {
 
@@ -28,6 +29,13 @@ final class UsageBody {
           name,
           limit == Limits.UNLIMITED ? Limits.UNLIMITED : Math.max(0, limit - usage.tokens(window)));
     }
+    body.put("month", usage.month());
+    limitsBody.put("month", limits.tokensPerMonth());
+    remaining.put(
+        "month",
+        limits.limitsMonth()
+            ? Math.max(0, limits.tokensPerMonth() - usage.month())
+            : Limits.UNLIMITED);
     limitsBody.put("concurrent", limits.maxConcurrent());
     remaining.put("concurrent", Math.max(0, limits.maxConcurrent() - usage.inFlight()));
     body.put("concurrent", usage.inFlight());

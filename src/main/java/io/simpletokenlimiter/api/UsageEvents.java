@@ -68,8 +68,10 @@ public class UsageEvents {
     event.put("model", model);
     event.put("prompt_tokens", charged.promptTokens());
     event.put("completion_tokens", charged.completionTokens());
+    event.put("cached_prompt_tokens", charged.cachedPromptTokens());
     event.put("charged_tokens", charged.total());
-    event.put("reserved_tokens", request.lease().map(Lease::reservedTokens).orElse(0L));
+    event.put("charged_units", request.lease().flatMap(Lease::chargedUnits).orElse(0L));
+    event.put("reserved_units", request.lease().map(Lease::reservedTokens).orElse(0L));
     event.put("status", status);
     event.put("outcome", outcome);
     request.limitType().ifPresent(type -> event.put("limit_type", type));

@@ -3,12 +3,15 @@ package io.simpletokenlimiter.config;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.simpletokenlimiter.identity.ApiKeyUserIdResolver;
 import io.simpletokenlimiter.limit.ConfiguredLimits;
 import io.simpletokenlimiter.limit.LayeredLimits;
 import io.simpletokenlimiter.limit.LeaseEvents;
 import io.simpletokenlimiter.limit.LimitsResolver;
 import io.simpletokenlimiter.limit.RuntimeLimits;
+import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
@@ -16,6 +19,9 @@ import io.simpletokenlimiter.limit.store.memory.MemoryStoreProperties;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -23,6 +29,7 @@ import org.springframework.context.annotation.Configuration;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /** Wires the limiter: its clock, the per-user limits, the store and the background upkeep. */
@@ -52,8 +59,14 @@ public class LimiterConfiguration {
   ConfiguredLimits configuredLimits(TokenLimitProperties properties) {
     return properties
         .overrides()
-        .<ConfiguredLimits>map(path -> new LimitOverridesFile(path, properties.defaultLimits()))
-        .orElseGet(() -> ConfiguredLimits.of(properties.defaultLimits()));
+        .<ConfiguredLimits>map(
+            path ->
+                new LimitOverridesFile(
+                    path, properties.defaultLimits(), properties.weights().tokenWeights()))
+        .orElseGet(
+            () ->
+                ConfiguredLimits.of(
+                    properties.defaultLimits(), properties.weights().tokenWeights()));
   }
 
   /** Run-time limits of this replica; with Redis, a shared {@code @Primary} one replaces it. */
@@ -64,14 +77,25 @@ public class LimiterConfiguration {
 
   /** Run-time limits over the configuration: what every admission asks. */
   @Bean
-  LayeredLimits limitsResolver(ConfiguredLimits configuredLimits, RuntimeLimits runtimeLimits) {
-    return new LayeredLimits(configuredLimits, runtimeLimits);
+  LayeredLimits limitsResolver(
+      ConfiguredLimits configuredLimits,
+      RuntimeLimits runtimeLimits,
+      TokenLimitProperties properties) {
+    Map<String, String> keyTeams =
+        properties.apiKeys().map(ApiKeyUserIdResolver::teamsIn).orElse(Map.of());
+    try {
+      return new LayeredLimits(configuredLimits, runtimeLimits, keyTeams);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("token.limit.api-keys-file: " + e.getMessage(), e);
+    }
   }
 
   /** Every replica's fallback and the single-machine default, with a cap on users tracked. */
   @Bean
-  MemoryLimitStore memoryLimitStore(MemoryStoreProperties properties, MeterRegistry registry) {
-    return new MemoryLimitStore(properties.maxUsersFor(Runtime.getRuntime().maxMemory()), registry);
+  MemoryLimitStore memoryLimitStore(
+      MemoryStoreProperties properties, MeterRegistry registry, TokenLimitProperties limits) {
+    return new MemoryLimitStore(
+        properties.maxUsersFor(Runtime.getRuntime().maxMemory()), registry, limits.calendar());
   }
 
   @Bean
@@ -88,6 +112,12 @@ public class LimiterConfiguration {
         properties.leaseTtl(),
         properties.maxLeaseLifetime(),
         LeaseEvents.all(leaseEvents));
+  }
+
+  /** Warnings before the hard stop, at {@code token.limit.warning-thresholds}. */
+  @Bean
+  UsageWarnings usageWarnings(TokenLimitProperties properties) {
+    return new UsageWarnings(properties.warningThresholds(), properties.calendar());
   }
 
   /** {@code concurrent_requests_current}: the leases this replica holds. */
@@ -117,6 +147,8 @@ public class LimiterConfiguration {
    * replica's view of the run-time limits.
    */
   static final class LimiterUpkeep implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(LimiterUpkeep.class);
 
     private final TokenLimiter limiter;
     private final MemoryLimitStore memoryStore;
@@ -150,6 +182,9 @@ public class LimiterConfiguration {
       Disposable sweeps =
           Flux.interval(Duration.ofMinutes(1))
               .subscribe(tick -> memoryStore.evictIdle(clock.millis()));
+      if (configuredLimits instanceof LimitOverridesFile file) {
+        file.onTeamMoves(this::carryOver);
+      }
       Disposable reloads =
           configuredLimits instanceof LimitOverridesFile file
               ? Flux.interval(properties.overridesReloadInterval(), Schedulers.boundedElastic())
@@ -162,6 +197,26 @@ public class LimiterConfiguration {
               .concatMap(tick -> runtimeLimits.refresh(), 1)
               .subscribe();
       tasks = Disposables.composite(renewals, sweeps, reloads, refreshes);
+    }
+
+    /** Waits for the carries: the next reload must not race a move still on its way. */
+    private void carryOver(List<TeamMove> moves) {
+      Flux.fromIterable(moves)
+          .concatMap(
+              move ->
+                  limiter
+                      .carryOver(move)
+                      .onErrorResume(
+                          error -> {
+                            log.error(
+                                "Could not carry the usage of {} from team {} to {}: {}",
+                                move.userId(),
+                                move.from().orElse("(none)"),
+                                move.to().orElse("(none)"),
+                                error.toString());
+                            return Mono.empty();
+                          }))
+          .blockLast();
     }
 
     @Override

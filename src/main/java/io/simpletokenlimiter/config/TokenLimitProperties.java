@@ -1,13 +1,18 @@
 package io.simpletokenlimiter.config;
 
+import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.TokenWeights;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -38,13 +43,19 @@ public record TokenLimitProperties(
     String adminToken,
     Path tokenizerPath,
     Path apiKeysFile,
-    @DefaultValue("local") @NotBlank String replica) {
+    @DefaultValue("local") @NotBlank String replica,
+    @DefaultValue("-1") long maxTokensPerMonth,
+    @DefaultValue("UTC") @NotNull ZoneId calendarZone,
+    @DefaultValue @NotNull Weights weights,
+    @DefaultValue("80,95") @NotNull List<Integer> warningThresholds) {
 
   public TokenLimitProperties {
     Limits.requireTokenLimit(
         "token.limit.max-tokens-per-minute (MAX_TOKENS_MINUTE)", maxTokensPerMinute);
     Limits.requireTokenLimit("token.limit.max-tokens-per-hour (MAX_TOKENS_HOUR)", maxTokensPerHour);
     Limits.requireTokenLimit("token.limit.max-tokens-per-day (MAX_TOKENS_DAY)", maxTokensPerDay);
+    Limits.requireTokenLimit(
+        "token.limit.max-tokens-per-month (MAX_TOKENS_MONTH)", maxTokensPerMonth);
     if (maxConcurrentRequests < 1) {
       throw new IllegalArgumentException(
           "token.limit.max-concurrent-requests (MAX_CONCURRENT) must be at least 1, was "
@@ -63,7 +74,45 @@ public record TokenLimitProperties(
 
   /** The limits of every user without an override. */
   public Limits defaultLimits() {
-    return new Limits(maxTokensPerMinute, maxTokensPerHour, maxTokensPerDay, maxConcurrentRequests);
+    return new Limits(
+        maxTokensPerMinute,
+        maxTokensPerHour,
+        maxTokensPerDay,
+        maxTokensPerMonth,
+        maxConcurrentRequests);
+  }
+
+  /** The calendar monthly quotas count in. */
+  public CalendarMonth calendar() {
+    return new CalendarMonth(calendarZone);
+  }
+
+  /**
+   * What one token of each kind costs in the units the limits count, unless a tier sets its own
+   * ({@code TOKEN_WEIGHT_PROMPT}, {@code TOKEN_WEIGHT_COMPLETION}, {@code
+   * TOKEN_WEIGHT_CACHED_PROMPT}): at most three decimals, 0 to 1000.
+   */
+  public record Weights(
+      @DefaultValue("1") @NotNull BigDecimal prompt,
+      @DefaultValue("1") @NotNull BigDecimal completion,
+      @DefaultValue("1") @NotNull BigDecimal cachedPrompt) {
+
+    public Weights {
+      tokenWeights(prompt, completion, cachedPrompt);
+    }
+
+    public TokenWeights tokenWeights() {
+      return tokenWeights(prompt, completion, cachedPrompt);
+    }
+
+    private static TokenWeights tokenWeights(
+        BigDecimal prompt, BigDecimal completion, BigDecimal cachedPrompt) {
+      try {
+        return TokenWeights.of(prompt, completion, cachedPrompt);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("token.limit.weights: " + e.getMessage(), e);
+      }
+    }
   }
 
   public Optional<Path> overrides() {

@@ -31,6 +31,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08: alice
  *   # a key that may also call the admin API
  *   60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752: {user: ops, admin: true}
+ *   # a key whose user belongs to a team of the overrides file
+ *   2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae: {user: carol, team: research}
  * </pre>
  */
 public final class ApiKeyUserIdResolver implements UserIdResolver {
@@ -58,8 +60,20 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
     try {
       Map<String, String> users = new HashMap<>();
       Set<String> admins = new HashSet<>();
-      parse(Files.readString(path), users, admins);
+      parse(Files.readString(path), users, admins, new HashMap<>());
       return new ApiKeyUserIdResolver(users, admins);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalStateException(
+          "token.limit.api-keys-file " + path + " cannot be used: " + e.getMessage(), e);
+    }
+  }
+
+  /** The team of each user whose key names one; read once at start-up, as the keys are. */
+  public static Map<String, String> teamsIn(Path path) {
+    try {
+      Map<String, String> teams = new HashMap<>();
+      parse(Files.readString(path), new HashMap<>(), new HashSet<>(), teams);
+      return Map.copyOf(teams);
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalStateException(
           "token.limit.api-keys-file " + path + " cannot be used: " + e.getMessage(), e);
@@ -68,12 +82,16 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
 
   static Map<String, String> parse(String yamlText) {
     Map<String, String> users = new HashMap<>();
-    parse(yamlText, users, new HashSet<>());
+    parse(yamlText, users, new HashSet<>(), new HashMap<>());
     return users;
   }
 
-  /** Fills {@code users} (key hash to user) and {@code admins} (hashes of admin keys). */
-  static void parse(String yamlText, Map<String, String> users, Set<String> admins) {
+  /**
+   * Fills {@code users} (key hash to user), {@code admins} (hashes of admin keys) and {@code teams}
+   * (user to team, for keys that name one).
+   */
+  static void parse(
+      String yamlText, Map<String, String> users, Set<String> admins, Map<String, String> teams) {
     Object document = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
     if (!(document instanceof Map<?, ?> root) || !(root.get("keys") instanceof Map<?, ?> keys)) {
       throw new IllegalArgumentException("expected a mapping 'keys' of key hashes to user ids");
@@ -87,9 +105,9 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
           }
           Object user = entry;
           if (entry instanceof Map<?, ?> fields) {
-            if (!Set.of("user", "admin").containsAll(fields.keySet())) {
+            if (!Set.of("user", "admin", "team").containsAll(fields.keySet())) {
               throw new IllegalArgumentException(
-                  "key " + hex.substring(0, 8) + "... may have only 'user' and 'admin'");
+                  "key " + hex.substring(0, 8) + "... may have only 'user', 'admin' and 'team'");
             }
             Object admin = fields.containsKey("admin") ? fields.get("admin") : Boolean.FALSE;
             if (!(admin instanceof Boolean isAdmin)) {
@@ -106,6 +124,24 @@ public final class ApiKeyUserIdResolver implements UserIdResolver {
                 "the user of key " + hex.substring(0, 8) + "... must be " + UserId.RULE);
           }
           users.put(hex, id);
+          if (entry instanceof Map<?, ?> fields && fields.containsKey("team")) {
+            Object team = fields.get("team");
+            if (!(team instanceof String name)) {
+              throw new IllegalArgumentException(
+                  "'team' of key " + hex.substring(0, 8) + "... must be a team's name");
+            }
+            String earlier = teams.putIfAbsent(id, name);
+            if (earlier != null && !earlier.equals(name)) {
+              throw new IllegalArgumentException(
+                  "user "
+                      + id
+                      + " is in team "
+                      + earlier
+                      + " by one key and "
+                      + name
+                      + " by another");
+            }
+          }
         });
   }
 

@@ -27,12 +27,30 @@ public sealed interface Admission {
     }
   }
 
-  /** Over a limit right now; the same request fits again after {@code retryAfterMillis}. */
-  record Rejected(LimitType limitType, long retryAfterMillis, Quota quota) implements Admission {}
+  /**
+   * Over a limit right now; the same request fits again after {@code retryAfterMillis}.
+   *
+   * @param scope whether the user's own limit or their team's blocked
+   */
+  record Rejected(LimitType limitType, long retryAfterMillis, Quota quota, LimitScope scope)
+      implements Admission {
+
+    /** Over one of the user's own limits. */
+    public Rejected(LimitType limitType, long retryAfterMillis, Quota quota) {
+      this(limitType, retryAfterMillis, quota, LimitScope.USER);
+    }
+  }
 
   /**
    * The request can never fit: its least cost exceeds a whole window's limit. Retrying cannot help,
    * so this is a client error, not a 429.
    */
-  record TooLarge(LimitType limitType, long limit, long requested) implements Admission {}
+  record TooLarge(LimitType limitType, long limit, long requested, LimitScope scope)
+      implements Admission {
+
+    /** Larger than one of the user's own limits. */
+    public TooLarge(LimitType limitType, long limit, long requested) {
+      this(limitType, limit, requested, LimitScope.USER);
+    }
+  }
 }

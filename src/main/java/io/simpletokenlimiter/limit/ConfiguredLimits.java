@@ -10,15 +10,44 @@ public interface ConfiguredLimits {
   /** A tier's limits over the defaults. */
   Optional<LimitOverride> tier(String name);
 
-  /** A user's own entry, with its tier if it names one. */
+  /** A user's own entry, with its tier and team if it names them. */
   Optional<LimitOverride> user(String userId);
+
+  /** A team and its limits. */
+  Optional<Team> team(String name);
+
+  /** What each kind of token costs, for users whose tier sets no weights of its own. */
+  TokenWeights weights();
+
+  /** A tier's own token weights. */
+  Optional<TokenWeights> tierWeights(String tier);
 
   /** The defaults for everyone, no tier, no user of their own. */
   static ConfiguredLimits of(Limits defaults) {
+    return of(defaults, TokenWeights.ONE);
+  }
+
+  /** The defaults and deployment-wide weights for everyone; no tiers, users or teams. */
+  static ConfiguredLimits of(Limits defaults, TokenWeights weights) {
     return new ConfiguredLimits() {
       @Override
       public Limits defaults() {
         return defaults;
+      }
+
+      @Override
+      public Optional<Team> team(String name) {
+        return Optional.empty();
+      }
+
+      @Override
+      public TokenWeights weights() {
+        return weights;
+      }
+
+      @Override
+      public Optional<TokenWeights> tierWeights(String tier) {
+        return Optional.empty();
       }
 
       @Override

@@ -18,15 +18,56 @@ public final class LayeredLimits implements LimitsResolver {
 
   private final ConfiguredLimits configured;
   private final RuntimeLimits runtime;
+  private final Map<String, String> keyTeams;
 
   public LayeredLimits(ConfiguredLimits configured, RuntimeLimits runtime) {
+    this(configured, runtime, Map.of());
+  }
+
+  /**
+   * @param keyTeams the team of users whose API key names one, for users whose entry in the
+   *     overrides file names none; every team must be one the configuration defines
+   */
+  public LayeredLimits(
+      ConfiguredLimits configured, RuntimeLimits runtime, Map<String, String> keyTeams) {
+    keyTeams.forEach(
+        (user, team) -> {
+          if (configured.team(team).isEmpty()) {
+            throw new IllegalArgumentException(
+                "the API key of "
+                    + user
+                    + " names team '"
+                    + team
+                    + "', which the overrides file"
+                    + " does not define");
+          }
+        });
     this.configured = configured;
     this.runtime = runtime;
+    this.keyTeams = Map.copyOf(keyTeams);
   }
 
   @Override
   public Limits limitsFor(String userId) {
     return explain(userId).limits();
+  }
+
+  /**
+   * The user's limits; their team from the overrides file, else from their API key (the files, not
+   * the admin API, say who belongs where); the weights of their tier, else the deployment's.
+   */
+  @Override
+  public Budget budgetFor(String userId) {
+    EffectiveLimits effective = explain(userId);
+    Optional<Team> team =
+        configured
+            .user(userId)
+            .flatMap(LimitOverride::team)
+            .or(() -> Optional.ofNullable(keyTeams.get(userId)))
+            .flatMap(configured::team);
+    TokenWeights weights =
+        effective.tier().flatMap(configured::tierWeights).orElseGet(configured::weights);
+    return new Budget(effective.limits(), team, weights);
   }
 
   /** The effective limits and where each comes from. */
@@ -59,6 +100,7 @@ public final class LayeredLimits implements LimitsResolver {
             values.get(LimitField.MINUTE),
             values.get(LimitField.HOUR),
             values.get(LimitField.DAY),
+            values.get(LimitField.MONTH),
             Math.toIntExact(values.get(LimitField.CONCURRENT)));
     return new EffectiveLimits(limits, sources, tier, tierSource);
   }

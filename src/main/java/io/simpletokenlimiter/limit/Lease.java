@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit;
 
+import io.simpletokenlimiter.limit.store.Ledgers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -31,6 +32,8 @@ public final class Lease {
       Retry.backoff(SETTLE_ATTEMPTS - 1, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1));
 
   private final Admission.Admitted grant;
+  private final TokenWeights weights;
+  private final TokenUsage wholeReservation;
   private final LeaseScope scope;
   private final long admittedAtMillis;
   private final LeaseContext context;
@@ -47,23 +50,46 @@ public final class Lease {
     ABANDONED
   }
 
-  Lease(Admission.Admitted grant, LeaseScope scope, long admittedAtMillis, LeaseContext context) {
+  /**
+   * @param weights what each kind of token costs: charges are in units, as the reservation
+   * @param wholeReservation the most vLLM may serve: the prompt and every choice's granted budget
+   */
+  Lease(
+      Admission.Admitted grant,
+      TokenWeights weights,
+      TokenUsage wholeReservation,
+      LeaseScope scope,
+      long admittedAtMillis,
+      LeaseContext context) {
     this.grant = grant;
+    this.weights = weights;
+    this.wholeReservation = wholeReservation;
     this.scope = scope;
     this.admittedAtMillis = admittedAtMillis;
     this.context = context;
   }
 
   public String userId() {
-    return grant.userId();
+    return Ledgers.user(grant.userId());
+  }
+
+  /** The user's team when the request was admitted: its settle is charged there too. */
+  public Optional<String> team() {
+    return Ledgers.team(grant.userId());
   }
 
   public String id() {
     return grant.leaseId();
   }
 
+  /** The units (weighted tokens) held until the lease is settled. */
   public long reservedTokens() {
     return grant.reservedTokens();
+  }
+
+  /** The most vLLM may serve, in tokens: what to charge when nothing better is known. */
+  public TokenUsage wholeReservation() {
+    return wholeReservation;
   }
 
   /** The completion budget granted per choice: what vLLM is told as {@code max_tokens}. */
@@ -102,29 +128,27 @@ public final class Lease {
       return existing.call();
     }
     TokenUsage charged = capped(usage);
+    long units = Math.min(weights.units(charged), reservedTokens());
     Mono<Void> call =
         Mono.defer(
-                () ->
-                    grant
-                        .holder()
-                        .settle(userId(), id(), charged.total(), context.clock().millis()))
+                () -> grant.holder().settle(grant.userId(), id(), units, context.clock().millis()))
             // A store that is slow or briefly down now may take it a moment later; a settle that
             // ran although its answer timed out finds no lease the second time and changes nothing.
             .retryWhen(SETTLE_RETRIES)
             .onErrorResume(
                 error -> {
                   log.warn(
-                      "Settling lease {} of {} ({} tokens) failed {} times; it expires by itself: {}",
+                      "Settling lease {} of {} ({} units) failed {} times; it expires by itself: {}",
                       id(),
                       userId(),
-                      charged.total(),
+                      units,
                       SETTLE_ATTEMPTS,
                       error.toString());
                   return Mono.empty();
                 })
             .then()
             .cache();
-    if (!settlement.compareAndSet(null, new Settlement(call, how, charged))) {
+    if (!settlement.compareAndSet(null, new Settlement(call, how, charged, units))) {
       return settlement.get().call();
     }
     context.ended().accept(this);
@@ -172,9 +196,14 @@ public final class Lease {
     return Optional.ofNullable(settlement.get()).map(Settlement::ending);
   }
 
-  /** What was charged, once the lease is settled. */
+  /** What was charged, in tokens, once the lease is settled. */
   public Optional<TokenUsage> charged() {
     return Optional.ofNullable(settlement.get()).map(Settlement::charged);
+  }
+
+  /** What was charged, in the units the limits count, once the lease is settled. */
+  public Optional<Long> chargedUnits() {
+    return Optional.ofNullable(settlement.get()).map(Settlement::units);
   }
 
   boolean scopeOpen() {
@@ -187,19 +216,19 @@ public final class Lease {
 
   /** Pushes the lease's expiry in its store; false when the store no longer has it. */
   Mono<Boolean> renew(long nowMillis, long ttlMillis) {
-    return grant.holder().renew(userId(), id(), nowMillis, ttlMillis);
+    return grant.holder().renew(grant.userId(), id(), nowMillis, ttlMillis);
   }
 
+  /** A report beyond the reservation (a broken upstream) is charged the whole reservation. */
   private TokenUsage capped(TokenUsage usage) {
-    if (usage.total() <= reservedTokens()) {
+    if (weights.units(usage) <= reservedTokens()) {
       return usage;
     }
     context.events().overReported(this, usage);
-    return TokenUsage.reservation(
-        Math.min(usage.promptTokens(), reservedTokens()), reservedTokens());
+    return wholeReservation;
   }
 
-  private record Settlement(Mono<Void> call, Ending ending, TokenUsage charged) {}
+  private record Settlement(Mono<Void> call, Ending ending, TokenUsage charged, long units) {}
 
   /** What every lease of one limiter shares. */
   record LeaseContext(Clock clock, LeaseEvents events, Consumer<Lease> ended) {}

@@ -5,6 +5,7 @@ public enum LimitField {
   MINUTE("max-tokens-per-minute", "tokens per minute limit"),
   HOUR("max-tokens-per-hour", "tokens per hour limit"),
   DAY("max-tokens-per-day", "tokens per day limit"),
+  MONTH("max-tokens-per-month", "tokens per calendar month limit"),
   CONCURRENT("max-concurrent-requests", "concurrent requests limit");
 
   private final String key;
@@ -26,6 +27,7 @@ public enum LimitField {
       case MINUTE -> limits.tokensPerMinute();
       case HOUR -> limits.tokensPerHour();
       case DAY -> limits.tokensPerDay();
+      case MONTH -> limits.tokensPerMonth();
       case CONCURRENT -> limits.maxConcurrent();
     };
   }

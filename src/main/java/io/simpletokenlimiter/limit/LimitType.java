@@ -5,6 +5,7 @@ public enum LimitType {
   MINUTE("minute"),
   HOUR("hour"),
   DAY("day"),
+  MONTH("month"),
   CONCURRENT("concurrent"),
   /** The model's capacity ({@code token.limit.upstream.max-in-flight}), shared by every user. */
   CAPACITY("capacity");

@@ -5,7 +5,11 @@ package io.simpletokenlimiter.limit;
  * limit is always set.
  */
 public record Limits(
-    long tokensPerMinute, long tokensPerHour, long tokensPerDay, int maxConcurrent) {
+    long tokensPerMinute,
+    long tokensPerHour,
+    long tokensPerDay,
+    long tokensPerMonth,
+    int maxConcurrent) {
 
   public static final long UNLIMITED = -1;
 
@@ -19,10 +23,16 @@ public record Limits(
     requireTokenLimit("tokens per minute limit", tokensPerMinute);
     requireTokenLimit("tokens per hour limit", tokensPerHour);
     requireTokenLimit("tokens per day limit", tokensPerDay);
+    requireTokenLimit("tokens per month limit", tokensPerMonth);
     if (maxConcurrent < 1) {
       throw new IllegalArgumentException(
           "concurrent requests limit must be at least 1, was " + maxConcurrent);
     }
+  }
+
+  /** Without a monthly quota. */
+  public Limits(long tokensPerMinute, long tokensPerHour, long tokensPerDay, int maxConcurrent) {
+    this(tokensPerMinute, tokensPerHour, tokensPerDay, UNLIMITED, maxConcurrent);
   }
 
   /** The one rule for a token limit, wherever it is set: {@code name} says where. */
@@ -47,5 +57,9 @@ public record Limits(
 
   public boolean limits(Window window) {
     return tokens(window) != UNLIMITED;
+  }
+
+  public boolean limitsMonth() {
+    return tokensPerMonth != UNLIMITED;
   }
 }

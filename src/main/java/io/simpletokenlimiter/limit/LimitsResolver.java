@@ -5,4 +5,9 @@ package io.simpletokenlimiter.limit;
 public interface LimitsResolver {
 
   Limits limitsFor(String userId);
+
+  /** The user's limits with their team and token weights; by default no team, plain tokens. */
+  default Budget budgetFor(String userId) {
+    return Budget.of(limitsFor(userId));
+  }
 }

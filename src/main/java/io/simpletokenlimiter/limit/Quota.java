@@ -9,6 +9,8 @@ package io.simpletokenlimiter.limit;
  * @param resetMillis time until that window's settled usage has all expired
  * @param maxConcurrent the in-flight limit
  * @param inFlight requests in flight, this one included when admitted
+ * @param scope whose window the token figures describe: the user's, or their team's when it has
+ *     less room
  */
 public record Quota(
     LimitType tightest,
@@ -16,4 +18,24 @@ public record Quota(
     long remainingTokens,
     long resetMillis,
     int maxConcurrent,
-    int inFlight) {}
+    int inFlight,
+    LimitScope scope) {
+
+  /** The user's own quota. */
+  public Quota(
+      LimitType tightest,
+      long limitTokens,
+      long remainingTokens,
+      long resetMillis,
+      int maxConcurrent,
+      int inFlight) {
+    this(
+        tightest,
+        limitTokens,
+        remainingTokens,
+        resetMillis,
+        maxConcurrent,
+        inFlight,
+        LimitScope.USER);
+  }
+}

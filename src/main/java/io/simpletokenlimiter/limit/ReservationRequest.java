@@ -25,12 +25,8 @@ public record ReservationRequest(
     return new ReservationRequest(promptTokens, choices, completionPerChoice, completionPerChoice);
   }
 
-  /** The least this request can reserve. */
-  public long minimumCost() {
-    return promptTokens + choices * minCompletionPerChoice;
-  }
-
-  public long costWith(long completionPerChoice) {
-    return promptTokens + choices * completionPerChoice;
+  /** The most vLLM may serve with {@code completionPerChoice}, in tokens of each kind. */
+  public TokenUsage usageWith(long completionPerChoice) {
+    return new TokenUsage(promptTokens, choices * completionPerChoice);
   }
 }

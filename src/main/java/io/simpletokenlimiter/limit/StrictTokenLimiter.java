@@ -1,11 +1,13 @@
 package io.simpletokenlimiter.limit;
 
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -57,20 +59,24 @@ public final class StrictTokenLimiter implements TokenLimiter {
 
   @Override
   public Mono<Lease> admit(String userId, ReservationRequest request, LeaseScope scope) {
-    Limits userLimits = limits.limitsFor(userId);
-    for (Window window : Window.values()) {
-      if (userLimits.limits(window) && request.minimumCost() > userLimits.tokens(window)) {
-        return Mono.error(
-            new RequestTooLargeException(
-                new Admission.TooLarge(
-                    window.limitType(), userLimits.tokens(window), request.minimumCost())));
-      }
+    Budget budget = limits.budgetFor(userId);
+    Optional<Admission.TooLarge> tooLarge =
+        budget.tooLarge(budget.weights().cost(request, request.minCompletionPerChoice()));
+    if (tooLarge.isPresent()) {
+      return Mono.error(new RequestTooLargeException(tooLarge.get()));
     }
     return Mono.create(
         sink -> {
           AdmitCommand command =
               new AdmitCommand(
-                  userId, leaseIds.next(), request, userLimits, clock.millis(), leaseTtlMillis);
+                  Ledgers.of(userId, budget.team().map(Team::name)),
+                  leaseIds.next(),
+                  request,
+                  budget.limits(),
+                  clock.millis(),
+                  leaseTtlMillis,
+                  budget.weights(),
+                  budget.team());
           // The store's answer is awaited even when the caller leaves: a lease it recorded must
           // be ended here, not left to hold a slot until it expires.
           AtomicBoolean cancelled = new AtomicBoolean();
@@ -86,7 +92,9 @@ public final class StrictTokenLimiter implements TokenLimiter {
           store
               .admit(command)
               .subscribe(
-                  admission -> deliver(admission, scope, sink, cancelled, delivered),
+                  admission ->
+                      deliver(
+                          admission, budget.weights(), request, scope, sink, cancelled, delivered),
                   error -> {
                     releaseUnanswered(command);
                     sink.error(error);
@@ -96,6 +104,8 @@ public final class StrictTokenLimiter implements TokenLimiter {
 
   private void deliver(
       Admission admission,
+      TokenWeights weights,
+      ReservationRequest request,
       LeaseScope scope,
       MonoSink<Lease> sink,
       AtomicBoolean cancelled,
@@ -105,7 +115,15 @@ public final class StrictTokenLimiter implements TokenLimiter {
     } else if (admission instanceof Admission.TooLarge tooLarge) {
       sink.error(new RequestTooLargeException(tooLarge));
     } else {
-      Lease lease = new Lease((Admission.Admitted) admission, scope, clock.millis(), leaseContext);
+      Admission.Admitted admitted = (Admission.Admitted) admission;
+      Lease lease =
+          new Lease(
+              admitted,
+              weights,
+              request.usageWith(admitted.completionTokensPerChoice()),
+              scope,
+              clock.millis(),
+              leaseContext);
       leases.put(lease.id(), lease);
       delivered.set(lease);
       scope.onClose(lease::abandon);
@@ -178,12 +196,34 @@ public final class StrictTokenLimiter implements TokenLimiter {
 
   @Override
   public Mono<UsageSnapshot> usage(String userId) {
-    return store.usage(userId, clock.millis());
+    return store.usage(ledgerOf(userId), clock.millis());
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team) {
+    return store.teamUsage(team, clock.millis());
   }
 
   @Override
   public Mono<Void> forget(String userId) {
-    return store.forget(userId, clock.millis());
+    return store.forget(ledgerOf(userId), clock.millis());
+  }
+
+  @Override
+  public Mono<Void> carryOver(TeamMove move) {
+    return store.carryOver(
+        Ledgers.of(move.userId(), move.from()),
+        Ledgers.of(move.userId(), move.to()),
+        clock.millis());
+  }
+
+  @Override
+  public Budget budgetFor(String userId) {
+    return limits.budgetFor(userId);
+  }
+
+  private String ledgerOf(String userId) {
+    return Ledgers.of(userId, limits.budgetFor(userId).team().map(Team::name));
   }
 
   @Override

@@ -31,8 +31,20 @@ public interface TokenLimiter {
    */
   Mono<Lease> admit(String userId, ReservationRequest request, LeaseScope scope);
 
-  /** The usage a client sees: counted tokens per window, in-flight reservations included. */
+  /** The usage a client sees: counted units per window, in-flight reservations included. */
   Mono<UsageSnapshot> usage(String userId);
+
+  /** The team's counted units per window and month, in-flight reservations included. */
+  Mono<UsageSnapshot> teamUsage(String team);
+
+  /**
+   * Makes the user's own counts follow them into the ledger of their new team, so that a move
+   * cannot escape usage already counted.
+   */
+  Mono<Void> carryOver(TeamMove move);
+
+  /** The user's limits, team and token weights. */
+  Budget budgetFor(String userId);
 
   /** Forgets the tokens counted against the user; requests in flight keep their reservations. */
   Mono<Void> forget(String userId);

@@ -1,9 +1,12 @@
 package io.simpletokenlimiter.limit;
 
-/** Tokens counted against a user in each window (in-flight reservations included). */
-public record UsageSnapshot(long minute, long hour, long day, int inFlight) {
+/**
+ * Units (weighted tokens) counted against a user or a team in each window and in the current
+ * calendar month, in-flight reservations included.
+ */
+public record UsageSnapshot(long minute, long hour, long day, long month, int inFlight) {
 
-  public static final UsageSnapshot EMPTY = new UsageSnapshot(0, 0, 0, 0);
+  public static final UsageSnapshot EMPTY = new UsageSnapshot(0, 0, 0, 0, 0);
 
   public long tokens(Window window) {
     return switch (window) {

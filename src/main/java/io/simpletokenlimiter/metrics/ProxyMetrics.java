@@ -10,6 +10,7 @@ import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.RateLimitedException;
 import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.TokenUsage;
+import io.simpletokenlimiter.limit.UsageWarnings;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +34,8 @@ public class ProxyMetrics implements LeaseEvents {
   private final MeterRegistry registry;
   private final Counter promptTokens;
   private final Counter completionTokens;
+  private final Counter cachedPromptTokens;
+  private final Counter chargedUnits;
   private final Counter overReported;
   private final Counter safetyNetReleases;
   private final Map<LimitType, Counter> rejections = new EnumMap<>(LimitType.class);
@@ -43,6 +46,14 @@ public class ProxyMetrics implements LeaseEvents {
     this.registry = registry;
     this.promptTokens = tokenCounter(registry, "prompt", model.publicName());
     this.completionTokens = tokenCounter(registry, "completion", model.publicName());
+    this.cachedPromptTokens = tokenCounter(registry, "cached_prompt", model.publicName());
+    this.chargedUnits =
+        Counter.builder("token_usage_units")
+            .description(
+                "Units charged to users, as settled: tokens weighted by token.limit.weights (what"
+                    + " the limits count)")
+            .tag("model", model.publicName())
+            .register(registry);
     for (LimitType type : LimitType.values()) {
       rejections.put(
           type,
@@ -73,6 +84,24 @@ public class ProxyMetrics implements LeaseEvents {
   public void settled(Lease lease, TokenUsage charged) {
     promptTokens.increment(charged.promptTokens());
     completionTokens.increment(charged.completionTokens());
+    cachedPromptTokens.increment(charged.cachedPromptTokens());
+    lease.chargedUnits().ifPresent(chargedUnits::increment);
+  }
+
+  /**
+   * {@code limit_warnings_total{window, scope, threshold}}: a user (no user label) reached a
+   * warning threshold for the first time in a period of the window.
+   */
+  public void warned(UsageWarnings.Warning warning) {
+    if (warning.firstInPeriod()) {
+      Counter.builder("limit_warnings")
+          .description("Users who reached a warning threshold of a limit, once per window period")
+          .tag("window", warning.window().label())
+          .tag("scope", warning.scope().label())
+          .tag("threshold", Integer.toString(warning.threshold()))
+          .register(registry)
+          .increment();
+    }
   }
 
   @Override

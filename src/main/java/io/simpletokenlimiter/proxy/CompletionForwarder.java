@@ -52,8 +52,7 @@ public class CompletionForwarder {
    * when a stream's first event goes to the client.
    */
   public Mono<ServerResponse> forward(PreparedRequest prepared, Lease lease, Runnable firstChunk) {
-    TokenUsage reservation =
-        TokenUsage.reservation(prepared.count().totalTokens(), lease.reservedTokens());
+    TokenUsage reservation = lease.wholeReservation();
     // Once the request goes out vLLM may be working: a stream has produced nothing before its
     // first chunk, but a whole answer is being generated and vLLM will not say how much of it it
     // made. Until then, a client that leaves costs nothing.

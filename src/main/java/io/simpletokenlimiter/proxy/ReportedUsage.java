@@ -20,6 +20,11 @@ final class ReportedUsage {
         completion.isIntegralNumber() && completion.canConvertToLong()
             ? Math.max(0, completion.longValue())
             : 0;
-    return Optional.of(new TokenUsage(prompt.longValue(), completionTokens));
+    JsonNode cached = usage.path("prompt_tokens_details").path("cached_tokens");
+    long cachedTokens =
+        cached.isIntegralNumber() && cached.canConvertToLong()
+            ? Math.min(prompt.longValue(), Math.max(0, cached.longValue()))
+            : 0;
+    return Optional.of(new TokenUsage(prompt.longValue(), completionTokens, cachedTokens));
   }
 }

@@ -74,7 +74,7 @@ public final class RecordingLimitStore implements LimitStore {
         new Admission.Admitted(
             command.userId(),
             command.leaseId(),
-            command.request().costWith(completionPerChoice),
+            command.unitsWith(completionPerChoice),
             completionPerChoice,
             QUOTA,
             this);
@@ -124,6 +124,16 @@ public final class RecordingLimitStore implements LimitStore {
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
     return Mono.just(UsageSnapshot.EMPTY);
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return Mono.just(UsageSnapshot.EMPTY);
+  }
+
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    return Mono.empty();
   }
 
   @Override

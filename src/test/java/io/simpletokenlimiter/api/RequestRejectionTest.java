@@ -312,7 +312,7 @@ class RequestRejectionTest extends ProxyIntegrationTest {
         .json(
             """
             {"error":"rate_limit_exceeded","message":"Token usage limit exceeded",
-             "retry_after":91,"limit_type":"hour"}
+             "retry_after":91,"limit_type":"hour","scope":"user"}
             """,
             JsonCompareMode.STRICT);
     assertThat(VLLM.generationRequests()).isEmpty();

@@ -113,7 +113,7 @@ class UpstreamFailureTest extends ProxyIntegrationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
     awaitAllSettled();
     // vLLM does not say how much of a non-streamed answer it generated before it stopped.
-    long reserved = store.admits().get(0).request().costWith(3);
+    long reserved = store.admits().get(0).request().usageWith(3).total();
     assertThat(store.settles().get(0).chargedTokens()).isEqualTo(reserved);
   }
 

@@ -59,9 +59,11 @@ class UsageEndpointTest {
         .containsEntry("day", 0)
         .containsEntry("concurrent", 0)
         .containsEntry(
-            "limits", Map.of("minute", 1_000, "hour", -1, "day", 100_000, "concurrent", 5))
+            "limits",
+            Map.of("minute", 1_000, "hour", -1, "day", 100_000, "month", -1, "concurrent", 5))
         .containsEntry(
-            "remaining", Map.of("minute", 1_000, "hour", -1, "day", 100_000, "concurrent", 5));
+            "remaining",
+            Map.of("minute", 1_000, "hour", -1, "day", 100_000, "month", -1, "concurrent", 5));
   }
 
   @Test
@@ -72,7 +74,7 @@ class UsageEndpointTest {
     Map<String, Object> during = usageAs(user, user);
     assertThat(during).containsEntry("minute", 190).containsEntry("concurrent", 1);
     assertThat(during.get("remaining"))
-        .isEqualTo(Map.of("minute", 810, "hour", -1, "day", 99_810, "concurrent", 4));
+        .isEqualTo(Map.of("minute", 810, "hour", -1, "day", 99_810, "month", -1, "concurrent", 4));
 
     lease.settle(new TokenUsage(40, 35)).block();
     assertThat(usageAs(user, user))

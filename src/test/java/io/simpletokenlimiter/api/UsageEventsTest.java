@@ -79,7 +79,7 @@ class UsageEventsTest extends ProxyIntegrationTest {
                 false,
                 "replica",
                 "local"))
-        .containsEntry("reserved_tokens", (int) reserved)
+        .containsEntry("reserved_units", (int) reserved)
         .doesNotContainKey("limit_type")
         .containsKey("duration_ms");
   }
@@ -117,7 +117,7 @@ class UsageEventsTest extends ProxyIntegrationTest {
         .containsEntry("status", 429)
         .containsEntry("outcome", "rejected")
         .containsEntry("limit_type", "hour")
-        .containsEntry("reserved_tokens", 0)
+        .containsEntry("reserved_units", 0)
         .containsEntry("charged_tokens", 0);
   }
 
@@ -167,7 +167,7 @@ class UsageEventsTest extends ProxyIntegrationTest {
         .containsEntry("status", UsageEvents.CLIENT_CLOSED_REQUEST)
         .containsEntry("outcome", "client_cancel")
         .containsEntry("charged_tokens", (int) reserved)
-        .containsEntry("reserved_tokens", (int) reserved);
+        .containsEntry("reserved_units", (int) reserved);
   }
 
   @Test

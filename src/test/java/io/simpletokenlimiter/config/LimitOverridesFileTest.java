@@ -3,12 +3,22 @@ package io.simpletokenlimiter.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.simpletokenlimiter.limit.Budget;
+import io.simpletokenlimiter.limit.LayeredLimits;
 import io.simpletokenlimiter.limit.Limits;
+import io.simpletokenlimiter.limit.RuntimeLimits;
+import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TeamMove;
+import io.simpletokenlimiter.limit.TokenWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +47,100 @@ class LimitOverridesFileTest {
     assertThat(file.limitsFor("bob")).isEqualTo(new Limits(200, 10_000, 100_000, 5));
     assertThat(file.limitsFor("carol")).isEqualTo(new Limits(5_000, 10_000, Limits.UNLIMITED, 2));
     assertThat(file.limitsFor("dave")).isEqualTo(DEFAULTS);
+  }
+
+  @Test
+  void teamsTierWeightsAndMonthlyQuotasComeFromTheFile() throws IOException {
+    LimitOverridesFile file =
+        new LimitOverridesFile(
+            write(
+                """
+                tiers:
+                  batch: {max-tokens-per-month: 5000000, weights: {prompt: 1, completion: 3, cached-prompt: 0.5}}
+                teams:
+                  research: {max-tokens-per-minute: 3000, max-tokens-per-month: 2000000, max-concurrent-requests: 8}
+                users:
+                  alice: {tier: batch, team: research}
+                  bob: {team: research}
+                """),
+            DEFAULTS,
+            new TokenWeights(1_000, 2_000, 1_000));
+    LayeredLimits limits = new LayeredLimits(file, RuntimeLimits.NONE);
+
+    Budget alice = limits.budgetFor("alice");
+    assertThat(alice.limits()).isEqualTo(new Limits(1_000, 10_000, 100_000, 5_000_000, 5));
+    assertThat(alice.weights()).isEqualTo(new TokenWeights(1_000, 3_000, 500));
+    assertThat(alice.team())
+        .contains(
+            new Team(
+                "research", new Limits(3_000, Limits.UNLIMITED, Limits.UNLIMITED, 2_000_000, 8)));
+    assertThat(limits.budgetFor("bob").team()).isEqualTo(alice.team());
+    assertThat(limits.budgetFor("bob").weights()).isEqualTo(new TokenWeights(1_000, 2_000, 1_000));
+    assertThat(limits.budgetFor("carol").team()).isEmpty();
+  }
+
+  @Test
+  void anApiKeyMayPutItsUserInATeamTheFileDefines() throws IOException {
+    LimitOverridesFile file =
+        new LimitOverridesFile(
+            write(
+                """
+                teams:
+                  research: {max-tokens-per-minute: 3000}
+                  sales: {}
+                users:
+                  alice: {team: research}
+                """),
+            DEFAULTS);
+
+    LayeredLimits limits =
+        new LayeredLimits(file, RuntimeLimits.NONE, Map.of("carol", "research", "alice", "sales"));
+    assertThat(limits.budgetFor("carol").team()).map(Team::name).contains("research");
+    assertThat(limits.budgetFor("alice").team()).map(Team::name).contains("research");
+    assertThat(limits.budgetFor("bob").team()).isEmpty();
+    assertThatThrownBy(() -> new LayeredLimits(file, RuntimeLimits.NONE, Map.of("dave", "x")))
+        .hasMessageContaining("the API key of dave names team 'x'");
+  }
+
+  @Test
+  void aUserInAnUnknownTeamOrABadWeightStopsStartUp() throws IOException {
+    assertThatThrownBy(() -> new LimitOverridesFile(write("users: {bob: {team: sales}}"), DEFAULTS))
+        .hasMessageContaining("user bob names unknown team 'sales'");
+    assertThatThrownBy(
+            () ->
+                new LimitOverridesFile(
+                    write("tiers: {t: {weights: {completion: 0.0001}}}"), DEFAULTS))
+        .hasMessageContaining("tier t: completion weight may have at most three decimals");
+    assertThatThrownBy(
+            () -> new LimitOverridesFile(write("tiers: {t: {weights: {output: 2}}}"), DEFAULTS))
+        .hasMessageContaining("unknown weight 'output'");
+  }
+
+  @Test
+  void aReloadTellsWhoMovedToAnotherTeam() throws IOException {
+    Path path =
+        write(
+            """
+            teams: {research: {}, sales: {}}
+            users: {alice: {team: research}, bob: {team: research}, carol: {}}
+            """);
+    LimitOverridesFile file = new LimitOverridesFile(path, DEFAULTS);
+    List<TeamMove> moves = new ArrayList<>();
+    file.onTeamMoves(moves::addAll);
+
+    Files.writeString(
+        path,
+        """
+        teams: {research: {}, sales: {}}
+        users: {alice: {team: sales}, bob: {team: research}, carol: {team: sales}}
+        """);
+    Files.setLastModifiedTime(path, FileTime.from(Instant.now().plusSeconds(60)));
+    assertThat(file.reloadIfChanged()).isTrue();
+
+    assertThat(moves)
+        .containsExactlyInAnyOrder(
+            new TeamMove("alice", Optional.of("research"), Optional.of("sales")),
+            new TeamMove("carol", Optional.empty(), Optional.of("sales")));
   }
 
   @Test

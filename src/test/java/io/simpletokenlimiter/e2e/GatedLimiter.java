@@ -1,9 +1,11 @@
 package io.simpletokenlimiter.e2e;
 
+import io.simpletokenlimiter.limit.Budget;
 import io.simpletokenlimiter.limit.Lease;
 import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.TeamMove;
 import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
@@ -82,6 +84,21 @@ final class GatedLimiter implements TokenLimiter {
   @Override
   public Mono<UsageSnapshot> usage(String userId) {
     return delegate.usage(userId);
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team) {
+    return delegate.teamUsage(team);
+  }
+
+  @Override
+  public Mono<Void> carryOver(TeamMove move) {
+    return delegate.carryOver(move);
+  }
+
+  @Override
+  public Budget budgetFor(String userId) {
+    return delegate.budgetFor(userId);
   }
 
   @Override

@@ -45,7 +45,7 @@ class RateLimitAnswerTest extends MemoryReplicaTest {
             ApiClient.JSON.readTree(
                 """
                 {"error":"rate_limit_exceeded","message":"Token usage limit exceeded",
-                 "retry_after":%d,"limit_type":"minute"}
+                 "retry_after":%d,"limit_type":"minute","scope":"user"}
                 """
                     .formatted(retryAfter)));
     assertWaitHeadersAgree(rejected, retryAfter);

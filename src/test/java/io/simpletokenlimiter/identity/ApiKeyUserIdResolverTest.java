@@ -95,6 +95,25 @@ class ApiKeyUserIdResolverTest {
   }
 
   @Test
+  void aKeyMayNameItsUsersTeam() throws IOException {
+    Path file = dir.resolve("keys.yml");
+    String carolHash = ApiKeyUserIdResolver.hash("carol-key");
+    Files.writeString(
+        file,
+        "keys:\n  %s: bob\n  %s: {user: carol, team: research}\n".formatted(TEST_HASH, carolHash));
+
+    assertThat(ApiKeyUserIdResolver.teamsIn(file)).isEqualTo(Map.of("carol", "research"));
+
+    String otherHash = ApiKeyUserIdResolver.hash("carol-other-key");
+    Files.writeString(
+        file,
+        "keys:\n  %s: {user: carol, team: research}\n  %s: {user: carol, team: sales}\n"
+            .formatted(carolHash, otherHash));
+    assertThatThrownBy(() -> ApiKeyUserIdResolver.teamsIn(file))
+        .hasMessageContaining("user carol is in team");
+  }
+
+  @Test
   void anAdminEntryMustBeWellFormed() throws IOException {
     Path file = dir.resolve("keys.yml");
 
@@ -104,7 +123,7 @@ class ApiKeyUserIdResolverTest {
 
     Files.writeString(file, "keys:\n  " + TEST_HASH + ": {user: ops, role: admin}\n");
     assertThatThrownBy(() -> ApiKeyUserIdResolver.fromFile(file))
-        .hasMessageContaining("may have only 'user' and 'admin'");
+        .hasMessageContaining("may have only 'user', 'admin' and 'team'");
 
     Files.writeString(file, "keys:\n  " + TEST_HASH + ": {admin: true}\n");
     assertThatThrownBy(() -> ApiKeyUserIdResolver.fromFile(file))

@@ -39,6 +39,21 @@ class LayeredLimitsTest {
                           Map.of("tier", "pro", "max-tokens-per-day", 7_000), true, "user filed"))
                   : Optional.empty();
             }
+
+            @Override
+            public Optional<Team> team(String name) {
+              return Optional.empty();
+            }
+
+            @Override
+            public TokenWeights weights() {
+              return TokenWeights.ONE;
+            }
+
+            @Override
+            public Optional<TokenWeights> tierWeights(String tier) {
+              return Optional.empty();
+            }
           },
           runtime);
 

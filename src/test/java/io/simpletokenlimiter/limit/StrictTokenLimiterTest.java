@@ -72,7 +72,7 @@ class StrictTokenLimiterTest {
 
     lease.settle(new TokenUsage(100, 150)).block();
 
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(250, 250, 250, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(250, 250, 250, 250, 0));
     assertThat(limiter.inFlight()).isZero();
     assertThat(events.settled).containsExactly(new TokenUsage(100, 150));
   }
@@ -86,7 +86,7 @@ class StrictTokenLimiterTest {
     lease.release().block();
     lease.abandon().block();
 
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(150, 150, 150, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(150, 150, 150, 150, 0));
     assertThat(events.settled).hasSize(1);
   }
 
@@ -142,7 +142,7 @@ class StrictTokenLimiterTest {
     scope.close();
 
     assertThat(lease.isSettled()).isTrue();
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(100, 100, 100, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(100, 100, 100, 100, 0));
     assertThat(limiter.inFlight()).isZero();
   }
 
@@ -161,14 +161,14 @@ class StrictTokenLimiterTest {
   void theRenewalReleasesALeaseWhoseScopeEndedWithoutASettle() {
     TestScope scope = new TestScope();
     Lease lease = limiter.admit("alice", ReservationRequest.fixed(100, 1, 400), scope).block();
-    lease.chargeIfAbandoned(() -> TokenUsage.reservation(100, 500));
+    lease.chargeIfAbandoned(() -> new TokenUsage(100, 400));
     scope.closeWithoutRunningActions();
 
     limiter.renewLeases().block();
 
     assertThat(limiter.inFlight()).isZero();
     assertThat(events.safetyNetReleases).isEqualTo(1);
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(500, 500, 500, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
   }
 
   @Test
@@ -182,7 +182,7 @@ class StrictTokenLimiterTest {
 
     assertThat(limiter.usage("alice").block().inFlight()).isEqualTo(1);
     lease.settle(new TokenUsage(10, 5)).block();
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(15, 15, 15, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(15, 15, 15, 15, 0));
     assertThat(events.safetyNetReleases).isZero();
   }
 
@@ -194,7 +194,7 @@ class StrictTokenLimiterTest {
     limiter.renewLeases().block();
 
     assertThat(limiter.inFlight()).isZero();
-    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(20, 20, 20, 0));
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(20, 20, 20, 20, 0));
   }
 
   @Test
@@ -272,7 +272,7 @@ class StrictTokenLimiterTest {
     lease.settle(new TokenUsage(100, 20)).block();
 
     assertThat(store.usage("alice", clock.millis()).block())
-        .isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+        .isEqualTo(new UsageSnapshot(120, 120, 120, 120, 0));
   }
 
   @Test
@@ -400,6 +400,16 @@ class StrictTokenLimiterTest {
     @Override
     public Mono<UsageSnapshot> usage(String user, long now) {
       return delegate.usage(user, now);
+    }
+
+    @Override
+    public Mono<UsageSnapshot> teamUsage(String team, long now) {
+      return delegate.teamUsage(team, now);
+    }
+
+    @Override
+    public Mono<Void> carryOver(String from, String to, long now) {
+      return delegate.carryOver(from, to, now);
     }
 
     @Override

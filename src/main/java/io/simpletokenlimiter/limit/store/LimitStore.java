@@ -17,6 +17,11 @@ import reactor.core.publisher.Mono;
  * or its lease expires. Live leases count in every window and against the in-flight limit. A lease
  * that expires unsettled (its replica died) is charged its whole reservation into the buckets of
  * the moment it is found expired: never under-count.
+ *
+ * <p>A team member's calls name the ledger {@link Ledgers#member}: the store then keeps the same
+ * lease and charge in the team's ledger too, and admits only what fits both. Every count is in
+ * units (tokens weighted by {@link io.simpletokenlimiter.limit.TokenWeights}); a calendar month, in
+ * the store's configured zone, is counted beside the rolling windows.
  */
 public interface LimitStore {
 
@@ -35,8 +40,14 @@ public interface LimitStore {
   /** Pushes a live lease's expiry to {@code nowMillis + leaseTtlMillis}; false if it is gone. */
   Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis);
 
-  /** The user's counted tokens per window and live leases; zeros for an unknown user. */
+  /**
+   * The user's counted units per window and month and live leases; zeros for an unknown user.
+   * {@code userId} names the ledger as {@link AdmitCommand#userId} does.
+   */
   Mono<UsageSnapshot> usage(String userId, long nowMillis);
+
+  /** The team's counted units per window and month and its live leases; zeros if unknown. */
+  Mono<UsageSnapshot> teamUsage(String team, long nowMillis);
 
   /**
    * Forgets the tokens counted against the user in every window (an operator forgiving a runaway
@@ -44,6 +55,14 @@ public interface LimitStore {
    * Leases found expired are charged first, as any call does, and forgotten with the rest.
    */
   Mono<Void> forget(String userId, long nowMillis);
+
+  /**
+   * The user of both ledgers moved from one team (or none) to another: their own counts (windows,
+   * month, live reservations) must keep counting in the new ledger, so that moving cannot escape
+   * them. The teams keep what they counted. A store whose user ledger does not depend on the team
+   * has nothing to do.
+   */
+  Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis);
 
   /**
    * At most {@code count} users with the most tokens counted in {@code window} (live reservations

@@ -5,18 +5,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
+import io.simpletokenlimiter.limit.CalendarMonth;
+import io.simpletokenlimiter.limit.LimitScope;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
+import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TokenWeights;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -37,6 +44,9 @@ public abstract class LimitStoreContract {
 
   /** Aligned to every bucket span (1 s, 60 s, 900 s), so bucket edges are easy to reason about. */
   protected static final long T0 = 1_800_000_000_000L;
+
+  /** The calendar every store under this contract counts months in: not UTC, on purpose. */
+  protected static final CalendarMonth SEOUL = new CalendarMonth(ZoneId.of("Asia/Seoul"));
 
   private static final long TTL = 30_000;
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -63,7 +73,7 @@ public abstract class LimitStoreContract {
     assertThat(admitted.reservedTokens()).isEqualTo(150);
     assertThat(admitted.completionTokensPerChoice()).isEqualTo(50);
     assertThat(admitted.userId()).isEqualTo(user);
-    assertThat(usage(T0 + 1)).isEqualTo(new UsageSnapshot(150, 150, 150, 1));
+    assertThat(usage(T0 + 1)).isEqualTo(new UsageSnapshot(150, 150, 150, 150, 1));
   }
 
   @Test
@@ -72,7 +82,7 @@ public abstract class LimitStoreContract {
 
     assertThat(settle(admitted, 180, T0 + 2_000)).isTrue();
 
-    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(180, 180, 180, 0));
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(180, 180, 180, 180, 0));
   }
 
   @Test
@@ -91,7 +101,7 @@ public abstract class LimitStoreContract {
 
     assertThat(store.settle(user, "no-such-lease", 999, T0).block(TIMEOUT)).isFalse();
 
-    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 300, 0));
   }
 
   @Test
@@ -258,10 +268,12 @@ public abstract class LimitStoreContract {
     long minuteGone = T0 + Window.MINUTE.lengthMillis();
 
     assertThat(usage(minuteGone - 1).minute()).isEqualTo(100);
-    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 0));
+    assertThat(usage(minuteGone)).isEqualTo(new UsageSnapshot(0, 100, 100, 100, 0));
     long dayGone = T0 + Window.DAY.lengthMillis();
     assertThat(usage(dayGone - 1).day()).isEqualTo(100);
-    assertThat(usage(dayGone)).isEqualTo(UsageSnapshot.EMPTY);
+    // Without a monthly quota a store may drop the month's count with the day's (memory does).
+    UsageSnapshot afterADay = usage(dayGone);
+    assertThat(afterADay).isIn(UsageSnapshot.EMPTY, new UsageSnapshot(0, 0, 0, 100, 0));
   }
 
   @Test
@@ -281,7 +293,7 @@ public abstract class LimitStoreContract {
     // counters have seen, so it stays in the minute of everyone else.
     assertThat(settle(late, 500, T0)).isTrue();
 
-    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(600, 600, 600, 0));
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(600, 600, 600, 600, 0));
   }
 
   @Test
@@ -296,7 +308,7 @@ public abstract class LimitStoreContract {
     // Reads and rejections at T0 + 61 s changed nothing: the settle at T0 charges T0's bucket.
     assertThat(settle(late, 500, T0)).isTrue();
 
-    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(0, 500, 500, 0));
+    assertThat(usage(T0 + 61_000)).isEqualTo(new UsageSnapshot(0, 500, 500, 500, 0));
   }
 
   @Test
@@ -304,7 +316,7 @@ public abstract class LimitStoreContract {
     Admitted admitted = admitted(admit(fixed(100, 200), DEFAULTS, T0));
     long found = T0 + TTL;
 
-    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 0));
+    assertThat(usage(found)).isEqualTo(new UsageSnapshot(300, 300, 300, 300, 0));
     assertThat(settle(admitted, 10, found + 1)).isFalse();
     long leaves = Window.MINUTE.expiryOfChargeAt(found);
     assertThat(usage(leaves - 1).minute()).isEqualTo(300);
@@ -318,7 +330,7 @@ public abstract class LimitStoreContract {
 
     assertThat(settle(kept, 40, T0 + TTL)).isTrue();
 
-    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 0));
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(240, 240, 240, 240, 0));
   }
 
   @Test
@@ -334,7 +346,7 @@ public abstract class LimitStoreContract {
     assertThat(last.completionTokensPerChoice()).isEqualTo(1);
     assertThat(last.quota().remainingTokens()).isZero();
     assertThat(settle(first, max - 1, T0)).isTrue();
-    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, 1));
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(max, max, max, max, 1));
     Rejected rejected = rejected(admit(fixed(0, 1), largest, T0 + 1_000));
     assertThat(rejected.quota().limitTokens()).isEqualTo(max);
     assertThat(rejected.quota().remainingTokens()).isZero();
@@ -440,7 +452,7 @@ public abstract class LimitStoreContract {
     Admitted next = admitted(admit(fixed(1, 1), one, T0 + TTL));
 
     assertThat(next.quota().inFlight()).isEqualTo(1);
-    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(502, 502, 502, 1));
+    assertThat(usage(T0 + TTL)).isEqualTo(new UsageSnapshot(502, 502, 502, 502, 1));
   }
 
   @Test
@@ -459,7 +471,7 @@ public abstract class LimitStoreContract {
 
     assertThat(settle(admitted, 120, T0 + TTL + 5)).isTrue();
 
-    assertThat(usage(T0 + TTL + 5)).isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+    assertThat(usage(T0 + TTL + 5)).isEqualTo(new UsageSnapshot(120, 120, 120, 120, 0));
   }
 
   @Test
@@ -487,7 +499,7 @@ public abstract class LimitStoreContract {
     assertThat(store.renew(user, admitted.leaseId(), T0 + TTL + 1, TTL).block(TIMEOUT)).isFalse();
     assertThat(settle(admitted, 120, T0 + TTL + 2)).isFalse();
 
-    assertThat(usage(T0 + TTL + 2)).isEqualTo(new UsageSnapshot(500, 500, 500, 0));
+    assertThat(usage(T0 + TTL + 2)).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
   }
 
   @Test
@@ -564,7 +576,7 @@ public abstract class LimitStoreContract {
 
     assertThat(outcomes).hasSize(300);
     assertThat(admitted.get()).isEqualTo(100);
-    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(1_000, 1_000, 1_000, 100));
+    assertThat(usage(T0)).isEqualTo(new UsageSnapshot(1_000, 1_000, 1_000, 1_000, 100));
   }
 
   @Test
@@ -574,9 +586,9 @@ public abstract class LimitStoreContract {
 
     store.forget(user, T0 + 2_000).block(TIMEOUT);
 
-    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(150, 150, 150, 1));
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(150, 150, 150, 150, 1));
     assertThat(settle(inFlight, 120, T0 + 3_000)).isTrue();
-    assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(120, 120, 120, 0));
+    assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(120, 120, 120, 120, 0));
   }
 
   @Test
@@ -614,7 +626,7 @@ public abstract class LimitStoreContract {
     List<UserUsage> top = store.top(Window.DAY, 2, now + 5_000).block(TIMEOUT);
 
     assertThat(top).extracting(UserUsage::userId).containsExactly(heavy, medium);
-    assertThat(top.get(1).usage()).isEqualTo(new UsageSnapshot(3_500, 3_500, 3_500, 1));
+    assertThat(top.get(1).usage()).isEqualTo(new UsageSnapshot(3_500, 3_500, 3_500, 3_500, 1));
     assertThat(store.top(Window.DAY, 10, now + 5_000).block(TIMEOUT))
         .extracting(UserUsage::userId)
         .containsExactly(heavy, medium, light);
@@ -622,7 +634,7 @@ public abstract class LimitStoreContract {
     settle(inFlight, 0, now + 6_000);
     assertThat(store.top(Window.MINUTE, 10, now + 70_000).block(TIMEOUT)).isEmpty();
     assertThat(store.top(Window.HOUR, 1, now + 70_000).block(TIMEOUT))
-        .containsExactly(new UserUsage(heavy, new UsageSnapshot(0, 5_000, 5_000, 0)));
+        .containsExactly(new UserUsage(heavy, new UsageSnapshot(0, 5_000, 5_000, 5_000, 0)));
   }
 
   @Test
@@ -650,6 +662,312 @@ public abstract class LimitStoreContract {
             .limit(10)
             .toList();
     assertThat(top).isEqualTo(expected);
+  }
+
+  // --- calendar months (every store of this contract counts months in Asia/Seoul) -------------
+
+  /** Midnight of 1 February 2027 in Seoul: 15:00 UTC on 31 January, two weeks after T0. */
+  private static final long SEOUL_FEBRUARY =
+      ZonedDateTime.of(2027, 2, 1, 0, 0, 0, 0, SEOUL.zone()).toInstant().toEpochMilli();
+
+  private static final Limits MONTHLY =
+      new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1_000, 100);
+
+  @Test
+  void theMonthResetsAtLocalMidnightOnTheFirstAndRetryAfterPointsThere() {
+    serveWithin(MONTHLY, 1_000, T0);
+    long lateInJanuary = SEOUL_FEBRUARY - 3_600_000; // 23:00 in Seoul (14:00 UTC) on the 31st
+
+    Rejected rejected = rejected(admit(fixed(1, 1), MONTHLY, lateInJanuary));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MONTH);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(3_600_000);
+    assertThat(usage(lateInJanuary).month()).isEqualTo(1_000);
+    rejected(admit(fixed(1, 1), MONTHLY, SEOUL_FEBRUARY - 1));
+    Admitted february = admitted(admit(fixed(1, 1), MONTHLY, SEOUL_FEBRUARY));
+    assertThat(usage(SEOUL_FEBRUARY).month()).isEqualTo(february.reservedTokens());
+  }
+
+  @Test
+  void aMonthlyQuotaOutlivesTheDayWindow() {
+    serveWithin(MONTHLY, 900, T0);
+    long twoDaysLater = T0 + 2 * Window.DAY.lengthMillis();
+
+    assertThat(usage(twoDaysLater)).isEqualTo(new UsageSnapshot(0, 0, 0, 900, 0));
+    assertThat(admit(fixed(50, 51), MONTHLY, twoDaysLater)).isInstanceOf(Rejected.class);
+    assertThat(admitted(admit(fixed(50, 50), MONTHLY, twoDaysLater)).quota().remainingTokens())
+        .isZero();
+  }
+
+  @Test
+  void theMonthCountsReservationsAndSettlesToWhatWasServed() {
+    Limits limits = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 500, 10);
+    Admitted first = admitted(admit(fixed(100, 300), limits, T0));
+    assertThat(usage(T0).month()).isEqualTo(400);
+
+    settle(first, 150, T0 + 1_000);
+    admitted(admit(fixed(100, 250), limits, T0 + 2_000));
+    Rejected full = rejected(admit(fixed(1, 1), limits, T0 + 3_000));
+
+    assertThat(usage(T0 + 3_000).month()).isEqualTo(500);
+    assertThat(full.limitType()).isEqualTo(LimitType.MONTH);
+    assertThat(full.retryAfterMillis()).isEqualTo(SEOUL_FEBRUARY - (T0 + 3_000));
+    assertThat(full.quota().tightest()).isEqualTo(LimitType.MONTH);
+  }
+
+  // --- token weights -------------------------------------------------------------------------
+
+  @Test
+  void theGrantAndTheReservationArePricedWithTheWeights() {
+    TokenWeights weights = new TokenWeights(1_000, 3_000, 500);
+    Limits limits = new Limits(1_000, 10_000, 100_000, 5);
+
+    Admitted admitted =
+        admitted(
+            store
+                .admit(weighted(user, flexible(100, 1, 1, 2_000), limits, weights, T0))
+                .block(TIMEOUT));
+
+    // 100 prompt units (the dearer of prompt and cached), then 900 units buy 300 tokens at 3
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(300);
+    assertThat(admitted.reservedTokens()).isEqualTo(1_000);
+    assertThat(usage(T0).minute()).isEqualTo(1_000);
+  }
+
+  @Test
+  void fractionalWeightsRoundTheCostUpAndNeverGrantMoreThanFits() {
+    TokenWeights weights = new TokenWeights(1_000, 300, 1_000);
+    Limits limits = new Limits(101, 10_000, 100_000, 5);
+
+    Admitted admitted =
+        admitted(
+            store
+                .admit(weighted(user, flexible(10, 3, 1, 2_000), limits, weights, T0))
+                .block(TIMEOUT));
+
+    // 91 units for completions at 0.3: 303 tokens, 101 per choice, costing ceil(90.9) = 91
+    assertThat(admitted.completionTokensPerChoice()).isEqualTo(101);
+    assertThat(admitted.reservedTokens()).isEqualTo(101);
+    assertThat(
+            store.admit(weighted(user, flexible(0, 1, 1, 1), limits, weights, T0)).block(TIMEOUT))
+        .isInstanceOf(Rejected.class);
+  }
+
+  // --- teams ---------------------------------------------------------------------------------
+
+  @Test
+  void aTeamMemberIsAdmittedOnlyIfTheRequestFitsTheTeamToo() {
+    Team team = team(new Limits(1_000, 10_000, 100_000, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+    String bob = Ledgers.member(team.name(), "bob");
+    Limits own = new Limits(800, 10_000, 100_000, 5);
+
+    admitted(store.admit(member(alice, fixed(0, 600), own, team, T0)).block(TIMEOUT));
+    UsageSnapshot bobBefore = store.usage(bob, T0).block(TIMEOUT);
+    Rejected rejected =
+        rejected(store.admit(member(bob, fixed(0, 500), own, team, T0)).block(TIMEOUT));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(rejected.scope()).isEqualTo(LimitScope.TEAM);
+    assertThat(store.usage(bob, T0).block(TIMEOUT)).isEqualTo(bobBefore);
+    assertThat(teamUsage(team, T0)).isEqualTo(new UsageSnapshot(600, 600, 600, 600, 1));
+    Admitted fits = admitted(store.admit(member(bob, fixed(0, 400), own, team, T0)).block(TIMEOUT));
+    assertThat(fits.quota().remainingTokens()).isZero();
+    assertThat(teamUsage(team, T0)).isEqualTo(new UsageSnapshot(1_000, 1_000, 1_000, 1_000, 2));
+    assertThat(store.usage(bob, T0).block(TIMEOUT))
+        .isEqualTo(new UsageSnapshot(400, 400, 400, 400, 1));
+  }
+
+  @Test
+  void theUsersOwnLimitBlocksWithTheUserScope() {
+    Team team = team(new Limits(100_000, 1_000_000, 10_000_000, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+
+    Rejected rejected =
+        rejected(store.admit(member(alice, fixed(0, 1_001), DEFAULTS, team, T0)).block(TIMEOUT));
+
+    assertThat(rejected.scope()).isEqualTo(LimitScope.USER);
+    assertThat(teamUsage(team, T0)).isEqualTo(UsageSnapshot.EMPTY);
+  }
+
+  @Test
+  void aSettleChargesTheUserAndTheTeamAndTheTeamsRetryComesFromItsOwnBuckets() {
+    Team team = team(new Limits(1_000, 10_000, 100_000, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+    String bob = Ledgers.member(team.name(), "bob");
+    Admitted admitted =
+        admitted(store.admit(member(alice, fixed(100, 900), DEFAULTS, team, T0)).block(TIMEOUT));
+
+    assertThat(settle(admitted, 700, T0 + 5_000)).isTrue();
+
+    assertThat(store.usage(alice, T0 + 5_000).block(TIMEOUT).minute()).isEqualTo(700);
+    assertThat(teamUsage(team, T0 + 5_000).minute()).isEqualTo(700);
+    Rejected rejected =
+        rejected(
+            store.admit(member(bob, fixed(0, 301), DEFAULTS, team, T0 + 6_000)).block(TIMEOUT));
+    assertThat(rejected.scope()).isEqualTo(LimitScope.TEAM);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(T0 + 65_000 - (T0 + 6_000));
+  }
+
+  @Test
+  void aTeamHasItsOwnInFlightLimit() {
+    Team team = team(new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 1));
+    String alice = Ledgers.member(team.name(), "alice");
+    String bob = Ledgers.member(team.name(), "bob");
+    Admitted first =
+        admitted(store.admit(member(alice, fixed(1, 1), DEFAULTS, team, T0)).block(TIMEOUT));
+
+    Rejected rejected =
+        rejected(store.admit(member(bob, fixed(1, 1), DEFAULTS, team, T0)).block(TIMEOUT));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.CONCURRENT);
+    assertThat(rejected.scope()).isEqualTo(LimitScope.TEAM);
+    settle(first, 2, T0 + 1);
+    admitted(store.admit(member(bob, fixed(1, 1), DEFAULTS, team, T0 + 2)).block(TIMEOUT));
+  }
+
+  @Test
+  void aTeamMembersExpiredLeaseIsChargedToTheTeamToo() {
+    Team team = team(new Limits(1_000, 10_000, 100_000, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+    admitted(store.admit(member(alice, fixed(100, 200), DEFAULTS, team, T0)).block(TIMEOUT));
+
+    long expired = T0 + TTL;
+    assertThat(teamUsage(team, expired)).isEqualTo(new UsageSnapshot(300, 300, 300, 300, 0));
+    assertThat(store.usage(alice, expired).block(TIMEOUT))
+        .isEqualTo(new UsageSnapshot(300, 300, 300, 300, 0));
+  }
+
+  @Test
+  void aTeamsMonthlyQuotaBlocksEveryMember() {
+    Team team = team(new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 500, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+    String bob = Ledgers.member(team.name(), "bob");
+    Admitted admitted =
+        admitted(store.admit(member(alice, fixed(0, 500), DEFAULTS, team, T0)).block(TIMEOUT));
+    settle(admitted, 500, T0);
+
+    Rejected rejected =
+        rejected(store.admit(member(bob, fixed(0, 1), DEFAULTS, team, T0 + 1)).block(TIMEOUT));
+
+    assertThat(rejected.limitType()).isEqualTo(LimitType.MONTH);
+    assertThat(rejected.scope()).isEqualTo(LimitScope.TEAM);
+    assertThat(rejected.retryAfterMillis()).isEqualTo(SEOUL_FEBRUARY - (T0 + 1));
+  }
+
+  @Test
+  void racingTeamMembersNeverTogetherReserveMoreThanTheTeamOrTheirOwnLimits() {
+    Team team = team(new Limits(1_000, 10_000, 100_000, 1_000));
+    Limits own = new Limits(300, 10_000, 100_000, 1_000);
+    List<String> members =
+        List.of("a", "b", "c", "d", "e").stream()
+            .map(name -> Ledgers.member(team.name(), name))
+            .toList();
+
+    List<Admission> outcomes =
+        Flux.range(0, 400)
+            .flatMap(
+                i ->
+                    Mono.defer(
+                            () ->
+                                store.admit(member(members.get(i % 5), fixed(3, 7), own, team, T0)))
+                        .subscribeOn(Schedulers.parallel()),
+                64)
+            .collectList()
+            .block(Duration.ofSeconds(30));
+
+    assertThat(outcomes.stream().filter(Admitted.class::isInstance)).hasSize(100);
+    assertThat(teamUsage(team, T0).minute()).isEqualTo(1_000);
+    long members_total = 0;
+    for (String member : members) {
+      long minute = store.usage(member, T0).block(TIMEOUT).minute();
+      assertThat(minute).isLessThanOrEqualTo(300);
+      members_total += minute;
+    }
+    assertThat(members_total).isEqualTo(1_000);
+  }
+
+  @Test
+  void movingToAnotherTeamCarriesTheUsersOwnUsageButNotTheOldTeamsUsage() {
+    Team research = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    Team sales = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    String inResearch = Ledgers.member(research.name(), user);
+    String inSales = Ledgers.member(sales.name(), user);
+    Admitted served =
+        admitted(
+            store
+                .admit(member(inResearch, fixed(100, 800), DEFAULTS, research, T0))
+                .block(TIMEOUT));
+    settle(served, 900, T0);
+    Admitted inFlight =
+        admitted(
+            store
+                .admit(member(inResearch, fixed(0, 50), DEFAULTS, research, T0 + 1_000))
+                .block(TIMEOUT));
+
+    store.carryOver(inResearch, inSales, T0 + 2_000).block(TIMEOUT);
+
+    assertThat(store.usage(inSales, T0 + 2_000).block(TIMEOUT).minute()).isEqualTo(950);
+    assertThat(
+            store.admit(member(inSales, fixed(0, 51), DEFAULTS, sales, T0 + 2_000)).block(TIMEOUT))
+        .isInstanceOf(Rejected.class);
+    assertThat(teamUsage(sales, T0 + 2_000).minute()).isZero();
+    assertThat(teamUsage(research, T0 + 2_000).minute()).isEqualTo(950);
+    // The request admitted before the move settles where it was admitted; the new ledger keeps
+    // its reservation until that copy expires, never less.
+    assertThat(settle(inFlight, 10, T0 + 3_000)).isTrue();
+    assertThat(teamUsage(research, T0 + 3_000).minute()).isEqualTo(910);
+    assertThat(store.usage(inSales, T0 + 3_000).block(TIMEOUT).minute()).isBetween(910L, 950L);
+  }
+
+  @Test
+  void joiningATeamCarriesTheUsageCountedWithoutOne() {
+    Team research = team(new Limits(10_000, 100_000, 1_000_000, 10));
+    String inResearch = Ledgers.member(research.name(), user);
+    serveWithin(MONTHLY, 700, T0);
+
+    store.carryOver(user, inResearch, T0 + 1_000).block(TIMEOUT);
+    store.carryOver(user, inResearch, T0 + 1_000).block(TIMEOUT); // a second replica's reload
+
+    assertThat(store.usage(inResearch, T0 + 1_000).block(TIMEOUT))
+        .isEqualTo(new UsageSnapshot(700, 700, 700, 700, 0));
+    assertThat(
+            store
+                .admit(member(inResearch, fixed(0, 301), MONTHLY, research, T0 + 1_000))
+                .block(TIMEOUT))
+        .isInstanceOf(Rejected.class);
+  }
+
+  private Team team(Limits limits) {
+    return new Team("team-" + UUID.randomUUID(), limits);
+  }
+
+  private UsageSnapshot teamUsage(Team team, long now) {
+    return store.teamUsage(team.name(), now).block(TIMEOUT);
+  }
+
+  private static AdmitCommand member(
+      String ledger, ReservationRequest request, Limits limits, Team team, long now) {
+    return new AdmitCommand(
+        ledger,
+        UUID.randomUUID().toString(),
+        request,
+        limits,
+        now,
+        TTL,
+        TokenWeights.ONE,
+        Optional.of(team));
+  }
+
+  private static AdmitCommand weighted(
+      String userId, ReservationRequest request, Limits limits, TokenWeights weights, long now) {
+    return new AdmitCommand(
+        userId, UUID.randomUUID().toString(), request, limits, now, TTL, weights, Optional.empty());
+  }
+
+  /** Serves {@code tokens} at {@code now} under {@code limits}: admitted, settled at once. */
+  private void serveWithin(Limits limits, long tokens, long now) {
+    settle(admitted(admit(fixed(0, tokens), limits, now)), tokens, now);
   }
 
   /** A day no other test uses, so that a shared store's ranking holds only this test's users. */

@@ -73,11 +73,11 @@ class WaitingAdmissionsTest {
     CompletableFuture<Lease> third = admit(admissions, "ann");
     assertThat(admissions.waiting()).isEqualTo(2);
 
-    first.settle(TokenUsage.reservation(10, 20)).block();
+    first.settle(new TokenUsage(10, 10)).block();
     Lease admitted = second.get(5, TimeUnit.SECONDS);
     assertThat(third).isNotDone();
 
-    admitted.settle(TokenUsage.reservation(10, 20)).block();
+    admitted.settle(new TokenUsage(10, 10)).block();
     assertThat(third.get(5, TimeUnit.SECONDS)).isNotNull();
     assertThat(admissions.waiting()).isZero();
   }

@@ -80,6 +80,7 @@ public final class FakeVllm implements AutoCloseable {
   private volatile Mode mode;
   private volatile int answerTokens;
   private volatile int fixedPromptTokens;
+  private volatile int cachedPromptTokens;
   private volatile Duration answerDelay;
   private volatile Duration chunkDelay;
   private volatile boolean healthy;
@@ -103,6 +104,7 @@ public final class FakeVllm implements AutoCloseable {
     mode = Mode.NORMAL;
     answerTokens = 10;
     fixedPromptTokens = -1;
+    cachedPromptTokens = -1;
     answerDelay = Duration.ZERO;
     chunkDelay = Duration.ZERO;
     healthy = true;
@@ -141,6 +143,16 @@ public final class FakeVllm implements AutoCloseable {
   /** Reports this many prompt tokens instead of computing them. */
   public FakeVllm promptTokens(int tokens) {
     this.fixedPromptTokens = tokens;
+    return this;
+  }
+
+  /**
+   * Reports this many of the prompt tokens as served from the prefix cache ({@code
+   * usage.prompt_tokens_details.cached_tokens}), as vLLM does with prefix caching on; by default
+   * the usage has no such detail.
+   */
+  public FakeVllm cachedPromptTokens(int tokens) {
+    this.cachedPromptTokens = tokens;
     return this;
   }
 
@@ -596,11 +608,15 @@ public final class FakeVllm implements AutoCloseable {
     return chunk;
   }
 
-  private static ObjectNode usage(int prompt, int completion) {
+  private ObjectNode usage(int prompt, int completion) {
     ObjectNode usage = JSON.createObjectNode();
     usage.put("prompt_tokens", prompt);
     usage.put("total_tokens", prompt + completion);
     usage.put("completion_tokens", completion);
+    int cached = cachedPromptTokens;
+    if (cached >= 0) {
+      usage.putObject("prompt_tokens_details").put("cached_tokens", Math.min(cached, prompt));
+    }
     return usage;
   }
 

@@ -5,20 +5,24 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreFullException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +44,16 @@ public final class MemoryLimitStore implements LimitStore {
   private static final Logger log = LoggerFactory.getLogger(MemoryLimitStore.class);
 
   private final ConcurrentMap<String, UserLedger> ledgers = new ConcurrentHashMap<>();
+
+  /**
+   * Team ledgers, and one lock per team that every call of a team member holds around the user's
+   * own lock (always in that order): admitting against both ledgers is one atomic step. Teams come
+   * from configuration, so both maps stay as small as the list of teams.
+   */
+  private final ConcurrentMap<String, UserLedger> teamLedgers = new ConcurrentHashMap<>();
+
+  private final ConcurrentMap<String, Object> teamLocks = new ConcurrentHashMap<>();
+  private final CalendarMonth calendar;
   private final AtomicInteger tracked = new AtomicInteger();
   private final int maxUsers;
   private final Counter refused;
@@ -51,6 +65,11 @@ public final class MemoryLimitStore implements LimitStore {
   }
 
   public MemoryLimitStore(int maxUsers, MeterRegistry registry) {
+    this(maxUsers, registry, CalendarMonth.UTC);
+  }
+
+  public MemoryLimitStore(int maxUsers, MeterRegistry registry, CalendarMonth calendar) {
+    this.calendar = calendar;
     if (maxUsers < 1) {
       throw new IllegalArgumentException("maxUsers must be at least 1, was " + maxUsers);
     }
@@ -71,11 +90,11 @@ public final class MemoryLimitStore implements LimitStore {
   public Mono<Admission> admit(AdmitCommand command) {
     return Mono.fromSupplier(
         () ->
-            withLedger(
+            withTeam(
                 command.userId(),
                 command.nowMillis(),
                 true,
-                ledger -> ledger.admit(command, this)));
+                (user, team) -> MemoryAdmission.admit(command, user, team, calendar, this)));
   }
 
   @Override
@@ -83,11 +102,15 @@ public final class MemoryLimitStore implements LimitStore {
     return Mono.fromSupplier(
         () ->
             Boolean.TRUE.equals(
-                withLedger(
+                withTeam(
                     userId,
                     nowMillis,
                     false,
-                    ledger -> ledger.settle(leaseId, chargedTokens, nowMillis))));
+                    (user, team) -> {
+                      team.ifPresent(
+                          ledger -> ledger.settle(leaseId, chargedTokens, nowMillis, calendar));
+                      return user.settle(leaseId, chargedTokens, nowMillis, calendar);
+                    })));
   }
 
   @Override
@@ -95,11 +118,15 @@ public final class MemoryLimitStore implements LimitStore {
     return Mono.fromSupplier(
         () ->
             Boolean.TRUE.equals(
-                withLedger(
+                withTeam(
                     userId,
                     nowMillis,
                     false,
-                    ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis))));
+                    (user, team) -> {
+                      team.ifPresent(
+                          ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis, calendar));
+                      return user.renew(leaseId, nowMillis, leaseTtlMillis, calendar);
+                    })));
   }
 
   @Override
@@ -107,8 +134,28 @@ public final class MemoryLimitStore implements LimitStore {
     return Mono.fromSupplier(
         () -> {
           UsageSnapshot usage =
-              withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis));
+              withLedger(
+                  Ledgers.user(userId),
+                  nowMillis,
+                  false,
+                  ledger -> ledger.usage(nowMillis, calendar));
           return usage == null ? UsageSnapshot.EMPTY : usage;
+        });
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return Mono.fromSupplier(
+        () -> {
+          synchronized (teamLock(team)) {
+            UserLedger ledger = teamLedgers.get(team);
+            if (ledger == null) {
+              return UsageSnapshot.EMPTY;
+            }
+            UsageSnapshot usage = ledger.usage(nowMillis, calendar);
+            dropIfIdle(team, ledger, nowMillis);
+            return usage;
+          }
         });
   }
 
@@ -117,14 +164,20 @@ public final class MemoryLimitStore implements LimitStore {
     return Mono.fromRunnable(
         () -> {
           withLedger(
-              userId,
+              Ledgers.user(userId),
               nowMillis,
               false,
               ledger -> {
-                ledger.forgetCounted(nowMillis);
+                ledger.forgetCounted(nowMillis, calendar);
                 return null;
               });
         });
+  }
+
+  /** A user's ledger here is theirs whatever their team: it counts on after a move as before. */
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    return Mono.empty();
   }
 
   /**
@@ -141,7 +194,7 @@ public final class MemoryLimitStore implements LimitStore {
           PriorityQueue<UserUsage> heaviest = new PriorityQueue<>(lightestFirst);
           for (String userId : ledgers.keySet()) {
             UsageSnapshot usage =
-                withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis));
+                withLedger(userId, nowMillis, false, ledger -> ledger.usage(nowMillis, calendar));
             if (usage != null && usage.tokens(window) > 0) {
               heaviest.add(new UserUsage(userId, usage));
               if (heaviest.size() > count) {
@@ -161,12 +214,20 @@ public final class MemoryLimitStore implements LimitStore {
       ledgers.computeIfPresent(
           userId,
           (id, ledger) -> {
-            if (ledger.isIdle(nowMillis)) {
+            if (ledger.isIdle(nowMillis, calendar)) {
               tracked.decrementAndGet();
               return null;
             }
             return ledger;
           });
+    }
+    for (String team : teamLedgers.keySet()) {
+      synchronized (teamLock(team)) {
+        UserLedger ledger = teamLedgers.get(team);
+        if (ledger != null) {
+          dropIfIdle(team, ledger, nowMillis);
+        }
+      }
     }
     if (tracked.get() < maxUsers && saturated.compareAndSet(true, false)) {
       log.info("in-memory limit store tracks {} users: admitting new users again", tracked.get());
@@ -205,7 +266,7 @@ public final class MemoryLimitStore implements LimitStore {
             }
             throw e;
           }
-          if (ledger.isIdle(nowMillis)) {
+          if (ledger.isIdle(nowMillis, calendar)) {
             tracked.decrementAndGet();
             return null;
           }
@@ -214,6 +275,51 @@ public final class MemoryLimitStore implements LimitStore {
     @SuppressWarnings("unchecked")
     T value = (T) result[0];
     return value;
+  }
+
+  /**
+   * Runs {@code operation} on the user's ledger of {@code ledgerName} and, for a team member, the
+   * team's ledger, under the team's lock and then the user's. The team ledger is created only with
+   * the user's ({@code create}); null as {@link #withLedger}.
+   */
+  private <T> T withTeam(
+      String ledgerName,
+      long nowMillis,
+      boolean create,
+      BiFunction<UserLedger, Optional<UserLedger>, T> operation) {
+    String userId = Ledgers.user(ledgerName);
+    Optional<String> team = Ledgers.team(ledgerName);
+    if (team.isEmpty()) {
+      return withLedger(
+          userId, nowMillis, create, ledger -> operation.apply(ledger, Optional.empty()));
+    }
+    String name = team.get();
+    synchronized (teamLock(name)) {
+      UserLedger teamLedger =
+          create ? teamLedgers.computeIfAbsent(name, n -> new UserLedger()) : teamLedgers.get(name);
+      try {
+        return withLedger(
+            userId,
+            nowMillis,
+            create,
+            ledger -> operation.apply(ledger, Optional.ofNullable(teamLedger)));
+      } finally {
+        if (teamLedger != null) {
+          dropIfIdle(name, teamLedger, nowMillis);
+        }
+      }
+    }
+  }
+
+  private Object teamLock(String team) {
+    return teamLocks.computeIfAbsent(team, name -> new Object());
+  }
+
+  /** Called under the team's lock. */
+  private void dropIfIdle(String team, UserLedger ledger, long nowMillis) {
+    if (ledger.isIdle(nowMillis, calendar)) {
+      teamLedgers.remove(team, ledger);
+    }
   }
 
   private UserLedger newLedger() {

@@ -1,21 +1,23 @@
 package io.simpletokenlimiter.limit.store.memory;
 
 import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.CalendarMonth;
+import io.simpletokenlimiter.limit.LimitScope;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
-import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.Window;
-import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.util.Arrays;
 
 /**
- * One user's buckets and leases, and the admission rules of {@link LimitStore} in plain Java. Not
- * thread-safe: the store runs every call under the user's lock. The Redis store's Lua scripts
- * implement the same rules; {@code LimitStoreContract} holds both to them.
+ * One user's (or one team's) buckets, month and leases, and the counting rules of {@link
+ * LimitStore} in plain Java; {@link MemoryAdmission} decides over a user's and their team's ledgers
+ * together. Not thread-safe: the store runs every call under the user's lock (and the team's). The
+ * Redis store's Lua scripts implement the same rules; {@code LimitStoreContract} holds both to
+ * them.
  *
  * <p>Compact on purpose, as the memory store may track hundreds of thousands of users: only buckets
  * that hold tokens are kept, per window as one {@code long[]} of {@code (latest charge time,
@@ -38,56 +40,68 @@ final class UserLedger {
 
   private long[] leaseTerms;
 
+  /** The calendar month charged last, by its first millisecond, and its units. */
+  private long monthStartMillis = Long.MIN_VALUE;
+
+  private long monthTokens;
+
+  /**
+   * Whether a monthly quota has applied to this ledger: only then does its month's usage keep the
+   * ledger in memory past the day window (most deployments have none, and keep users for a day).
+   */
+  private boolean keepsMonth;
+
   /** The latest time any write has seen; calls never run earlier than this. */
   private long latestMillis = Long.MIN_VALUE;
 
-  Admission admit(AdmitCommand command, LimitStore holder) {
-    long now = at(command.nowMillis());
-    expireLeases(now);
-    ReservationRequest request = command.request();
-    Limits limits = command.limits();
+  /** The room left in the tightest limited window or month, in units; MAX_VALUE if none. */
+  long room(Limits limits, long now, CalendarMonth.Span month) {
     long pending = pendingTokens();
-
-    long granted = request.maxCompletionPerChoice();
+    long room = Long.MAX_VALUE;
     for (Window window : WINDOWS) {
       if (limits.limits(window)) {
-        long room = limits.tokens(window) - counted(window, now) - pending;
-        granted =
-            Math.min(granted, Math.floorDiv(room - request.promptTokens(), request.choices()));
+        room = Math.min(room, limits.tokens(window) - counted(window, now) - pending);
       }
     }
-    if (granted < request.minCompletionPerChoice()) {
-      return rejectForTokens(request.minimumCost(), limits, now, pending);
+    if (limits.limitsMonth()) {
+      room = Math.min(room, limits.tokensPerMonth() - countedMonth(month) - pending);
     }
-    if (leaseCount() >= limits.maxConcurrent()) {
-      return new Admission.Rejected(
-          LimitType.CONCURRENT, RetryHints.SHORT_RETRY_MILLIS, quota(limits, now));
-    }
-    long reserved = request.costWith(granted);
-    putLease(command.leaseId(), reserved, now + command.leaseTtlMillis());
-    wroteAt(now);
-    return new Admission.Admitted(
-        command.userId(), command.leaseId(), reserved, granted, quota(limits, now), holder);
+    return room;
   }
 
-  boolean settle(String leaseId, long chargedTokens, long nowMillis) {
+  /** Remembers that a monthly quota applies, so the month's usage outlives the day window. */
+  void keepMonthIf(Limits limits) {
+    keepsMonth |= limits.limitsMonth();
+  }
+
+  boolean slotFree(Limits limits) {
+    return leaseCount() < limits.maxConcurrent();
+  }
+
+  void recordLease(String leaseId, long reserved, long expiresAt, long now) {
+    putLease(leaseId, reserved, expiresAt);
+    wroteAt(now);
+  }
+
+  boolean settle(String leaseId, long chargedTokens, long nowMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
+    CalendarMonth.Span month = calendar.at(now);
     int index = leaseIndex(leaseId);
     if (index >= 0) {
       removeLease(index);
     }
-    expireLeases(now);
+    expireLeases(now, month);
     if (index < 0) {
       return false;
     }
     wroteAt(now);
-    charge(chargedTokens, now);
+    charge(chargedTokens, now, month);
     return true;
   }
 
-  boolean renew(String leaseId, long nowMillis, long leaseTtlMillis) {
+  boolean renew(String leaseId, long nowMillis, long leaseTtlMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
-    expireLeases(now);
+    expireLeases(now, calendar.at(now));
     int index = leaseIndex(leaseId);
     if (index < 0) {
       return false;
@@ -97,55 +111,96 @@ final class UserLedger {
     return true;
   }
 
-  UsageSnapshot usage(long nowMillis) {
+  UsageSnapshot usage(long nowMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
-    expireLeases(now);
+    CalendarMonth.Span month = calendar.at(now);
+    expireLeases(now, month);
     long pending = pendingTokens();
     return new UsageSnapshot(
         counted(Window.MINUTE, now) + pending,
         counted(Window.HOUR, now) + pending,
         counted(Window.DAY, now) + pending,
+        countedMonth(month) + pending,
         leaseCount());
   }
 
-  /** Nothing in flight and nothing left in the longest window: the ledger can be dropped. */
-  boolean isIdle(long nowMillis) {
+  /**
+   * Nothing in flight and nothing left in the day window or, under a monthly quota, the month: the
+   * ledger can be dropped. A month's usage then keeps its ledger until the month ends, so that a
+   * monthly quota cannot be escaped by going quiet for a day.
+   */
+  boolean isIdle(long nowMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
-    return leaseIds == null && counted(Window.DAY, now) == 0;
+    return leaseIds == null
+        && counted(Window.DAY, now) == 0
+        && (!keepsMonth || countedMonth(calendar.at(now)) == 0);
   }
 
-  private Admission rejectForTokens(long minimumCost, Limits limits, long now, long pending) {
-    Window blocking = null;
+  /**
+   * Why {@code minimumUnits} does not fit: the blocking window or month that frees latest, and when
+   * enough of it will have freed.
+   */
+  Admission.Rejected rejection(
+      long minimumUnits, Limits limits, long now, CalendarMonth.Span month, LimitScope scope) {
+    long pending = pendingTokens();
+    LimitType blocking = null;
     long retryMillis = -1;
     for (Window window : WINDOWS) {
       if (!limits.limits(window)) {
         continue;
       }
-      long overflow = counted(window, now) + pending + minimumCost - limits.tokens(window);
+      long overflow = counted(window, now) + pending + minimumUnits - limits.tokens(window);
       if (overflow > 0) {
         long wait = millisUntilFreed(window, now, overflow);
         // Only in-flight reservations could make room: they settle soon, so retry shortly.
         long windowRetry = wait < 0 ? RetryHints.SHORT_RETRY_MILLIS : wait;
         if (windowRetry >= retryMillis) {
-          blocking = window;
+          blocking = window.limitType();
           retryMillis = windowRetry;
         }
       }
     }
-    return new Admission.Rejected(blocking.limitType(), retryMillis, quota(limits, now));
+    if (limits.limitsMonth()) {
+      long counted = countedMonth(month);
+      long overflow = counted + pending + minimumUnits - limits.tokensPerMonth();
+      if (overflow > 0) {
+        long monthRetry =
+            counted >= overflow
+                ? Math.max(1, month.endMillis() - now)
+                : RetryHints.SHORT_RETRY_MILLIS;
+        if (monthRetry >= retryMillis) {
+          blocking = LimitType.MONTH;
+          retryMillis = monthRetry;
+        }
+      }
+    }
+    return new Admission.Rejected(blocking, retryMillis, quota(limits, now, month), scope);
   }
 
-  private Quota quota(Limits limits, long now) {
+  Quota quota(Limits limits, long now, CalendarMonth.Span month) {
     long pending = pendingTokens();
-    Window tightest = null;
+    LimitType tightest = null;
+    long limit = Limits.UNLIMITED;
     long remaining = Long.MAX_VALUE;
+    long reset = 0;
     for (Window window : WINDOWS) {
       if (limits.limits(window)) {
         long windowRemaining = limits.tokens(window) - counted(window, now) - pending;
         if (windowRemaining < remaining) {
-          tightest = window;
+          tightest = window.limitType();
+          limit = limits.tokens(window);
           remaining = windowRemaining;
+          reset = millisUntilEmpty(window, now);
         }
+      }
+    }
+    if (limits.limitsMonth()) {
+      long monthRemaining = limits.tokensPerMonth() - countedMonth(month) - pending;
+      if (monthRemaining < remaining) {
+        tightest = LimitType.MONTH;
+        limit = limits.tokensPerMonth();
+        remaining = monthRemaining;
+        reset = countedMonth(month) > 0 ? Math.max(0, month.endMillis() - now) : 0;
       }
     }
     if (tightest == null) {
@@ -158,12 +213,14 @@ final class UserLedger {
           leaseCount());
     }
     return new Quota(
-        tightest.limitType(),
-        limits.tokens(tightest),
-        Math.max(0, remaining),
-        millisUntilEmpty(tightest, now),
-        limits.maxConcurrent(),
-        leaseCount());
+        tightest, limit, Math.max(0, remaining), reset, limits.maxConcurrent(), leaseCount());
+  }
+
+  // --- the month ---------------------------------------------------------------------------
+
+  /** The month's units; a month ahead of {@code month} (a clock ahead wrote it) counts too. */
+  private long countedMonth(CalendarMonth.Span month) {
+    return monthStartMillis >= month.startMillis() ? monthTokens : 0;
   }
 
   // --- buckets -----------------------------------------------------------------------------
@@ -232,10 +289,15 @@ final class UserLedger {
    * Adds tokens to the bucket of {@code now} in every window, and drops the buckets no window
    * counts any more. Writes never run earlier than the latest one, so the newest bucket is last.
    */
-  private void charge(long tokens, long now) {
+  private void charge(long tokens, long now, CalendarMonth.Span month) {
     if (tokens <= 0) {
       return;
     }
+    if (monthStartMillis < month.startMillis()) {
+      monthStartMillis = month.startMillis();
+      monthTokens = 0;
+    }
+    monthTokens += tokens;
     for (Window window : WINDOWS) {
       long[] pairs = buckets(window);
       int live = 0;
@@ -309,7 +371,7 @@ final class UserLedger {
   }
 
   /** Charges the whole reservation of every expired lease: its replica died mid-request. */
-  private void expireLeases(long now) {
+  void expireLeases(long now, CalendarMonth.Span month) {
     long expired = 0;
     boolean any = false;
     for (int i = leaseCount() - 1; i >= 0; i--) {
@@ -321,7 +383,7 @@ final class UserLedger {
     }
     if (any) {
       wroteAt(now);
-      charge(expired, now);
+      charge(expired, now, month);
     }
   }
 
@@ -332,7 +394,7 @@ final class UserLedger {
    * seen if its own clock is behind (a stepped clock, or a replica behind another). Only writes
    * move that time, exactly as the Redis scripts' {@code "t"} field: a read never changes state.
    */
-  private long at(long nowMillis) {
+  long at(long nowMillis) {
     return Math.max(latestMillis, nowMillis);
   }
 
@@ -341,12 +403,14 @@ final class UserLedger {
   }
 
   /** Empties every window; live leases keep their reservations. */
-  void forgetCounted(long nowMillis) {
+  void forgetCounted(long nowMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
-    expireLeases(now);
+    expireLeases(now, calendar.at(now));
     for (Window window : WINDOWS) {
       setBuckets(window, null);
     }
+    monthStartMillis = Long.MIN_VALUE;
+    monthTokens = 0;
     wroteAt(now);
   }
 }

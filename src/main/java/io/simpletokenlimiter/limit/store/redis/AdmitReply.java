@@ -1,14 +1,16 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.simpletokenlimiter.limit.LimitScope;
 import java.util.List;
 
 /**
  * The reply of {@code admit.lua}, by name. The script answers a flat array (Lua has no records):
- * {@code {admitted, first, second, tightest, limit, remaining, reset, inFlight}}, where {@code
- * first, second} are the granted completion per choice and the reserved tokens when admitted, or
- * the blocking window and the retry hint when rejected. Windows are numbered from 1 in {@link
- * io.simpletokenlimiter.limit.Window} order; 0 is the in-flight limit (blocking) or "no limited
- * window" (tightest).
+ * {@code {admitted, first, second, tightest, limit, remaining, reset, inFlight, scope,
+ * quotaScope}}, where {@code first, second} are the granted completion per choice and the reserved
+ * tokens when admitted, or the blocking window and the retry hint when rejected. Windows are
+ * numbered from 1 in {@link io.simpletokenlimiter.limit.Window} order; 0 is the in-flight limit
+ * (blocking) or "no limited window" (tightest), and one past the last window is the calendar month;
+ * scope is 1 when the team's limit blocked.
  */
 record AdmitReply(
     boolean admitted,
@@ -20,9 +22,11 @@ record AdmitReply(
     long limitTokens,
     long remainingTokens,
     long resetMillis,
-    int inFlight) {
+    int inFlight,
+    LimitScope scope,
+    LimitScope quotaScope) {
 
-  private static final int LENGTH = 8;
+  private static final int LENGTH = 10;
 
   static AdmitReply from(List<?> reply) {
     if (reply.size() != LENGTH) {
@@ -41,7 +45,9 @@ record AdmitReply(
         number(reply, 4),
         number(reply, 5),
         number(reply, 6),
-        Math.toIntExact(number(reply, 7)));
+        Math.toIntExact(number(reply, 7)),
+        number(reply, 8) == 1 ? LimitScope.TEAM : LimitScope.USER,
+        number(reply, 9) == 1 ? LimitScope.TEAM : LimitScope.USER);
   }
 
   static long number(List<?> reply, int index) {

@@ -20,7 +20,10 @@ record LimitScripts(
     RedisScript<Long> settle,
     RedisScript<Long> renew,
     RedisScript<List> usage,
-    RedisScript<Long> forget) {
+    RedisScript<Long> forget,
+    RedisScript<List> carryRead,
+    RedisScript<Long> carryIn,
+    RedisScript<Long> carrySubtract) {
 
   static LimitScripts load() {
     String prelude = read("prelude.lua");
@@ -29,7 +32,10 @@ record LimitScripts(
         script(prelude, "settle.lua", Long.class),
         script(prelude, "renew.lua", Long.class),
         script(prelude, "usage.lua", List.class),
-        script(prelude, "forget.lua", Long.class));
+        script(prelude, "forget.lua", Long.class),
+        script(prelude, "carry-read.lua", List.class),
+        script(prelude, "carry-in.lua", Long.class),
+        script(prelude, "carry-subtract.lua", Long.class));
   }
 
   private static <T> RedisScript<T> script(String prelude, String name, Class<T> resultType) {

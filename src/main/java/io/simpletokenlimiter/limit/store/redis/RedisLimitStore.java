@@ -1,20 +1,24 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
+import io.simpletokenlimiter.limit.TokenWeights;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -41,13 +45,31 @@ public final class RedisLimitStore implements LimitStore {
   private final LimitScripts scripts = LimitScripts.load();
   private final String shortRetryMillis;
   private final RedisUsageIndex usageIndex;
+  private final CalendarMonth calendar;
 
   public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
     this(new ReactiveStringRedisTemplate(connectionFactory));
   }
 
+  public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory, CalendarMonth calendar) {
+    this(
+        new ReactiveStringRedisTemplate(connectionFactory),
+        RetryHints.SHORT_RETRY_MILLIS,
+        RedisUsageIndex.FLUSH_EVERY,
+        calendar);
+  }
+
   public RedisLimitStore(ReactiveStringRedisTemplate redis) {
     this(redis, RetryHints.SHORT_RETRY_MILLIS, RedisUsageIndex.FLUSH_EVERY);
+  }
+
+  public RedisLimitStore(ReactiveStringRedisTemplate redis, CalendarMonth calendar) {
+    this(redis, RetryHints.SHORT_RETRY_MILLIS, RedisUsageIndex.FLUSH_EVERY, calendar);
+  }
+
+  RedisLimitStore(
+      ReactiveStringRedisTemplate redis, long shortRetryMillis, Duration usageIndexFlushEvery) {
+    this(redis, shortRetryMillis, usageIndexFlushEvery, CalendarMonth.UTC);
   }
 
   /**
@@ -55,8 +77,12 @@ public final class RedisLimitStore implements LimitStore {
    * period for sending the usage index (a test measures a request without it).
    */
   RedisLimitStore(
-      ReactiveStringRedisTemplate redis, long shortRetryMillis, Duration usageIndexFlushEvery) {
+      ReactiveStringRedisTemplate redis,
+      long shortRetryMillis,
+      Duration usageIndexFlushEvery,
+      CalendarMonth calendar) {
     this.redis = redis;
+    this.calendar = calendar;
     this.shortRetryMillis = Long.toString(shortRetryMillis);
     this.usageIndex = new RedisUsageIndex(redis, usageIndexFlushEvery);
   }
@@ -94,30 +120,59 @@ public final class RedisLimitStore implements LimitStore {
         .then();
   }
 
-  /** The one key of a user; the braces are the hash tag. */
-  static String key(String userId) {
-    return "stl:{" + userId + "}:ledger";
+  /**
+   * The key of a ledger ({@link Ledgers}); the braces are the hash tag. A team member's key is in
+   * the team's slot, beside the team's own, so that one script sees both on Redis Cluster too.
+   */
+  static String key(String ledger) {
+    Optional<String> team = Ledgers.team(ledger);
+    if (team.isPresent()) {
+      return "stl:{team:" + team.get() + "}:user:" + Ledgers.user(ledger);
+    }
+    return "stl:{" + ledger + "}:ledger";
+  }
+
+  static String teamKey(String team) {
+    return "stl:{team:" + team + "}:team";
+  }
+
+  /** The user's key, then the team's for a team member. */
+  private static List<String> keys(String ledger) {
+    return Ledgers.team(ledger)
+        .map(team -> List.of(key(ledger), teamKey(team)))
+        .orElseGet(() -> List.of(key(ledger)));
   }
 
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     ReservationRequest request = command.request();
-    Limits limits = command.limits();
+    TokenWeights weights = command.weights();
     List<String> args = windowArgs(command.nowMillis());
     args.add(command.leaseId());
     args.add(Long.toString(command.leaseTtlMillis()));
-    args.add(Long.toString(request.promptTokens()));
+    args.add(Long.toString(weights.promptUnits(request.promptTokens())));
     args.add(Integer.toString(request.choices()));
     args.add(Long.toString(request.minCompletionPerChoice()));
     args.add(Long.toString(request.maxCompletionPerChoice()));
-    args.add(Integer.toString(limits.maxConcurrent()));
+    args.add(Long.toString(weights.completionMillis()));
     args.add(shortRetryMillis);
+    addLimits(args, command.limits());
+    command.team().ifPresent(team -> addLimits(args, team.limits()));
+    // Without the team's limits (the outage fallback writing back a member's usage) only the
+    // user's own ledger is charged.
+    List<String> keys =
+        command.team().isPresent() ? keys(command.userId()) : List.of(key(command.userId()));
+    return run(scripts.admit(), keys, args)
+        .map(reply -> admission(command, AdmitReply.from(reply)))
+        .doOnNext(admission -> indexAdmission(admission, command.nowMillis()));
+  }
+
+  private static void addLimits(List<String> args, Limits limits) {
+    args.add(Integer.toString(limits.maxConcurrent()));
     for (Window window : WINDOWS) {
       args.add(Long.toString(limits.tokens(window)));
     }
-    return run(scripts.admit(), command.userId(), args)
-        .map(reply -> admission(command, AdmitReply.from(reply)))
-        .doOnNext(admission -> indexAdmission(admission, command.nowMillis()));
+    args.add(Long.toString(limits.tokensPerMonth()));
   }
 
   @Override
@@ -125,7 +180,7 @@ public final class RedisLimitStore implements LimitStore {
     List<String> args = windowArgs(nowMillis);
     args.add(leaseId);
     args.add(Long.toString(chargedTokens));
-    return run(scripts.settle(), userId, args).map(found -> found == 1L);
+    return run(scripts.settle(), keys(userId), args).map(found -> found == 1L);
   }
 
   @Override
@@ -133,12 +188,18 @@ public final class RedisLimitStore implements LimitStore {
     List<String> args = windowArgs(nowMillis);
     args.add(leaseId);
     args.add(Long.toString(leaseTtlMillis));
-    return run(scripts.renew(), userId, args).map(renewed -> renewed == 1L);
+    return run(scripts.renew(), keys(userId), args).map(renewed -> renewed == 1L);
   }
 
   @Override
   public Mono<UsageSnapshot> usage(String userId, long nowMillis) {
-    return run(scripts.usage(), userId, windowArgs(nowMillis))
+    return run(scripts.usage(), List.of(key(userId)), windowArgs(nowMillis))
+        .map(reply -> UsageReply.from(reply).snapshot());
+  }
+
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return run(scripts.usage(), List.of(teamKey(team)), windowArgs(nowMillis))
         .map(reply -> UsageReply.from(reply).snapshot());
   }
 
@@ -147,18 +208,21 @@ public final class RedisLimitStore implements LimitStore {
    * connection on one I/O thread, and what follows an admission (rewriting up to a megabyte of
    * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
    */
-  private <T> Mono<T> run(RedisScript<T> script, String userId, List<String> args) {
-    return redis
-        .execute(script, List.of(key(userId)), args)
-        .single()
-        .publishOn(Schedulers.parallel());
+  private <T> Mono<T> run(RedisScript<T> script, List<String> keys, List<String> args) {
+    return redis.execute(script, keys, args).single().publishOn(Schedulers.parallel());
   }
 
-  /** Now, then the windows shortest first: the scripts take every span from here. */
-  private static List<String> windowArgs(long nowMillis) {
+  /**
+   * Now, the windows shortest first, then the calendar month of now: the scripts take every span
+   * from here.
+   */
+  private List<String> windowArgs(long nowMillis) {
     List<String> args = new ArrayList<>(32);
     args.add(Long.toString(nowMillis));
     args.addAll(WINDOW_SPANS);
+    CalendarMonth.Span month = calendar.at(nowMillis);
+    args.add(Long.toString(month.startMillis()));
+    args.add(Long.toString(month.endMillis()));
     return args;
   }
 
@@ -180,7 +244,7 @@ public final class RedisLimitStore implements LimitStore {
 
   private Admission admission(AdmitCommand command, AdmitReply reply) {
     LimitType tightest =
-        reply.tightestWindow() == 0 ? LimitType.MINUTE : window(reply.tightestWindow()).limitType();
+        reply.tightestWindow() == 0 ? LimitType.MINUTE : limitType(reply.tightestWindow());
     Quota quota =
         new Quota(
             tightest,
@@ -188,7 +252,8 @@ public final class RedisLimitStore implements LimitStore {
             reply.remainingTokens(),
             reply.resetMillis(),
             command.limits().maxConcurrent(),
-            reply.inFlight());
+            reply.inFlight(),
+            reply.quotaScope());
     if (reply.admitted()) {
       return new Admission.Admitted(
           command.userId(),
@@ -199,15 +264,13 @@ public final class RedisLimitStore implements LimitStore {
           this);
     }
     LimitType blocking =
-        reply.blockingWindow() == 0
-            ? LimitType.CONCURRENT
-            : window(reply.blockingWindow()).limitType();
-    return new Admission.Rejected(blocking, reply.retryAfterMillis(), quota);
+        reply.blockingWindow() == 0 ? LimitType.CONCURRENT : limitType(reply.blockingWindow());
+    return new Admission.Rejected(blocking, reply.retryAfterMillis(), quota, reply.scope());
   }
 
-  /** Scripts number windows from 1, in {@link Window} order. */
-  private static Window window(int index) {
-    return WINDOWS[index - 1];
+  /** Scripts number windows from 1, in {@link Window} order, then the month. */
+  private static LimitType limitType(int index) {
+    return index > WINDOWS.length ? LimitType.MONTH : WINDOWS[index - 1].limitType();
   }
 
   /**
@@ -216,7 +279,33 @@ public final class RedisLimitStore implements LimitStore {
    */
   @Override
   public Mono<Void> forget(String userId, long nowMillis) {
-    return run(scripts.forget(), userId, windowArgs(nowMillis)).then();
+    return run(scripts.forget(), List.of(key(userId)), windowArgs(nowMillis)).then();
+  }
+
+  /**
+   * Carries the user's counts from the ledger of their old team to the new one, whose key is in
+   * another slot: read the old ledger, add what it counts to the new one, then take exactly that
+   * out of the old one. Until the last step both count it, so nothing is ever under-counted; a
+   * replica still on the old team meanwhile charges the old ledger, and carries that itself when it
+   * reloads. The team ledgers keep what they counted: the old team spent it.
+   */
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    if (key(fromLedger).equals(key(toLedger))) {
+      return Mono.empty();
+    }
+    return run(scripts.carryRead(), List.of(key(fromLedger)), windowArgs(nowMillis))
+        .flatMap(
+            fields -> {
+              if (fields.isEmpty()) {
+                return Mono.empty();
+              }
+              List<String> args = windowArgs(nowMillis);
+              fields.forEach(field -> args.add(field.toString()));
+              return run(scripts.carryIn(), List.of(key(toLedger)), args)
+                  .then(run(scripts.carrySubtract(), List.of(key(fromLedger)), args));
+            })
+        .then();
   }
 
   /** The heaviest users from the usage index, each read exactly; see {@link RedisUsageIndex}. */

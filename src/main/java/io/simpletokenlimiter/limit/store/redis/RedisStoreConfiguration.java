@@ -7,9 +7,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.config.store.RedisStoreSelected;
 import io.simpletokenlimiter.config.store.StoreSelection;
+import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,8 +69,14 @@ public class RedisStoreConfiguration {
   }
 
   @Bean
-  RedisLimitStore redisLimitStore(ReactiveRedisConnectionFactory connectionFactory) {
-    return new RedisLimitStore(connectionFactory);
+  RedisLimitStore redisLimitStore(
+      ReactiveRedisConnectionFactory connectionFactory,
+      ObjectProvider<TokenLimitProperties> properties) {
+    CalendarMonth calendar =
+        Optional.ofNullable(properties.getIfAvailable())
+            .map(TokenLimitProperties::calendar)
+            .orElse(CalendarMonth.UTC);
+    return new RedisLimitStore(connectionFactory, calendar);
   }
 
   /** How many replicas share this Redis: what an outage's per-replica share is divided by. */

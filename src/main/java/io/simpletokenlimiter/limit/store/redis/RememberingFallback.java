@@ -93,15 +93,12 @@ final class RememberingFallback {
               grantedInOutage.computeIfAbsent(command.userId(), u -> new AtomicLong());
           long room =
               share.tokens() == Long.MAX_VALUE ? Long.MAX_VALUE : share.tokens() - granted.get();
-          long fits =
-              room == Long.MAX_VALUE
-                  ? Long.MAX_VALUE
-                  : Math.floorDiv(room - request.promptTokens(), request.choices());
-          long completion = Math.min(request.maxCompletionPerChoice(), fits);
+          long completion =
+              room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
           if (completion < request.minCompletionPerChoice()) {
             return Mono.just(rejected(command, share, Math.max(0, room)));
           }
-          long upfront = request.costWith(completion);
+          long upfront = command.unitsWith(completion);
           if (share.tokens() != Long.MAX_VALUE && granted.addAndGet(upfront) > share.tokens()) {
             granted.addAndGet(-upfront); // a concurrent admission took the room first
             return Mono.just(rejected(command, share, 0));
@@ -117,7 +114,9 @@ final class RememberingFallback {
                       completion),
                   command.limits(),
                   command.nowMillis(),
-                  command.leaseTtlMillis());
+                  command.leaseTtlMillis(),
+                  command.weights(),
+                  command.team());
           return memory
               .admit(within)
               .doOnNext(

@@ -181,6 +181,27 @@ public final class ResilientLimitStore implements LimitStore {
   }
 
   /**
+   * Carries in the shared store; this replica's fallback keeps users apart from their team, so it
+   * has nothing to carry. A failure is logged by the caller: the move then counts from zero there.
+   */
+  @Override
+  public Mono<Void> carryOver(String fromLedger, String toLedger, long nowMillis) {
+    return guarded("carry", primary.carryOver(fromLedger, toLedger, nowMillis));
+  }
+
+  /** The shared team usage; while it is down, this replica's fallback counts. */
+  @Override
+  public Mono<UsageSnapshot> teamUsage(String team, long nowMillis) {
+    return guarded("usage", primary.teamUsage(team, nowMillis))
+        .onErrorResume(
+            StoreUnavailableException.class,
+            down ->
+                fallback
+                    .map(f -> f.memory().teamUsage(team, nowMillis))
+                    .orElseGet(() -> Mono.error(down)));
+  }
+
+  /**
    * Forgets in the shared store (an error if it is down: the operator must know it did not happen)
    * and in this replica's fallback, which counted for the user during any outage.
    */

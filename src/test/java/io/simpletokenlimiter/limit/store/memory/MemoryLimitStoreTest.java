@@ -20,7 +20,8 @@ import reactor.core.scheduler.Schedulers;
 
 class MemoryLimitStoreTest extends LimitStoreContract {
 
-  private final MemoryLimitStore store = new MemoryLimitStore();
+  private final MemoryLimitStore store =
+      new MemoryLimitStore(Integer.MAX_VALUE, new SimpleMeterRegistry(), SEOUL);
 
   @Override
   protected LimitStore store() {

@@ -19,7 +19,7 @@ class RedisClusterStoreTest extends LimitStoreContract {
   @BeforeAll
   static void connect() {
     connections = RedisConnections.cluster(SharedRedis.cluster());
-    store = new RedisLimitStore(connections);
+    store = new RedisLimitStore(connections, SEOUL);
   }
 
   @AfterAll

@@ -6,12 +6,16 @@ import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
+import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TokenWeights;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.testing.redis.RedisConnections;
 import io.simpletokenlimiter.testing.redis.RedisServerExtension;
 import io.simpletokenlimiter.testing.redis.RespConnection;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -73,6 +77,60 @@ class RedisCommandsPerRequestTest {
     } finally {
       connections.destroy();
     }
+  }
+
+  /**
+   * A team member's request reads and writes the team's hash too, in the same scripts: one more
+   * HGETALL and HSET each, one more HDEL in the settle, and the team hash's own PEXPIRE (about once
+   * an hour, due at the moment measured here, as the user's is): 8 + 6.
+   */
+  @Test
+  void aTeamMembersAdmissionAndSettlementExecuteAtMostFourteenCommands() {
+    LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
+    try {
+      RedisLimitStore store =
+          new RedisLimitStore(
+              new ReactiveStringRedisTemplate(connections),
+              RetryHints.SHORT_RETRY_MILLIS,
+              Duration.ofHours(1));
+      Team team = new Team("team-" + UUID.randomUUID(), LIMITS);
+      String member = Ledgers.member(team.name(), "alice");
+      long now = T0;
+      for (int i = 0; i < 180; i++, now += 20_000) {
+        teamRequest(store, member, team, now);
+      }
+      store.flushUsageIndex().block(BLOCK);
+
+      try (RespConnection connection = REDIS.server().connect()) {
+        connection.call("CONFIG", "RESETSTAT");
+        teamRequest(store, member, team, now + 1_000);
+        Map<String, Long> calls = commandCalls(connection.callString("INFO", "commandstats"));
+        long total = calls.values().stream().mapToLong(Long::longValue).sum();
+        System.out.println(
+            "redis commands for a team member's admit + settle: " + total + " " + calls);
+
+        assertThat(total).isLessThanOrEqualTo(14);
+        assertThat(calls.get("hgetall")).isEqualTo(4);
+        assertThat(calls.get("evalsha")).isEqualTo(2);
+      }
+    } finally {
+      connections.destroy();
+    }
+  }
+
+  private static void teamRequest(RedisLimitStore store, String member, Team team, long now) {
+    AdmitCommand command =
+        new AdmitCommand(
+            member,
+            UUID.randomUUID().toString(),
+            ReservationRequest.fixed(50, 1, 150),
+            LIMITS,
+            now,
+            30_000,
+            TokenWeights.ONE,
+            Optional.of(team));
+    Admitted admitted = (Admitted) store.admit(command).block(BLOCK);
+    store.settle(member, admitted.leaseId(), 120, now + 500).block(BLOCK);
   }
 
   private static void request(RedisLimitStore store, String user, long now) {

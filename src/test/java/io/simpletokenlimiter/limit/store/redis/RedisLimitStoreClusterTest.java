@@ -58,7 +58,8 @@ class RedisLimitStoreClusterTest extends RedisLimitStoreScenarios {
               new io.simpletokenlimiter.limit.store.AdmitCommand(
                   someone, "lease", ReservationRequest.fixed(0, 1, 10), LIMITS, T0, TTL))
           .block(BLOCK);
-      assertThat(store.usage(someone, T0).block(BLOCK)).isEqualTo(new UsageSnapshot(10, 10, 10, 1));
+      assertThat(store.usage(someone, T0).block(BLOCK))
+          .isEqualTo(new UsageSnapshot(10, 10, 10, 10, 1));
       nodesUsed.add(slotOf(RedisLimitStore.key(someone)) * 3 / 16_384);
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
+import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
@@ -90,14 +91,15 @@ abstract class RedisLimitStoreScenarios {
   void bucketsNoWindowCountsAreDeletedWhenALeaseEnds() {
     String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    assertThat(call(key, "HLEN", key)).isEqualTo(5L); // t, x and one bucket per window
+    assertThat(call(key, "HLEN", key)).isEqualTo(6L); // t, x, one bucket per window, the month
 
     for (long at = T0; at < T0 + 3 * 3_600_000L; at += 13_000) {
       settleNew(ReservationRequest.fixed(0, 1, 1), 1, at);
     }
 
-    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t and x
-    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 2, 5L + 61 + 13 + 2);
+    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t, x and
+    // the month
+    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 3, 5L + 61 + 13 + 3);
   }
 
   @Test
@@ -118,7 +120,9 @@ abstract class RedisLimitStoreScenarios {
             bucket(Window.HOUR, "h"),
             offset(Window.HOUR) + ":100",
             bucket(Window.DAY, "d"),
-            offset(Window.DAY) + ":100");
+            offset(Window.DAY) + ":100",
+            "M:" + CalendarMonth.UTC.at(T0).startMillis(),
+            "100");
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
     assertThat(call(key, "HGET", key, "l:" + admitted.leaseId())).isEqualTo("100:" + (T0 + TTL));
   }

@@ -56,7 +56,8 @@ class RedisMemoryFootprintTest {
       long lightBytes = report(server, light);
 
       assertThat(steadyBytes).isLessThan(4_500);
-      assertThat(heavyBytes).isLessThan(6_000);
+      // 7.0's listpack of 221 fields (the month's among them) allocates 6,248 B
+      assertThat(heavyBytes).isLessThan(6_500);
       assertThat(lightBytes).isLessThan(400);
     } finally {
       connections.destroy();

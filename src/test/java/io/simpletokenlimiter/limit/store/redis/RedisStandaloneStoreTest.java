@@ -19,7 +19,7 @@ class RedisStandaloneStoreTest extends LimitStoreContract {
   @BeforeAll
   static void connect() {
     connections = RedisConnections.standalone(SharedRedis.standalone());
-    store = new RedisLimitStore(connections);
+    store = new RedisLimitStore(connections, SEOUL);
   }
 
   @AfterAll

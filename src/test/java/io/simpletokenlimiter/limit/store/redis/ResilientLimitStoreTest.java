@@ -402,6 +402,16 @@ class ResilientLimitStoreTest {
     }
 
     @Override
+    public Mono<UsageSnapshot> teamUsage(String team, long now) {
+      return call(delegate.teamUsage(team, now));
+    }
+
+    @Override
+    public Mono<Void> carryOver(String from, String to, long now) {
+      return call(delegate.carryOver(from, to, now));
+    }
+
+    @Override
     public Mono<Void> forget(String userId, long now) {
       return call(delegate.forget(userId, now));
     }

@@ -30,8 +30,8 @@ class ResilientRedisStoreTest extends LimitStoreContract {
     connections = RedisConnections.standalone(SharedRedis.standalone());
     store =
         ResilientLimitStore.withFallback(
-            new RedisLimitStore(connections),
-            new MemoryLimitStore(),
+            new RedisLimitStore(connections, SEOUL),
+            new MemoryLimitStore(Integer.MAX_VALUE, new SimpleMeterRegistry(), SEOUL),
             () -> 1,
             Clock.systemUTC(),
             Duration.ofSeconds(5),

@@ -162,8 +162,6 @@ class BudgetsOverHttpTest {
         .post()
         .uri("/api/v1/chat/completions")
         .header("X-User-ID", user)
-        // Each chat on a connection of its own: most tests here read only some answers' headers.
-        .header("Connection", "close")
         .contentType(MediaType.APPLICATION_JSON)
         .bodyValue(
             """

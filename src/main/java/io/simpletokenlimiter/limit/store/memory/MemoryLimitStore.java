@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -99,22 +100,18 @@ public final class MemoryLimitStore implements LimitStore {
 
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
-    return Mono.fromSupplier(
-        () ->
-            Boolean.TRUE.equals(
-                withTeam(
-                    userId,
-                    nowMillis,
-                    false,
-                    (user, team) -> {
-                      team.ifPresent(
-                          ledger -> ledger.settle(leaseId, chargedTokens, nowMillis, calendar));
-                      return user.settle(leaseId, chargedTokens, nowMillis, calendar);
-                    })));
+    return onLease(
+        userId, nowMillis, ledger -> ledger.settle(leaseId, chargedTokens, nowMillis, calendar));
   }
 
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
+    return onLease(
+        userId, nowMillis, ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis, calendar));
+  }
+
+  /** A lease lives in the user's ledger and, for a team member, in the team's: both change. */
+  private Mono<Boolean> onLease(String userId, long nowMillis, Predicate<UserLedger> change) {
     return Mono.fromSupplier(
         () ->
             Boolean.TRUE.equals(
@@ -123,9 +120,8 @@ public final class MemoryLimitStore implements LimitStore {
                     nowMillis,
                     false,
                     (user, team) -> {
-                      team.ifPresent(
-                          ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis, calendar));
-                      return user.renew(leaseId, nowMillis, leaseTtlMillis, calendar);
+                      team.ifPresent(change::test);
+                      return change.test(user);
                     })));
   }
 

@@ -20,6 +20,7 @@ import reactor.netty.resources.ConnectionProvider;
 @Configuration(proxyBeanMethods = false)
 public class UpstreamConfiguration {
 
+  public static final String HTTP_CLIENT = "upstreamHttpClient";
   public static final String WEB_CLIENT = "upstreamWebClient";
   public static final String CIRCUIT_BREAKER = "upstreamCircuitBreaker";
 
@@ -29,8 +30,9 @@ public class UpstreamConfiguration {
    */
   private static final Duration MAX_IDLE = Duration.ofSeconds(4);
 
-  @Bean(WEB_CLIENT)
-  WebClient upstreamWebClient(TokenLimitProperties properties) {
+  /** The pooled client every call to vLLM goes through, with vLLM's address as its base. */
+  @Bean(HTTP_CLIENT)
+  HttpClient upstreamHttpClient(TokenLimitProperties properties) {
     TokenLimitProperties.Upstream upstream = properties.upstream();
     ConnectionProvider pool =
         ConnectionProvider.builder("vllm")
@@ -39,16 +41,25 @@ public class UpstreamConfiguration {
             .maxIdleTime(MAX_IDLE)
             .evictInBackground(MAX_IDLE)
             .build();
-    HttpClient httpClient =
-        HttpClient.create(pool)
-            .option(
-                ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                Math.toIntExact(upstream.connectTimeout().toMillis()));
-    String baseUrl = properties.vllmUrl().toString().replaceAll("/+$", "");
+    return HttpClient.create(pool)
+        .baseUrl(baseUrl(properties))
+        .option(
+            ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            Math.toIntExact(upstream.connectTimeout().toMillis()));
+  }
+
+  /** For the rare calls (the health probe) where Spring's client is worth its cost. */
+  @Bean(WEB_CLIENT)
+  WebClient upstreamWebClient(
+      @Qualifier(HTTP_CLIENT) HttpClient httpClient, TokenLimitProperties properties) {
     return WebClient.builder()
-        .baseUrl(baseUrl)
+        .baseUrl(baseUrl(properties))
         .clientConnector(new ReactorClientHttpConnector(httpClient))
         .build();
+  }
+
+  private static String baseUrl(TokenLimitProperties properties) {
+    return properties.vllmUrl().toString().replaceAll("/+$", "");
   }
 
   @Bean

@@ -23,4 +23,14 @@ public interface LeaseScope {
 
   /** Runs {@code action} once when the scope closes; at once if it is closed already. */
   void onClose(Runnable action);
+
+  /**
+   * Runs what follows the store's answer for this scope's request on the request's own thread,
+   * wherever the answer arrived; at once by default. A Redis reply arrives on Lettuce's one I/O
+   * thread, which must not carry a request further (rewriting its body, forwarding it) while the
+   * replies of every other request wait behind it.
+   */
+  default void resume(Runnable continuation) {
+    continuation.run();
+  }
 }

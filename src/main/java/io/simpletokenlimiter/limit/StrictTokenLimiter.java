@@ -93,11 +93,19 @@ public final class StrictTokenLimiter implements TokenLimiter {
               .admit(command)
               .subscribe(
                   admission ->
-                      deliver(
-                          admission, budget.weights(), request, scope, sink, cancelled, delivered),
+                      scope.resume(
+                          () ->
+                              deliver(
+                                  admission,
+                                  budget.weights(),
+                                  request,
+                                  scope,
+                                  sink,
+                                  cancelled,
+                                  delivered)),
                   error -> {
                     releaseUnanswered(command);
-                    sink.error(error);
+                    scope.resume(() -> sink.error(error));
                   });
         });
   }

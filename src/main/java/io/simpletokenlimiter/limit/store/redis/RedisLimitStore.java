@@ -23,7 +23,6 @@ import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LimitStore} in Redis, shared by every replica: each operation is one Lua script on the
@@ -204,12 +203,12 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * Runs one script and hands its reply to a parallel thread: Lettuce delivers every reply of the
-   * connection on one I/O thread, and what follows an admission (rewriting up to a megabyte of
-   * JSON, forwarding it) would otherwise hold back the Redis replies of every other request.
+   * Runs one script. Its reply arrives on Lettuce's I/O thread; a request's admission is carried on
+   * from its own event loop ({@link io.simpletokenlimiter.limit.LeaseScope#resume}), and what
+   * follows the other scripts is light enough to stay there.
    */
   private <T> Mono<T> run(RedisScript<T> script, List<String> keys, List<String> args) {
-    return redis.execute(script, keys, args).single().publishOn(Schedulers.parallel());
+    return redis.execute(script, keys, args).single();
   }
 
   /**

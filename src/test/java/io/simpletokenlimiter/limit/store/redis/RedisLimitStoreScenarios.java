@@ -6,15 +6,23 @@ import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.CalendarMonth;
+import io.simpletokenlimiter.limit.LeaseEvents;
+import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.StrictTokenLimiter;
 import io.simpletokenlimiter.limit.UsageSnapshot;
+import io.simpletokenlimiter.limit.UserLimits;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,8 +33,9 @@ import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 
 /**
  * What only the Redis store has, against a real Redis driven by a fake clock: key layout, expiry
- * and pruning, integer formatting of large numbers, the short retry hint passed from Java, replies
- * off Lettuce's I/O thread. Every general rule is in {@code LimitStoreContract}.
+ * and pruning, integer formatting of large numbers, the short retry hint passed from Java,
+ * admissions going on off Lettuce's I/O thread. Every general rule is in {@code
+ * LimitStoreContract}.
  */
 @Timeout(60)
 abstract class RedisLimitStoreScenarios {
@@ -136,17 +145,48 @@ abstract class RedisLimitStoreScenarios {
   }
 
   @Test
-  void repliesAreHandedOffLettucesIoThread() {
-    String admittedOn =
-        store
-            .admit(command(ReservationRequest.fixed(0, 1, 10), T0, LIMITS))
-            .map(admission -> Thread.currentThread().getName())
-            .block(BLOCK);
-    String usageOn =
-        store.usage(user, T0).map(usage -> Thread.currentThread().getName()).block(BLOCK);
+  void anAdmissionGoesOnOnItsRequestsThreadNotLettuces() throws Exception {
+    ExecutorService requestThread =
+        Executors.newSingleThreadExecutor(task -> new Thread(task, "request-loop"));
+    try {
+      LeaseScope onRequestThread =
+          new LeaseScope() {
+            @Override
+            public boolean isOpen() {
+              return true;
+            }
 
-    // Lettuce names its event-loop threads lettuce-epollEventLoop-*, lettuce-nioEventLoop-*
-    assertThat(List.of(admittedOn, usageOn)).noneMatch(name -> name.startsWith("lettuce-"));
+            @Override
+            public void onClose(Runnable action) {}
+
+            @Override
+            public void resume(Runnable continuation) {
+              requestThread.execute(continuation);
+            }
+          };
+      StrictTokenLimiter limiter =
+          new StrictTokenLimiter(
+              store,
+              new UserLimits(LIMITS, Map.of()),
+              Clock.systemUTC(),
+              Duration.ofMillis(TTL),
+              Duration.ofMinutes(30),
+              LeaseEvents.NONE);
+
+      String admittedOn =
+          limiter
+              .admit(user, ReservationRequest.fixed(0, 1, 10), onRequestThread)
+              .map(lease -> Thread.currentThread().getName())
+              .block(BLOCK);
+      // The store itself answers on Lettuce's I/O thread (lettuce-epollEventLoop-*, -nio-*).
+      String repliedOn =
+          store.usage(user, T0).map(usage -> Thread.currentThread().getName()).block(BLOCK);
+
+      assertThat(repliedOn).startsWith("lettuce-");
+      assertThat(admittedOn).isEqualTo("request-loop");
+    } finally {
+      requestThread.shutdownNow();
+    }
   }
 
   @Test

@@ -111,8 +111,8 @@ local function quota(ledger)
     end
   else
     for _, bucket in pairs(ledger.counted[tightest]) do
-      if bucket[2] > 0 then
-        reset = math.max(reset, bucket[1] - now)
+      if bucket.tokens > 0 then
+        reset = math.max(reset, bucket.expiry - now)
       end
     end
   end
@@ -148,12 +148,12 @@ local function retryAfter(ledger, w)
   for _, bucket in pairs(ledger.counted[w]) do
     table.insert(byExpiry, bucket)
   end
-  table.sort(byExpiry, function(a, b) return a[1] < b[1] end)
+  table.sort(byExpiry, function(a, b) return a.expiry < b.expiry end)
   local freed = 0
   for _, bucket in ipairs(byExpiry) do
-    freed = freed + bucket[2]
+    freed = freed + bucket.tokens
     if freed >= need then
-      return bucket[1] - now
+      return bucket.expiry - now
     end
   end
   return shortRetry

@@ -87,14 +87,14 @@ end
 local function newLedger(key)
   local ledger = {
     key = key,
-    buckets = {},      -- field -> {window, bucket, offset, tokens}
+    buckets = {},      -- field -> {window, bucket, offset, tokens, expiry (once counted)}
     leases = {},       -- id -> {reserved, expires}
     latestWrite = nil, -- "t"
     expiresBy = nil,   -- "x"
     month = 0,         -- units of the month of now (and of any later one a clock ahead wrote)
     monthField = 'M:' .. int(monthStart),
     sums = {},         -- window index -> counted units
-    counted = {},      -- window index -> field -> {expiry, units}
+    counted = {},      -- window index -> field -> its buckets entry (no second table)
     changed = {},      -- field -> new value, for the HSET
     deleted = {},      -- lease fields for the HDEL
     stale = {},        -- fields nothing counts: deleted with the next HDEL
@@ -120,9 +120,10 @@ local function read(ledger)
     elseif name == 'x' then
       ledger.expiresBy = tonumber(value)
     else
-      local kind, rest = splitPair(name)
+      -- one match per field, not a find and two subs: a busy user's hash holds ~200 fields
+      local kind, rest = string.match(name, '^([^:]*):(.*)$')
       if kind == 'l' then
-        local reserved, expires = splitPair(value)
+        local reserved, expires = string.match(value, '^([^:]*):(.*)$')
         ledger.leases[rest] = {reserved = tonumber(reserved), expires = tonumber(expires)}
       elseif kind == 'M' then
         if tonumber(rest) >= monthStart then
@@ -134,7 +135,7 @@ local function read(ledger)
           table.insert(ledger.stale, name)
         end
       else
-        local offset, tokens = splitPair(value)
+        local offset, tokens = string.match(value, '^([^:]*):(.*)$')
         ledger.buckets[name] = {
           window = windowByPrefix[kind],
           bucket = tonumber(rest),
@@ -156,8 +157,9 @@ local function count(ledger)
     local window = entry.window
     local expiry = window and entry.bucket and expiryOf(window, entry.bucket, entry.offset)
     if expiry ~= nil and expiry > now then
+      entry.expiry = expiry
       ledger.sums[window.index] = ledger.sums[window.index] + entry.tokens
-      ledger.counted[window.index][name] = {expiry, entry.tokens}
+      ledger.counted[window.index][name] = entry
     else
       table.insert(ledger.stale, name)
     end
@@ -179,9 +181,16 @@ local function chargeNow(ledger, tokens)
     if entry ~= nil then
       total = total + entry.tokens
     end
-    ledger.buckets[name] = {window = window, bucket = bucket, offset = offset, tokens = total}
+    local charged = {
+      window = window,
+      bucket = bucket,
+      offset = offset,
+      tokens = total,
+      expiry = expiryOf(window, bucket, offset)
+    }
+    ledger.buckets[name] = charged
     ledger.sums[i] = ledger.sums[i] + tokens
-    ledger.counted[i][name] = {expiryOf(window, bucket, offset), total}
+    ledger.counted[i][name] = charged
     ledger.changed[name] = int(offset) .. ':' .. int(total)
   end
   ledger.monthTokens = (ledger.monthTokens or 0) + tokens

@@ -1,12 +1,12 @@
 package io.simpletokenlimiter.upstream;
 
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import java.time.Duration;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
-import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
 
 /**
  * Whether vLLM answers its {@code /health} with 200. One probe serves every caller for {@code
@@ -19,17 +19,17 @@ public class ModelServerHealth {
   private final Mono<Boolean> cachedProbe;
 
   public ModelServerHealth(
-      @Qualifier(UpstreamConfiguration.WEB_CLIENT) WebClient webClient,
+      @Qualifier(UpstreamConfiguration.HTTP_CLIENT) HttpClient httpClient,
       TokenLimitProperties.Upstream upstream) {
     Duration ttl = upstream.healthCacheTtl();
     Duration probeTimeout = upstream.connectTimeout();
     Mono<Boolean> probe =
-        webClient
+        httpClient
             .get()
             .uri("/health")
-            .exchangeToMono(
-                response ->
-                    response.releaseBody().thenReturn(response.statusCode() == HttpStatus.OK))
+            // response() reads and drops the body, so the connection goes back to the pool
+            .response()
+            .map(response -> HttpResponseStatus.OK.equals(response.status()))
             .timeout(probeTimeout)
             .onErrorReturn(false);
     this.cachedProbe = probe.cache(healthy -> ttl, error -> ttl, () -> ttl);

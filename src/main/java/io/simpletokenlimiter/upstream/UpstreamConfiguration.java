@@ -11,8 +11,6 @@ import java.time.Duration;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.http.client.reactive.ReactorClientHttpConnector;
-import org.springframework.web.reactive.function.client.WebClient;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
@@ -21,7 +19,6 @@ import reactor.netty.resources.ConnectionProvider;
 public class UpstreamConfiguration {
 
   public static final String HTTP_CLIENT = "upstreamHttpClient";
-  public static final String WEB_CLIENT = "upstreamWebClient";
   public static final String CIRCUIT_BREAKER = "upstreamCircuitBreaker";
 
   /**
@@ -42,24 +39,10 @@ public class UpstreamConfiguration {
             .evictInBackground(MAX_IDLE)
             .build();
     return HttpClient.create(pool)
-        .baseUrl(baseUrl(properties))
+        .baseUrl(properties.vllmUrl().toString().replaceAll("/+$", ""))
         .option(
             ChannelOption.CONNECT_TIMEOUT_MILLIS,
             Math.toIntExact(upstream.connectTimeout().toMillis()));
-  }
-
-  /** For the rare calls (the health probe) where Spring's client is worth its cost. */
-  @Bean(WEB_CLIENT)
-  WebClient upstreamWebClient(
-      @Qualifier(HTTP_CLIENT) HttpClient httpClient, TokenLimitProperties properties) {
-    return WebClient.builder()
-        .baseUrl(baseUrl(properties))
-        .clientConnector(new ReactorClientHttpConnector(httpClient))
-        .build();
-  }
-
-  private static String baseUrl(TokenLimitProperties properties) {
-    return properties.vllmUrl().toString().replaceAll("/+$", "");
   }
 
   @Bean

@@ -18,18 +18,13 @@ local minCompletion = tonumber(nextArg())
 local maxCompletion = tonumber(nextArg())
 local completionWeight = tonumber(nextArg())
 local shortRetry = tonumber(nextArg())
-for i = 1, #ledgers do
-  local ledger = ledgers[i]
-  ledger.maxConcurrent = tonumber(nextArg())
-  ledger.limits = {}
+local maxConcurrent, limits = {}, {}
+for i = 1, #KEYS do
+  maxConcurrent[i] = tonumber(nextArg())
+  limits[i] = {}
   for w = 1, MONTH do
-    ledger.limits[w] = tonumber(nextArg())
+    limits[i][w] = tonumber(nextArg())
   end
-  if ledger.limits[MONTH] ~= -1 and not ledger.keepsMonth then
-    ledger.keepsMonth = true
-    ledger.changed['q'] = '1'
-  end
-  expireLeases(ledger, nil)
 end
 
 -- What completionTokens cost: TokenWeights.completionUnits in Java.
@@ -109,12 +104,9 @@ local function quota(ledger)
     if ledger.month > 0 then
       reset = math.max(0, monthEnd - now)
     end
-  else
-    for _, bucket in pairs(ledger.counted[tightest]) do
-      if bucket.tokens > 0 then
-        reset = math.max(reset, bucket.expiry - now)
-      end
-    end
+  elseif ledger.sums[tightest] > 0 then
+    -- the window is empty one length after its latest charge
+    reset = math.max(0, ledger.latestCharge + windows[tightest].lengthMillis - now)
   end
   return {tightest, ledger.limits[tightest], math.max(0, remaining), reset}
 end
@@ -166,50 +158,73 @@ local function reject(blocking, retry, scope)
   return {0, blocking, retry, q[1], q[2], q[3], q[4], ledgers[1].liveCount, scope, q[5]}
 end
 
-local least = nil
-for i = 1, #ledgers do
-  local left = room(ledgers[i])
-  if left ~= nil and (least == nil or left < least) then
-    least = left
-  end
-end
-local granted = maxCompletion
-if least ~= nil then
-  granted = grantWithin(least)
-end
-
-if granted < minCompletion then
-  local blocking, retry, scope = 0, -1, 0
+-- The answer, or nil when only the edges were read and a window rejects: the retry hint needs
+-- every bucket of that window.
+local function decide()
   for i = 1, #ledgers do
     local ledger = ledgers[i]
-    for w = 1, MONTH do
-      local limit = ledger.limits[w]
-      if limit ~= -1 and used(ledger, w) + minimumCost > limit then
-        local wait = retryAfter(ledger, w)
-        -- on a tie the longer window, which comes later, is the one reported; the user's before
-        -- the team's
-        if wait > retry or (wait == retry and (i == 1 or scope == 1)) then
-          blocking, retry, scope = w, wait, i - 1
+    ledger.maxConcurrent = maxConcurrent[i]
+    ledger.limits = limits[i]
+    if ledger.limits[MONTH] ~= -1 and not ledger.keepsMonth then
+      ledger.keepsMonth = true
+      ledger.changed['q'] = '1'
+    end
+    expireLeases(ledger, nil)
+  end
+
+  local least = nil
+  for i = 1, #ledgers do
+    local left = room(ledgers[i])
+    if left ~= nil and (least == nil or left < least) then
+      least = left
+    end
+  end
+  local granted = maxCompletion
+  if least ~= nil then
+    granted = grantWithin(least)
+  end
+
+  if granted < minCompletion then
+    if not ledgers[1].full then
+      return nil
+    end
+    local blocking, retry, scope = 0, -1, 0
+    for i = 1, #ledgers do
+      local ledger = ledgers[i]
+      for w = 1, MONTH do
+        local limit = ledger.limits[w]
+        if limit ~= -1 and used(ledger, w) + minimumCost > limit then
+          local wait = retryAfter(ledger, w)
+          -- on a tie the longer window, which comes later, is the one reported; the user's
+          -- before the team's
+          if wait > retry or (wait == retry and (i == 1 or scope == 1)) then
+            blocking, retry, scope = w, wait, i - 1
+          end
         end
       end
     end
+    return reject(blocking, retry, scope)
   end
-  return reject(blocking, retry, scope)
+
+  for i = 1, #ledgers do
+    if ledgers[i].liveCount >= ledgers[i].maxConcurrent then
+      return reject(0, shortRetry, i - 1)
+    end
+  end
+
+  local reserved = costWith(granted)
+  for i = 1, #ledgers do
+    addLease(ledgers[i], leaseId, reserved, now + leaseTtl)
+  end
+  saveAll()
+  local q = tightestQuota()
+  return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0, q[5]}
 end
 
-for i = 1, #ledgers do
-  if ledgers[i].liveCount >= ledgers[i].maxConcurrent then
-    return reject(0, shortRetry, i - 1)
-  end
+readFast(nil)
+local answer = decide()
+if answer == nil then
+  readAll()
+  answer = decide()
 end
-
-local reserved = costWith(granted)
-for i = 1, #ledgers do
-  local ledger = ledgers[i]
-  putLease(ledger, leaseId, reserved, now + leaseTtl)
-  ledger.liveCount = ledger.liveCount + 1
-  ledger.liveReserved = ledger.liveReserved + reserved
-end
-saveAll()
-local q = tightestQuota()
-return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0, q[5]}
+return answer

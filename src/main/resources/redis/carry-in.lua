@@ -5,6 +5,7 @@
 -- settles in the old ledger, where it was admitted): a carried request is charged its whole
 -- reservation, never less. Returns the number of fields carried.
 
+readAll()
 local ledger = ledgers[1]
 local carried = 0
 while ARGV[argIndex] ~= nil do
@@ -13,8 +14,8 @@ while ARGV[argIndex] ~= nil do
   local kind, rest = splitPair(name)
   if kind == 'l' then
     if ledger.leases[rest] == nil then
-      local reserved, expires = splitPair(value)
-      putLease(ledger, rest, tonumber(reserved), tonumber(expires))
+      local reserved, expires = numbers(value)
+      putLease(ledger, rest, reserved, expires)
     end
   elseif kind == 'M' then
     local units = tonumber(value)
@@ -37,8 +38,10 @@ while ARGV[argIndex] ~= nil do
     end
     ledger.changed[name] = int(offset) .. ':' .. int(tokens)
   end
-  ledger.dirty = true
   carried = carried + 1
+end
+if carried > 0 then
+  invalidate(ledger)
 end
 save(ledger)
 return carried

@@ -3,6 +3,7 @@
 -- every bucket some window still counts, the month's units (this month's and any later one's),
 -- and every live lease.
 
+readAll()
 local ledger = ledgers[1]
 local result = {}
 for w = 1, windowCount do

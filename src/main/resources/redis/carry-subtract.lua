@@ -4,7 +4,7 @@
 -- admitted). A bucket that gained units since the read keeps them; it never goes below zero.
 -- Returns the number of fields changed.
 
-local ledger = ledgers[1]
+local ledger = newLedger(KEYS[1])
 local changed = 0
 local emptied = {}
 while ARGV[argIndex] ~= nil do
@@ -42,6 +42,12 @@ for name, remaining in pairs(ledger.changed) do
 end
 if #updates > 0 then
   redis.call('HSET', ledger.key, unpack(updates))
+end
+if changed > 0 then
+  -- the summaries no longer add up: the next admit or settle reads the whole hash
+  for _, name in ipairs(summaryNames) do
+    table.insert(emptied, name)
+  end
 end
 if #emptied > 0 then
   redis.call('HDEL', ledger.key, unpack(emptied))

@@ -1,9 +1,10 @@
 -- forget: an operator forgives a user's counted usage. Deletes every bucket and month field of
--- the user's hash; live leases ("l:..."), the latest time ("t") and the expiry mark ("x") stay,
--- so requests in flight keep their reservations. No arguments; returns the number of fields
--- deleted. (The prelude has read the hash already; forgetting is rare.)
+-- the user's hash, and the summaries (the next admit or settle writes them anew); live leases
+-- ("l:..."), the latest time ("t") and the expiry mark ("x") stay, so requests in flight keep
+-- their reservations. No arguments; returns the number of bucket and month fields deleted.
 
-local fields = redis.call('HKEYS', ledgers[1].key)
+local key = KEYS[1]
+local fields = redis.call('HKEYS', key)
 local buckets = {}
 for _, field in ipairs(fields) do
   local sep = string.find(field, ':', 1, true)
@@ -14,7 +15,11 @@ for _, field in ipairs(fields) do
     end
   end
 end
-if #buckets > 0 then
-  redis.call('HDEL', ledgers[1].key, unpack(buckets))
+local forgotten = #buckets
+if forgotten > 0 then
+  for _, name in ipairs(summaryNames) do
+    table.insert(buckets, name)
+  end
+  redis.call('HDEL', key, unpack(buckets))
 end
-return #buckets
+return forgotten

@@ -14,9 +14,20 @@
 --   "q"              present once a monthly quota has applied to the ledger: only then does the
 --                    month's usage keep the hash alive past the day window (most deployments
 --                    have no monthly quota, and keep a user for a day)
--- A script reads each hash once (HGETALL) and writes it with at most one HSET and one HDEL (a
--- settle deletes its lease and every bucket nothing counts any more in the same HDEL), plus a
--- PEXPIRE only when the expiry must be pushed out (at most about once an hour per ledger).
+-- and four summaries, so that admit and settle read a few fields (HMGET) instead of the whole
+-- hash, which for a busy user holds ~200 buckets:
+--   "S<p>"           per window: "<first>:<units>:<floor>": the units of every bucket from
+--                    the first on; the buckets from the floor up to the first left the window and
+--                    are deleted with the next HDEL (a settle's), none below the floor exists
+--   "A"              the leases: "<count>:<reserved units>:<no lease expires before, millis>"
+--   "C"              the time of the latest charge: a window is empty its length after it
+--   "N"              the start of the latest month with an "M:" field
+-- A script that changes buckets without keeping the summaries deletes them (invalidate); the next
+-- admit or settle then reads the whole hash (readAll) and writes them anew. So does one that finds
+-- them unusable: a lease may have expired, a bucket to drop is not among those read, or another
+-- replica's clock moved now into another bucket. The fast read (readEdges) serves everything else.
+-- A script writes each hash with at most one HSET and one HDEL, plus a PEXPIRE only when the
+-- expiry must be pushed out (at most about once an hour per ledger).
 --
 -- ARGV[1] now, in epoch millis, from the caller's clock: never Redis TIME, so that every replica
 --         and every test drives time the same way (see docs/redis-store.md). Time never goes
@@ -31,6 +42,9 @@ local now = tonumber(ARGV[1])
 local windowCount = tonumber(ARGV[2])
 local windows = {}
 local windowByPrefix = {}
+-- The summary fields: "A", "C", "N" and one "S<p>" per window.
+local summaryNames = {'A', 'C', 'N'}
+local isSummary = {A = true, C = true, N = true}
 -- A hash lives until the longest window no longer counts anything it holds: its length after
 -- the latest charge (or the month's end, if later).
 local retentionMillis = 0
@@ -41,12 +55,15 @@ for i = 1, windowCount do
   local window = {
     index = i,
     prefix = ARGV[base],
+    summary = 'S' .. ARGV[base],
     bucketMillis = bucketMillis,
     perWindow = perWindow,
     lengthMillis = perWindow * bucketMillis
   }
   windows[i] = window
   windowByPrefix[window.prefix] = window
+  table.insert(summaryNames, window.summary)
+  isSummary[window.summary] = true
   retentionMillis = math.max(retentionMillis, perWindow * bucketMillis)
 end
 local monthStart = tonumber(ARGV[3 + 3 * windowCount])
@@ -72,10 +89,26 @@ local function bucketOf(window, millis)
   return math.floor(millis / window.bucketMillis)
 end
 
+local function bucketName(window, bucket)
+  return window.prefix .. ':' .. int(bucket)
+end
+
+-- The oldest bucket that may still count at millis: every older one expired, every newer one
+-- still counts, and this one counts until one window length after its latest charge.
+local function edgeOf(window, millis)
+  return math.floor((millis - window.lengthMillis) / window.bucketMillis)
+end
+
 -- The first instant at which the units of a bucket are no longer counted: one window length
 -- after its latest charge (Window.expiryOfChargeAt in Java).
 local function expiryOf(window, bucket, offset)
   return bucket * window.bucketMillis + offset + window.lengthMillis
+end
+
+-- "a:b" as two numbers; a third part, if any, as a third.
+local function numbers(text)
+  local a, b, c = string.match(text, '^([^:]*):([^:]*):?(.*)$')
+  return tonumber(a), tonumber(b), tonumber(c)
 end
 
 local function splitPair(text)
@@ -87,18 +120,28 @@ end
 local function newLedger(key)
   local ledger = {
     key = key,
+    full = false,      -- whether the whole hash was read (readAll), or only its edges
     buckets = {},      -- field -> {window, bucket, offset, tokens, expiry (once counted)}
-    leases = {},       -- id -> {reserved, expires}
+    leases = {},       -- id -> {reserved, expires}: all of them, or (edges) only the one asked
+    liveCount = 0,
+    liveReserved = 0,
+    leaseFloor = 0,    -- no live lease expires before
     latestWrite = nil, -- "t"
     expiresBy = nil,   -- "x"
+    latestCharge = nil, -- "C"
+    monthWritten = nil, -- "N"
     month = 0,         -- units of the month of now (and of any later one a clock ahead wrote)
     monthField = 'M:' .. int(monthStart),
     sums = {},         -- window index -> counted units
-    counted = {},      -- window index -> field -> its buckets entry (no second table)
+    firsts = {},       -- window index -> first bucket whose units the sum holds ("S<p>")
+    floors = {},       -- window index -> no bucket below it exists ("S<p>")
+    counted = {},      -- window index -> field -> its buckets entry (readAll only)
+    stored = {},       -- summary name -> value as read
     changed = {},      -- field -> new value, for the HSET
     deleted = {},      -- lease fields for the HDEL
-    stale = {},        -- fields nothing counts: deleted with the next HDEL
-    dirty = false      -- whether anything but stale fields must be written
+    stale = {},        -- buckets nothing counts: deleted with the next write
+    dirty = false,     -- whether anything must be written
+    invalid = false    -- whether buckets changed outside the summaries: delete them
   }
   for i = 1, windowCount do
     ledger.sums[i] = 0
@@ -107,14 +150,23 @@ local function newLedger(key)
   return ledger
 end
 
+local function moveNowTo(latestWrite)
+  if latestWrite ~= nil and latestWrite > now then
+    now = latestWrite
+  end
+end
+
 -- Reads the whole hash and moves now up to its latest write. Call count() once every ledger of
 -- the script is read, so that all of them count at the same now.
 local function read(ledger)
+  ledger.full = true
   local fields = redis.call('HGETALL', ledger.key)
   for i = 1, #fields, 2 do
     local name, value = fields[i], fields[i + 1]
     if name == 't' then
       ledger.latestWrite = tonumber(value)
+    elseif isSummary[name] then
+      ledger.stored[name] = value
     elseif name == 'q' then
       ledger.keepsMonth = true
     elseif name == 'x' then
@@ -123,11 +175,13 @@ local function read(ledger)
       -- one match per field, not a find and two subs: a busy user's hash holds ~200 fields
       local kind, rest = string.match(name, '^([^:]*):(.*)$')
       if kind == 'l' then
-        local reserved, expires = string.match(value, '^([^:]*):(.*)$')
-        ledger.leases[rest] = {reserved = tonumber(reserved), expires = tonumber(expires)}
+        local reserved, expires = numbers(value)
+        ledger.leases[rest] = {reserved = reserved, expires = expires}
       elseif kind == 'M' then
-        if tonumber(rest) >= monthStart then
+        local start = tonumber(rest)
+        if start >= monthStart then
           ledger.month = ledger.month + tonumber(value)
+          ledger.monthWritten = math.max(ledger.monthWritten or start, start)
           if name == ledger.monthField then
             ledger.monthTokens = tonumber(value)
           end
@@ -135,24 +189,26 @@ local function read(ledger)
           table.insert(ledger.stale, name)
         end
       else
-        local offset, tokens = string.match(value, '^([^:]*):(.*)$')
+        local offset, tokens = numbers(value)
         ledger.buckets[name] = {
           window = windowByPrefix[kind],
           bucket = tonumber(rest),
-          offset = tonumber(offset),
-          tokens = tonumber(tokens)
+          offset = offset,
+          tokens = tokens
         }
       end
     end
   end
-  if ledger.latestWrite ~= nil and ledger.latestWrite > now then
-    now = ledger.latestWrite
-  end
+  moveNowTo(ledger.latestWrite)
 end
 
 -- Counts every window's live buckets into ledger.sums and ledger.counted; remembers buckets no
--- window counts any more, to delete with the next HDEL.
+-- window counts any more, to delete with the next write.
 local function count(ledger)
+  for i = 1, windowCount do
+    ledger.firsts[i] = edgeOf(windows[i], now)
+    ledger.floors[i] = ledger.firsts[i]
+  end
   for name, entry in pairs(ledger.buckets) do
     local window = entry.window
     local expiry = window and entry.bucket and expiryOf(window, entry.bucket, entry.offset)
@@ -160,10 +216,156 @@ local function count(ledger)
       entry.expiry = expiry
       ledger.sums[window.index] = ledger.sums[window.index] + entry.tokens
       ledger.counted[window.index][name] = entry
+      if entry.tokens > 0 then
+        ledger.latestCharge = math.max(ledger.latestCharge or 0, expiry - window.lengthMillis)
+      end
     else
       table.insert(ledger.stale, name)
     end
   end
+end
+
+-- The fields readEdges asks for: the ledger's own, then four per window, then the lease.
+local EDGE_FIELDS = 7
+
+-- Asks for the summaries, and per window the two buckets at its edge and the bucket of now; for
+-- a settle, its lease. Moves now up to the ledger's latest write; call edges() once every ledger
+-- of the script is read.
+local function readEdges(ledger, leaseId)
+  local names = {'t', 'x', 'q', 'A', 'C', 'N', ledger.monthField}
+  for i = 1, windowCount do
+    local window = windows[i]
+    local edge = edgeOf(window, now)
+    names[#names + 1] = window.summary
+    names[#names + 1] = bucketName(window, edge - 1)
+    names[#names + 1] = bucketName(window, edge)
+    names[#names + 1] = bucketName(window, bucketOf(window, now))
+  end
+  if leaseId ~= nil then
+    names[#names + 1] = 'l:' .. leaseId
+  end
+  ledger.values = redis.call('HMGET', ledger.key, unpack(names))
+  ledger.latestWrite = tonumber(ledger.values[1])
+  moveNowTo(ledger.latestWrite)
+end
+
+local function unitsOf(bucketValue)
+  local _, tokens = numbers(bucketValue)
+  return tokens
+end
+
+-- Takes what readEdges read at readAt (now may have moved since) into the ledger, and takes out
+-- of each window's sum the buckets that left it since its summary was written. Those two edges
+-- did not read (the user was idle for a while) are read with one more HMGET: no more than the
+-- window's buckets, since none was charged after the latest charge. Returns false when the
+-- summaries cannot serve this call, which must then read the whole hash.
+local function edges(ledger, readAt, leaseId)
+  local values = ledger.values
+  local known = ledger.latestWrite ~= nil
+  if known and not values[4] then
+    return false
+  end
+  ledger.expiresBy = tonumber(values[2])
+  ledger.keepsMonth = values[3] ~= false
+  if values[4] then
+    ledger.stored.A = values[4]
+    ledger.liveCount, ledger.liveReserved, ledger.leaseFloor = numbers(values[4])
+    if ledger.liveCount > 0 and ledger.leaseFloor <= now then
+      return false
+    end
+  end
+  if values[5] then
+    ledger.stored.C = values[5]
+    ledger.latestCharge = tonumber(values[5])
+  end
+  if values[6] then
+    ledger.stored.N = values[6]
+    ledger.monthWritten = tonumber(values[6])
+    if ledger.monthWritten > monthStart then
+      return false
+    end
+  end
+  if values[7] then
+    ledger.monthTokens = tonumber(values[7])
+    ledger.month = ledger.monthTokens
+  end
+  local farther, ranges = {}, {}
+  for i = 1, windowCount do
+    local window = windows[i]
+    local edge = edgeOf(window, now)
+    local current = bucketOf(window, now)
+    if edge ~= edgeOf(window, readAt) or current ~= bucketOf(window, readAt) then
+      return false
+    end
+    local summary = values[EDGE_FIELDS + (i - 1) * 4 + 1]
+    local first, sum, floor = edge, 0, edge
+    if known then
+      if not summary then
+        return false
+      end
+      ledger.stored[window.summary] = summary
+      first, sum, floor = numbers(summary)
+    end
+    ledger.firsts[i], ledger.sums[i], ledger.floors[i] = first, sum, floor
+    local range = {from = #farther + 1}
+    if first < edge - 1 and ledger.latestCharge ~= nil then
+      for bucket = first, math.min(edge - 2, bucketOf(window, ledger.latestCharge)) do
+        farther[#farther + 1] = bucketName(window, bucket)
+      end
+    end
+    range.to = #farther
+    ranges[i] = range
+  end
+  local farValues = {}
+  if #farther > 0 then
+    farValues = redis.call('HMGET', ledger.key, unpack(farther))
+  end
+  for i = 1, windowCount do
+    local window = windows[i]
+    local at = EDGE_FIELDS + (i - 1) * 4
+    local edge = edgeOf(window, now)
+    local first, sum = ledger.firsts[i], ledger.sums[i]
+    for k = ranges[i].from, ranges[i].to do
+      if farValues[k] then
+        sum = sum - unitsOf(farValues[k])
+      end
+    end
+    if first <= edge - 1 then
+      if values[at + 2] then
+        sum = sum - unitsOf(values[at + 2])
+      end
+      first = edge
+    end
+    if first == edge and values[at + 3] then
+      local offset, tokens = numbers(values[at + 3])
+      if expiryOf(window, edge, offset) <= now then
+        sum = sum - tokens
+        first = edge + 1
+      end
+    end
+    if sum < 0 then
+      return false
+    end
+    ledger.firsts[i], ledger.sums[i] = first, sum
+    if values[at + 4] then
+      local current = bucketOf(window, now)
+      local offset, tokens = numbers(values[at + 4])
+      ledger.buckets[bucketName(window, current)] = {
+        window = window,
+        bucket = current,
+        offset = offset,
+        tokens = tokens
+      }
+    end
+  end
+  if leaseId ~= nil then
+    local lease = values[EDGE_FIELDS + 4 * windowCount + 1]
+    if lease then
+      local reserved, expires = numbers(lease)
+      ledger.leases[leaseId] = {reserved = reserved, expires = expires}
+    end
+  end
+  return true
 end
 
 -- Adds units to the current bucket of every window and to the month, at now.
@@ -193,28 +395,35 @@ local function chargeNow(ledger, tokens)
     ledger.counted[i][name] = charged
     ledger.changed[name] = int(offset) .. ':' .. int(total)
   end
+  ledger.latestCharge = now
   ledger.monthTokens = (ledger.monthTokens or 0) + tokens
   ledger.month = ledger.month + tokens
   ledger.changed[ledger.monthField] = int(ledger.monthTokens)
+  if ledger.monthWritten ~= nil and ledger.monthWritten < monthStart then
+    table.insert(ledger.stale, 'M:' .. int(ledger.monthWritten))
+  end
+  ledger.monthWritten = math.max(ledger.monthWritten or monthStart, monthStart)
   ledger.dirty = true
 end
 
 -- Removes expired leases (except keepId) and charges their whole reservation now: a replica
--- died mid-request and nobody knows what was served. Returns live lease count and live
--- reserved units.
+-- died mid-request and nobody knows what was served. Sets and returns the live lease count and
+-- reserved units (keepId's included). Reading only the edges, no lease has expired (else edges()
+-- refuses): the summary's counts stand.
 local function expireLeases(ledger, keepId)
+  if not ledger.full then
+    return ledger.liveCount, ledger.liveReserved
+  end
   local liveCount, liveReserved, charge = 0, 0, 0
   for id, lease in pairs(ledger.leases) do
-    if id ~= keepId then
-      if lease.expires <= now then
-        charge = charge + lease.reserved
-        ledger.leases[id] = nil
-        table.insert(ledger.deleted, 'l:' .. id)
-        ledger.dirty = true
-      else
-        liveCount = liveCount + 1
-        liveReserved = liveReserved + lease.reserved
-      end
+    if id ~= keepId and lease.expires <= now then
+      charge = charge + lease.reserved
+      ledger.leases[id] = nil
+      table.insert(ledger.deleted, 'l:' .. id)
+      ledger.dirty = true
+    else
+      liveCount = liveCount + 1
+      liveReserved = liveReserved + lease.reserved
     end
   end
   chargeNow(ledger, charge)
@@ -229,22 +438,105 @@ local function putLease(ledger, id, reserved, expires)
   ledger.dirty = true
 end
 
-local function removeLease(ledger, id)
+-- A new lease: counted among the live ones at once.
+local function addLease(ledger, id, reserved, expires)
+  if ledger.liveCount == 0 or expires < ledger.leaseFloor then
+    ledger.leaseFloor = expires
+  end
+  ledger.liveCount = ledger.liveCount + 1
+  ledger.liveReserved = ledger.liveReserved + reserved
+  putLease(ledger, id, reserved, expires)
+end
+
+-- Ends a lease the ledger holds (ledger.leases[id]).
+local function endLease(ledger, id)
+  ledger.liveCount = ledger.liveCount - 1
+  ledger.liveReserved = ledger.liveReserved - ledger.leases[id].reserved
   ledger.leases[id] = nil
   table.insert(ledger.deleted, 'l:' .. id)
   ledger.dirty = true
 end
 
--- Writes what changed: one HSET (with "t" and, when the expiry moves, "x"); one HDEL when a
--- lease ends, which also deletes every field nothing counts any more (stale fields alone are
--- not worth a command: a settle comes soon); and a PEXPIRE only when the hash must live longer
--- than its expiry allows: until nothing it holds is counted any more (the longest window after
--- the latest charge; under a monthly quota the end of a charged month), and every lease has
--- expired and been counted
--- for a whole window. The expiry is then set an hour further, so that this happens about once
--- an hour per active ledger. Never shortened: a settle cannot cut the life of a lease that
--- another request renewed.
+-- Buckets changed behind the summaries' back (a carry): delete them with the next write, so
+-- that the next admit or settle reads the whole hash and writes them anew.
+local function invalidate(ledger)
+  ledger.invalid = true
+  ledger.dirty = true
+end
+
+-- Has the HDEL that goes out anyway take every bucket nothing counts: those below each window's
+-- first bucket (only up to the latest charge: none was charged later) and, reading the whole
+-- hash, every stale field.
+local function deleteLeftBuckets(ledger)
+  for i = 1, windowCount do
+    local window = windows[i]
+    if not ledger.full and ledger.latestCharge ~= nil then
+      local last = math.min(ledger.firsts[i] - 1, bucketOf(window, ledger.latestCharge))
+      for bucket = ledger.floors[i], last do
+        table.insert(ledger.deleted, bucketName(window, bucket))
+      end
+    end
+    ledger.floors[i] = ledger.firsts[i]
+  end
+  for _, name in ipairs(ledger.stale) do
+    table.insert(ledger.deleted, name)
+  end
+end
+
+-- The summaries as they must be after this call.
+local function summaries(ledger)
+  local count, reserved, floor = ledger.liveCount, ledger.liveReserved, ledger.leaseFloor
+  if ledger.full then
+    count, reserved, floor = 0, 0, 0
+    for _, lease in pairs(ledger.leases) do
+      count = count + 1
+      reserved = reserved + lease.reserved
+      if count == 1 or lease.expires < floor then
+        floor = lease.expires
+      end
+    end
+  end
+  if count == 0 then
+    floor = 0
+  end
+  local result = {A = int(count) .. ':' .. int(reserved) .. ':' .. int(floor)}
+  for i = 1, windowCount do
+    result[windows[i].summary] =
+      int(ledger.firsts[i]) .. ':' .. int(ledger.sums[i]) .. ':' .. int(ledger.floors[i])
+  end
+  if ledger.latestCharge ~= nil then
+    result.C = int(ledger.latestCharge)
+  end
+  if ledger.monthWritten ~= nil then
+    result.N = int(ledger.monthWritten)
+  end
+  return result
+end
+
+-- Writes what changed: one HSET (with "t", the summaries that changed and, when the expiry
+-- moves, "x"); one HDEL for ended leases and every field nothing counts any more; and a PEXPIRE
+-- only when the hash must live longer than its expiry allows: until nothing it holds is counted
+-- any more (the longest window after the latest charge; under a monthly quota the end of a
+-- charged month), and every lease has expired and been counted for a whole window. The expiry is
+-- then set an hour further, so that this happens about once an hour per active ledger. Never
+-- shortened: a settle cannot cut the life of a lease that another request renewed. Reads and
+-- rejections write nothing, not even the summaries: only writes move a ledger's time forward.
 local function save(ledger)
+  if ledger.invalid then
+    for _, name in ipairs(summaryNames) do
+      table.insert(ledger.deleted, name)
+    end
+  elseif ledger.dirty then
+    if ledger.full or #ledger.deleted > 0 then
+      deleteLeftBuckets(ledger)
+    end
+    for name, value in pairs(summaries(ledger)) do
+      if ledger.stored[name] ~= value then
+        ledger.changed[name] = value
+        ledger.dirty = true
+      end
+    end
+  end
   if not ledger.dirty then
     return
   end
@@ -268,9 +560,6 @@ local function save(ledger)
   end
   redis.call('HSET', unpack(args))
   if #ledger.deleted > 0 then
-    for _, name in ipairs(ledger.stale) do
-      table.insert(ledger.deleted, name)
-    end
     redis.call('HDEL', ledger.key, unpack(ledger.deleted))
   end
   if pushExpiry then
@@ -278,15 +567,35 @@ local function save(ledger)
   end
 end
 
--- The ledgers of this call: the user's, and the team's for a team member. Each is read, then all
--- are counted at the same now.
+-- The ledgers of this call: the user's, and the team's for a team member.
 local ledgers = {}
-for i = 1, #KEYS do
-  ledgers[i] = newLedger(KEYS[i])
-  read(ledgers[i])
+
+-- Reads every ledger whole, then counts all of them at the same now.
+local function readAll()
+  for i = 1, #KEYS do
+    ledgers[i] = newLedger(KEYS[i])
+    read(ledgers[i])
+  end
+  for i = 1, #ledgers do
+    count(ledgers[i])
+  end
 end
-for i = 1, #ledgers do
-  count(ledgers[i])
+
+-- Reads only the edges of every ledger (and leaseId's lease) if their summaries can serve the
+-- call; returns false, having read every ledger whole, if not.
+local function readFast(leaseId)
+  local readAt = now
+  for i = 1, #KEYS do
+    ledgers[i] = newLedger(KEYS[i])
+    readEdges(ledgers[i], leaseId)
+  end
+  for i = 1, #ledgers do
+    if not edges(ledgers[i], readAt, leaseId) then
+      readAll()
+      return false
+    end
+  end
+  return true
 end
 
 local function saveAll()
@@ -294,4 +603,3 @@ local function saveAll()
     save(ledgers[i])
   end
 end
-

@@ -5,6 +5,7 @@
 local leaseId = nextArg()
 local leaseTtl = tonumber(nextArg())
 
+readAll()
 local renewed = 0
 for i = 1, #ledgers do
   local ledger = ledgers[i]

@@ -6,12 +6,13 @@
 local leaseId = nextArg()
 local charged = tonumber(nextArg())
 
+readFast(leaseId)
 local found = 0
 for i = 1, #ledgers do
   local ledger = ledgers[i]
   expireLeases(ledger, leaseId)
   if ledger.leases[leaseId] ~= nil then
-    removeLease(ledger, leaseId)
+    endLease(ledger, leaseId)
     chargeNow(ledger, charged)
     if i == 1 then
       found = 1

@@ -2,6 +2,7 @@
 -- count, of one ledger (a user's or a team's). No arguments. Returns {used window 1, ..., used
 -- window n, used month, live leases}: a UsageReply.
 
+readAll()
 local ledger = ledgers[1]
 local liveCount, liveReserved = expireLeases(ledger, nil)
 save(ledger)

@@ -121,6 +121,55 @@ public abstract class RollingWindowProperties {
     assertThat(admit(user, limits, cost, now + retry)).isInstanceOf(Admission.Admitted.class);
   }
 
+  /**
+   * What an admission counts (Redis: from the summaries it keeps beside the buckets) is what a
+   * whole read of the buckets counts, after any history and any pause: its remaining units are the
+   * limit less the usage and its own reservation.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void anAdmissionCountsWhatTheWholeWindowHolds(long seed) {
+    Random random = new Random(seed);
+    String user = user();
+    List<Charge> history = randomHistory(random, user);
+    long now = history.get(history.size() - 1).atMillis();
+    long limit = 1_000_000_000L;
+
+    for (int query = 0; query < 12; query++) {
+      now +=
+          switch (random.nextInt(4)) {
+            case 0 -> random.nextLong(3_000);
+            case 1 -> random.nextLong(70_000);
+            case 2 -> random.nextLong(4_000_000);
+            default -> random.nextLong(90_000_000);
+          };
+      Window window = Window.values()[random.nextInt(Window.values().length)];
+      UsageSnapshot usage = store().usage(user, now).block(TIMEOUT);
+      long exact = servedWithin(history, now - window.lengthMillis(), now);
+      long loose = servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
+
+      Admission.Admitted probe = (Admission.Admitted) admit(user, onlyThe(window, limit), 1, now);
+
+      assertThat(probe.quota().remainingTokens())
+          .as("seed %d, %s window at +%d ms", seed, window, now - T0)
+          .isEqualTo(limit - usage.tokens(window) - 1)
+          .isBetween(limit - loose - 1, limit - exact - 1);
+      assertThat(probe.holder().settle(user, probe.leaseId(), 0, now).block(TIMEOUT)).isTrue();
+      long tokens = random.nextLong(2_000);
+      Admission.Admitted charged = (Admission.Admitted) admit(user, UNLIMITED, 1, now);
+      charged.holder().settle(user, charged.leaseId(), tokens, now).block(TIMEOUT);
+      history.add(new Charge(now, tokens));
+    }
+  }
+
+  private static Limits onlyThe(Window window, long limit) {
+    return new Limits(
+        window == Window.MINUTE ? limit : Limits.UNLIMITED,
+        window == Window.HOUR ? limit : Limits.UNLIMITED,
+        window == Window.DAY ? limit : Limits.UNLIMITED,
+        1_000);
+  }
+
   private List<Charge> randomHistory(Random random, String user) {
     List<Charge> history = new ArrayList<>();
     long at = T0 + random.nextLong(900_000);

@@ -100,15 +100,42 @@ abstract class RedisLimitStoreScenarios {
   void bucketsNoWindowCountsAreDeletedWhenALeaseEnds() {
     String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    assertThat(call(key, "HLEN", key)).isEqualTo(6L); // t, x, one bucket per window, the month
+    // t, x, one bucket per window, the month; the summaries: A, C, N and one per window
+    assertThat(call(key, "HLEN", key)).isEqualTo(6L + 6);
 
     for (long at = T0; at < T0 + 3 * 3_600_000L; at += 13_000) {
       settleNew(ReservationRequest.fixed(0, 1, 1), 1, at);
     }
 
-    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t, x and
-    // the month
-    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 3, 5L + 61 + 13 + 3);
+    // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t, x, the
+    // month and the 6 summaries
+    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 9, 5L + 61 + 13 + 9);
+  }
+
+  /**
+   * A hash without summaries (written by an earlier version, or whose buckets a team move changed)
+   * is read whole once and gets them back; nothing counted is lost meanwhile.
+   */
+  @Test
+  void aHashWithoutSummariesIsReadWholeAndGetsThemBack() {
+    String key = RedisLimitStore.key(user);
+    settleNew(ReservationRequest.fixed(0, 1, 100), 400, T0);
+    Admitted inFlight = admitted(ReservationRequest.fixed(0, 1, 100), T0 + 1_000);
+    call(key, "HDEL", key, "A", "C", "N", "Sm", "Sh", "Sd");
+
+    // 400 counted and 100 reserved: 500 of the minute's 1,000 left, so 600 does not fit
+    Rejected overTheMinute = rejected(ReservationRequest.fixed(0, 1, 600), T0 + 2_000);
+    assertThat(overTheMinute.limitType()).isEqualTo(LimitType.MINUTE);
+    assertThat(overTheMinute.retryAfterMillis()).isEqualTo(58_000);
+    Admitted fits = admitted(ReservationRequest.fixed(0, 1, 400), T0 + 2_000);
+    assertThat(fits.quota().remainingTokens()).isEqualTo(100);
+
+    assertThat(call(key, "HGET", key, "A")).isEqualTo("2:500:" + (T0 + 1_000 + TTL));
+    assertThat(call(key, "HGET", key, "Sm")).isEqualTo(summary(Window.MINUTE, 400, T0 + 2_000));
+    assertThat(store.settle(user, inFlight.leaseId(), 50, T0 + 3_000).block(BLOCK)).isTrue();
+    assertThat(store.settle(user, fits.leaseId(), 50, T0 + 3_000).block(BLOCK)).isTrue();
+    assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
+    assertThat(call(key, "HGET", key, "Sm")).isEqualTo(summary(Window.MINUTE, 500, T0 + 3_000));
   }
 
   @Test
@@ -131,13 +158,37 @@ abstract class RedisLimitStoreScenarios {
             bucket(Window.DAY, "d"),
             offset(Window.DAY) + ":100",
             "M:" + CalendarMonth.UTC.at(T0).startMillis(),
-            "100");
+            "100",
+            // the summaries: no lease, the latest charge, the month, each window's units
+            "A",
+            "0:0:0",
+            "C",
+            Long.toString(T0),
+            "N",
+            Long.toString(CalendarMonth.UTC.at(T0).startMillis()),
+            "Sm",
+            summary(Window.MINUTE, 100),
+            "Sh",
+            summary(Window.HOUR, 100),
+            "Sd",
+            summary(Window.DAY, 100));
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
     assertThat(call(key, "HGET", key, "l:" + admitted.leaseId())).isEqualTo("100:" + (T0 + TTL));
   }
 
   private static String bucket(Window window, String prefix) {
     return prefix + ":" + window.bucketAt(T0);
+  }
+
+  /** "first:units:floor": a window's summary at T0, when nothing left it yet. */
+  private static String summary(Window window, long units) {
+    return summary(window, units, T0);
+  }
+
+  /** A window's summary written at {@code now}, when the buckets that left it are deleted. */
+  private static String summary(Window window, long units, long now) {
+    long edge = window.bucketAt(now - window.lengthMillis());
+    return edge + ":" + units + ":" + edge;
   }
 
   private static long offset(Window window) {

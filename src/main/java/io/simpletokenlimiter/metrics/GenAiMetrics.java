@@ -59,11 +59,13 @@ public class GenAiMetrics {
       tokenSummary(operation, "input").record(charged.promptTokens());
       tokenSummary(operation, "output").record(charged.completionTokens());
     }
+    // Empty when served: Prometheus needs the same label names on every series of a metric, and
+    // an empty label is no label to PromQL.
     String errorType = outcome.equals("served") ? "" : outcome;
-    timer("gen_ai.client.operation.duration", operation, errorType).record(duration);
+    timer("gen_ai.client.operation.duration", operation, Optional.of(errorType)).record(duration);
     timeToFirstChunkNanos.ifPresent(
         nanos ->
-            timer("gen_ai.client.operation.time_to_first_chunk", operation, "")
+            timer("gen_ai.client.operation.time_to_first_chunk", operation, Optional.empty())
                 .record(Duration.ofNanos(nanos)));
   }
 
@@ -80,17 +82,16 @@ public class GenAiMetrics {
                 .register(registry));
   }
 
-  private Timer timer(String name, String operation, String errorType) {
+  /** {@code errorType}: present on every series of a metric that has it, absent on the others. */
+  private Timer timer(String name, String operation, Optional<String> errorType) {
     return timers.computeIfAbsent(
-        name + "/" + operation + "/" + errorType,
+        name + "/" + operation + "/" + errorType.orElse(""),
         key -> {
           Timer.Builder builder =
               Timer.builder(name)
                   .tag("gen_ai.operation.name", operation)
                   .tag("gen_ai.request.model", model);
-          if (!errorType.isEmpty()) {
-            builder.tag("error.type", errorType);
-          }
+          errorType.ifPresent(type -> builder.tag("error.type", type));
           return builder.serviceLevelObjectives(DURATION_BUCKETS).register(registry);
         });
   }

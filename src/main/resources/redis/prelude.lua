@@ -225,25 +225,32 @@ local function count(ledger)
   end
 end
 
--- The fields readEdges asks for: the ledger's own, then four per window, then the lease.
+-- The fields readEdges asks for: the ledger's own, then per window its summary and the two
+-- buckets at its edge, then for a settle its lease and per window the bucket of now.
 local EDGE_FIELDS = 7
 
--- Asks for the summaries, and per window the two buckets at its edge and the bucket of now; for
--- a settle, its lease. Moves now up to the ledger's latest write; call edges() once every ledger
--- of the script is read.
+-- Asks for the summaries and per window the two buckets at its edge; for a settle (leaseId) its
+-- lease and the buckets it charges. Moves now up to the ledger's latest write; call edges() once
+-- every ledger of the script is read.
 local function readEdges(ledger, leaseId)
   local names = {'t', 'x', 'q', 'A', 'C', 'N', ledger.monthField}
+  local at = EDGE_FIELDS
   for i = 1, windowCount do
     local window = windows[i]
     local edge = edgeOf(window, now)
-    names[#names + 1] = window.summary
-    names[#names + 1] = bucketName(window, edge - 1)
-    names[#names + 1] = bucketName(window, edge)
-    names[#names + 1] = bucketName(window, bucketOf(window, now))
+    ledger.firsts[i] = edge
+    names[at + 1] = window.summary
+    names[at + 2] = bucketName(window, edge - 1)
+    names[at + 3] = bucketName(window, edge)
+    at = at + 3
   end
   if leaseId ~= nil then
-    names[#names + 1] = 'l:' .. leaseId
+    names[at + 1] = 'l:' .. leaseId
+    for i = 1, windowCount do
+      names[at + 1 + i] = bucketName(windows[i], bucketOf(windows[i], now))
+    end
   end
+  ledger.names = names
   ledger.values = redis.call('HMGET', ledger.key, unpack(names))
   ledger.latestWrite = tonumber(ledger.values[1])
   moveNowTo(ledger.latestWrite)
@@ -254,12 +261,12 @@ local function unitsOf(bucketValue)
   return tokens
 end
 
--- Takes what readEdges read at readAt (now may have moved since) into the ledger, and takes out
--- of each window's sum the buckets that left it since its summary was written. Those two edges
--- did not read (the user was idle for a while) are read with one more HMGET: no more than the
--- window's buckets, since none was charged after the latest charge. Returns false when the
--- summaries cannot serve this call, which must then read the whole hash.
-local function edges(ledger, readAt, leaseId)
+-- Takes what readEdges read into the ledger, and takes out of each window's sum the buckets that
+-- left it since its summary was written. Those two edges did not read (the user paused) are read
+-- with one more HMGET: no more than the window's buckets, since none was charged after the
+-- latest charge. Returns false when the summaries cannot serve this call, which must then read
+-- the whole hash.
+local function edges(ledger, leaseId)
   local values = ledger.values
   local known = ledger.latestWrite ~= nil
   if known and not values[4] then
@@ -289,15 +296,15 @@ local function edges(ledger, readAt, leaseId)
     ledger.monthTokens = tonumber(values[7])
     ledger.month = ledger.monthTokens
   end
-  local farther, ranges = {}, {}
+  local farther, ranges = nil, {}
   for i = 1, windowCount do
     local window = windows[i]
-    local edge = edgeOf(window, now)
-    local current = bucketOf(window, now)
-    if edge ~= edgeOf(window, readAt) or current ~= bucketOf(window, readAt) then
+    local edge = ledger.firsts[i]
+    -- another replica's later write moved now into another bucket: names read are not the edge
+    if edge ~= edgeOf(window, now) then
       return false
     end
-    local summary = values[EDGE_FIELDS + (i - 1) * 4 + 1]
+    local summary = values[EDGE_FIELDS + (i - 1) * 3 + 1]
     local first, sum, floor = edge, 0, edge
     if known then
       if not summary then
@@ -305,29 +312,36 @@ local function edges(ledger, readAt, leaseId)
       end
       ledger.stored[window.summary] = summary
       first, sum, floor = numbers(summary)
+      if floor == nil then
+        return false
+      end
     end
     ledger.firsts[i], ledger.sums[i], ledger.floors[i] = first, sum, floor
-    local range = {from = #farther + 1}
     if first < edge - 1 and ledger.latestCharge ~= nil then
+      farther = farther or {}
+      local range = {from = #farther + 1}
       for bucket = first, math.min(edge - 2, bucketOf(window, ledger.latestCharge)) do
         farther[#farther + 1] = bucketName(window, bucket)
       end
+      range.to = #farther
+      ranges[i] = range
     end
-    range.to = #farther
-    ranges[i] = range
   end
-  local farValues = {}
-  if #farther > 0 then
+  local farValues
+  if farther ~= nil and #farther > 0 then
     farValues = redis.call('HMGET', ledger.key, unpack(farther))
   end
   for i = 1, windowCount do
     local window = windows[i]
-    local at = EDGE_FIELDS + (i - 1) * 4
+    local at = EDGE_FIELDS + (i - 1) * 3
     local edge = edgeOf(window, now)
     local first, sum = ledger.firsts[i], ledger.sums[i]
-    for k = ranges[i].from, ranges[i].to do
-      if farValues[k] then
-        sum = sum - unitsOf(farValues[k])
+    local range = ranges[i]
+    if range ~= nil and farValues ~= nil then
+      for k = range.from, range.to do
+        if farValues[k] then
+          sum = sum - unitsOf(farValues[k])
+        end
       end
     end
     if first <= edge - 1 then
@@ -347,22 +361,20 @@ local function edges(ledger, readAt, leaseId)
       return false
     end
     ledger.firsts[i], ledger.sums[i] = first, sum
-    if values[at + 4] then
-      local current = bucketOf(window, now)
-      local offset, tokens = numbers(values[at + 4])
-      ledger.buckets[bucketName(window, current)] = {
-        window = window,
-        bucket = current,
-        offset = offset,
-        tokens = tokens
-      }
-    end
   end
   if leaseId ~= nil then
-    local lease = values[EDGE_FIELDS + 4 * windowCount + 1]
-    if lease then
-      local reserved, expires = numbers(lease)
+    local at = EDGE_FIELDS + 3 * windowCount + 1
+    if values[at] then
+      local reserved, expires = numbers(values[at])
       ledger.leases[leaseId] = {reserved = reserved, expires = expires}
+    end
+    for i = 1, windowCount do
+      local value = values[at + i]
+      if value then
+        local name = ledger.names[at + i]
+        local offset, tokens = numbers(value)
+        ledger.buckets[name] = {window = windows[i], offset = offset, tokens = tokens}
+      end
     end
   end
   return true
@@ -584,13 +596,12 @@ end
 -- Reads only the edges of every ledger (and leaseId's lease) if their summaries can serve the
 -- call; returns false, having read every ledger whole, if not.
 local function readFast(leaseId)
-  local readAt = now
   for i = 1, #KEYS do
     ledgers[i] = newLedger(KEYS[i])
     readEdges(ledgers[i], leaseId)
   end
   for i = 1, #ledgers do
-    if not edges(ledgers[i], readAt, leaseId) then
+    if not edges(ledgers[i], leaseId) then
       readAll()
       return false
     end

@@ -1,5 +1,6 @@
 package io.simpletokenlimiter;
 
+import io.simpletokenlimiter.server.EventLoopThreads;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -10,6 +11,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class TokenLimiterApplication {
 
   public static void main(String[] args) {
+    EventLoopThreads.onePerCore();
     SpringApplication.run(TokenLimiterApplication.class, args);
   }
 }

@@ -63,9 +63,8 @@ public abstract class RollingWindowProperties {
       now += random.nextInt(4) == 0 ? random.nextLong(90_000_000) : random.nextLong(120_000);
       UsageSnapshot usage = store().usage(user, now).block(TIMEOUT);
       for (Window window : Window.values()) {
-        long exact = servedWithin(history, now - window.lengthMillis(), now);
-        long loose =
-            servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
+        long exact = exactly(history, window, now);
+        long loose = withOneMoreBucket(history, window, now);
         assertThat(usage.tokens(window))
             .as("seed %d, %s window at +%d ms", seed, window, now - T0)
             .isBetween(exact, loose);
@@ -145,8 +144,8 @@ public abstract class RollingWindowProperties {
           };
       Window window = Window.values()[random.nextInt(Window.values().length)];
       UsageSnapshot usage = store().usage(user, now).block(TIMEOUT);
-      long exact = servedWithin(history, now - window.lengthMillis(), now);
-      long loose = servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
+      long exact = exactly(history, window, now);
+      long loose = withOneMoreBucket(history, window, now);
 
       Admission.Admitted probe = (Admission.Admitted) admit(user, onlyThe(window, limit), 1, now);
 
@@ -202,6 +201,16 @@ public abstract class RollingWindowProperties {
       }
     }
     return true;
+  }
+
+  /** What the window holds at {@code now}, every charge counted at its own time. */
+  private static long exactly(List<Charge> history, Window window, long now) {
+    return servedWithin(history, now - window.lengthMillis(), now);
+  }
+
+  /** The most a store may count: the window one bucket span longer. */
+  private static long withOneMoreBucket(List<Charge> history, Window window, long now) {
+    return servedWithin(history, now - window.lengthMillis() - window.bucketMillis(), now);
   }
 
   /** Tokens charged strictly after {@code fromExclusive} and at or before {@code to}. */

@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -37,48 +39,51 @@ class RedisCommandsPerRequestTest {
   private static final Duration BLOCK = Duration.ofSeconds(10);
   private static final Limits LIMITS = new Limits(100_000, 1_000_000, 10_000_000, 10);
 
+  private LettuceConnectionFactory connections;
+  private RedisLimitStore store;
+
+  @BeforeEach
+  void connect() {
+    connections = RedisConnections.standalone(REDIS.server());
+    // The usage index is sent on its own period, not by requests: measured apart below.
+    store =
+        new RedisLimitStore(
+            new ReactiveStringRedisTemplate(connections),
+            RetryHints.SHORT_RETRY_MILLIS,
+            Duration.ofHours(1));
+  }
+
+  @AfterEach
+  void disconnect() {
+    connections.destroy();
+  }
+
   @Test
   void anAdmissionAndItsSettlementExecuteAtMostEightCommands() {
-    LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
-    try {
-      // The usage index is sent on its own period, not by requests: measured apart below.
-      RedisLimitStore store =
-          new RedisLimitStore(
-              new ReactiveStringRedisTemplate(connections),
-              RetryHints.SHORT_RETRY_MILLIS,
-              Duration.ofHours(1));
-      String user = "user-" + UUID.randomUUID();
-      // Some history: a request every 20 s for an hour, and one request still in flight.
-      long now = T0;
-      for (int i = 0; i < 180; i++, now += 20_000) {
-        request(store, user, now);
-      }
-      store.admit(command(user, now)).block(BLOCK);
-      store.flushUsageIndex().block(BLOCK);
-
-      try (RespConnection connection = REDIS.server().connect()) {
-        connection.call("CONFIG", "RESETSTAT");
-        request(store, user, now + 1_000);
-        Map<String, Long> calls = commandCalls(connection.callString("INFO", "commandstats"));
-        long total = calls.values().stream().mapToLong(Long::longValue).sum();
-        System.out.println("redis commands for admit + settle: " + total + " " + calls);
-
-        assertThat(total).isLessThanOrEqualTo(8);
-        assertThat(calls.get("evalsha")).isEqualTo(2);
-        // the scripts read the summaries and a few buckets, never the user's whole hash
-        assertThat(calls).doesNotContainKey("hgetall");
-
-        // The admin API's usage index: one script a second per replica, whatever the load, with
-        // three commands per user active in that second and three per window.
-        connection.call("CONFIG", "RESETSTAT");
-        store.flushUsageIndex().block(BLOCK);
-        Map<String, Long> flush = commandCalls(connection.callString("INFO", "commandstats"));
-        assertThat(flush.get("evalsha")).isEqualTo(1);
-        assertThat(flush.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(1 + 3 + 6);
-      }
-    } finally {
-      connections.destroy();
+    String user = "user-" + UUID.randomUUID();
+    // Some history: a request every 20 s for an hour, and one request still in flight.
+    long now = T0;
+    for (int i = 0; i < 180; i++, now += 20_000) {
+      request(store, user, now);
     }
+    store.admit(command(user, now)).block(BLOCK);
+    store.flushUsageIndex().block(BLOCK);
+    long later = now + 1_000;
+
+    Map<String, Long> calls = commandsOf(() -> request(store, user, later));
+    long total = total(calls);
+    System.out.println("redis commands for admit + settle: " + total + " " + calls);
+
+    assertThat(total).isLessThanOrEqualTo(8);
+    assertThat(calls.get("evalsha")).isEqualTo(2);
+    // the scripts read the summaries and a few buckets, never the user's whole hash
+    assertThat(calls).doesNotContainKey("hgetall");
+
+    // The admin API's usage index: one script a second per replica, whatever the load, with
+    // three commands per user active in that second and three per window.
+    Map<String, Long> flush = commandsOf(() -> store.flushUsageIndex().block(BLOCK));
+    assertThat(flush.get("evalsha")).isEqualTo(1);
+    assertThat(total(flush)).isEqualTo(1 + 3 + 6);
   }
 
   /**
@@ -88,36 +93,25 @@ class RedisCommandsPerRequestTest {
    */
   @Test
   void aBusyUsersRequestsExecuteSevenCommandsEach() {
-    LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
-    try {
-      RedisLimitStore store =
-          new RedisLimitStore(
-              new ReactiveStringRedisTemplate(connections),
-              RetryHints.SHORT_RETRY_MILLIS,
-              Duration.ofHours(1));
-      String user = "user-" + UUID.randomUUID();
-      long now = T0;
-      for (int i = 0; i < 6_000; i++, now += 20) {
-        busyRequest(store, user, now);
-      }
-
-      try (RespConnection connection = REDIS.server().connect()) {
-        connection.call("CONFIG", "RESETSTAT");
-        int requests = 500;
-        for (int i = 0; i < requests; i++, now += 20) {
-          busyRequest(store, user, now);
-        }
-        Map<String, Long> calls = commandCalls(connection.callString("INFO", "commandstats"));
-        long total = calls.values().stream().mapToLong(Long::longValue).sum();
-        System.out.println("redis commands for " + requests + " busy requests: " + calls);
-
-        assertThat(calls).doesNotContainKey("hgetall");
-        assertThat(calls.get("evalsha")).isEqualTo(2L * requests);
-        assertThat(total).isLessThanOrEqualTo(7L * requests + 2);
-      }
-    } finally {
-      connections.destroy();
+    String user = "user-" + UUID.randomUUID();
+    long start = T0;
+    for (int i = 0; i < 6_000; i++) {
+      busyRequest(store, user, start + i * 20L);
     }
+    int requests = 500;
+
+    Map<String, Long> calls =
+        commandsOf(
+            () -> {
+              for (int i = 6_000; i < 6_000 + requests; i++) {
+                busyRequest(store, user, start + i * 20L);
+              }
+            });
+    System.out.println("redis commands for " + requests + " busy requests: " + calls);
+
+    assertThat(calls).doesNotContainKey("hgetall");
+    assertThat(calls.get("evalsha")).isEqualTo(2L * requests);
+    assertThat(total(calls)).isLessThanOrEqualTo(7L * requests + 2);
   }
 
   /**
@@ -128,36 +122,35 @@ class RedisCommandsPerRequestTest {
    */
   @Test
   void aTeamMembersAdmissionAndSettlementExecuteAtMostSixteenCommands() {
-    LettuceConnectionFactory connections = RedisConnections.standalone(REDIS.server());
-    try {
-      RedisLimitStore store =
-          new RedisLimitStore(
-              new ReactiveStringRedisTemplate(connections),
-              RetryHints.SHORT_RETRY_MILLIS,
-              Duration.ofHours(1));
-      Team team = new Team("team-" + UUID.randomUUID(), LIMITS);
-      String member = Ledgers.member(team.name(), "alice");
-      long now = T0;
-      for (int i = 0; i < 180; i++, now += 20_000) {
-        teamRequest(store, member, team, now);
-      }
-      store.flushUsageIndex().block(BLOCK);
-
-      try (RespConnection connection = REDIS.server().connect()) {
-        connection.call("CONFIG", "RESETSTAT");
-        teamRequest(store, member, team, now + 1_000);
-        Map<String, Long> calls = commandCalls(connection.callString("INFO", "commandstats"));
-        long total = calls.values().stream().mapToLong(Long::longValue).sum();
-        System.out.println(
-            "redis commands for a team member's admit + settle: " + total + " " + calls);
-
-        assertThat(total).isLessThanOrEqualTo(16);
-        assertThat(calls).doesNotContainKey("hgetall");
-        assertThat(calls.get("evalsha")).isEqualTo(2);
-      }
-    } finally {
-      connections.destroy();
+    Team team = new Team("team-" + UUID.randomUUID(), LIMITS);
+    String member = Ledgers.member(team.name(), "alice");
+    long now = T0;
+    for (int i = 0; i < 180; i++, now += 20_000) {
+      teamRequest(store, member, team, now);
     }
+    store.flushUsageIndex().block(BLOCK);
+    long later = now + 1_000;
+
+    Map<String, Long> calls = commandsOf(() -> teamRequest(store, member, team, later));
+    long total = total(calls);
+    System.out.println("redis commands for a team member's admit + settle: " + total + " " + calls);
+
+    assertThat(total).isLessThanOrEqualTo(16);
+    assertThat(calls).doesNotContainKey("hgetall");
+    assertThat(calls.get("evalsha")).isEqualTo(2);
+  }
+
+  /** The commands Redis executed while {@code work} ran. */
+  private static Map<String, Long> commandsOf(Runnable work) {
+    try (RespConnection connection = REDIS.server().connect()) {
+      connection.call("CONFIG", "RESETSTAT");
+      work.run();
+      return commandCalls(connection.callString("INFO", "commandstats"));
+    }
+  }
+
+  private static long total(Map<String, Long> calls) {
+    return calls.values().stream().mapToLong(Long::longValue).sum();
   }
 
   private static void teamRequest(RedisLimitStore store, String member, Team team, long now) {

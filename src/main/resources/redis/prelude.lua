@@ -24,8 +24,9 @@
 --   "N"              the start of the latest month with an "M:" field
 -- A script that changes buckets without keeping the summaries deletes them (invalidate); the next
 -- admit or settle then reads the whole hash (readAll) and writes them anew. So does one that finds
--- them unusable: a lease may have expired, a bucket to drop is not among those read, or another
--- replica's clock moved now into another bucket. The fast read (readEdges) serves everything else.
+-- them unusable: a lease may have expired, a month later than now's was charged, or another
+-- replica's later write moved now into another bucket; and an admission a window rejects (the
+-- retry hint needs every bucket of the window). The fast read (readEdges) serves everything else.
 -- A script writes each hash with at most one HSET and one HDEL, plus a PEXPIRE only when the
 -- expiry must be pushed out (at most about once an hour per ledger).
 --

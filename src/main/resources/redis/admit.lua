@@ -158,8 +158,7 @@ local function reject(blocking, retry, scope)
   return {0, blocking, retry, q[1], q[2], q[3], q[4], ledgers[1].liveCount, scope, q[5]}
 end
 
--- The answer, or nil when only the edges were read and a window rejects: the retry hint needs
--- every bucket of that window.
+-- The answer.
 local function decide()
   for i = 1, #ledgers do
     local ledger = ledgers[i]
@@ -185,15 +184,15 @@ local function decide()
   end
 
   if granted < minCompletion then
-    if not ledgers[1].full then
-      return nil
-    end
     local blocking, retry, scope = 0, -1, 0
     for i = 1, #ledgers do
       local ledger = ledgers[i]
       for w = 1, MONTH do
         local limit = ledger.limits[w]
         if limit ~= -1 and used(ledger, w) + minimumCost > limit then
+          if w ~= MONTH then
+            readCounted(ledger, w)
+          end
           local wait = retryAfter(ledger, w)
           -- on a tie the longer window, which comes later, is the one reported; the user's
           -- before the team's
@@ -222,9 +221,4 @@ local function decide()
 end
 
 readFast(nil)
-local answer = decide()
-if answer == nil then
-  readAll()
-  answer = decide()
-end
-return answer
+return decide()

@@ -3,6 +3,7 @@ package io.simpletokenlimiter.limit.store.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.simpletokenlimiter.limit.Admission.Admitted;
+import io.simpletokenlimiter.limit.Admission.Rejected;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
@@ -112,6 +113,36 @@ class RedisCommandsPerRequestTest {
     assertThat(calls).doesNotContainKey("hgetall");
     assertThat(calls.get("evalsha")).isEqualTo(2L * requests);
     assertThat(total(calls)).isLessThanOrEqualTo(7L * requests + 2);
+  }
+
+  /**
+   * A user who spent the minute and keeps asking (a hostile client ignoring retry_after): each
+   * rejection reads the edges, then the minute's buckets for the retry hint, and writes nothing.
+   */
+  @Test
+  void aRejectionByAWindowReadsOnlyThatWindowAndWritesNothing() {
+    String user = "user-" + UUID.randomUUID();
+    Limits minute = new Limits(1_000, 1_000_000, 10_000_000, 10);
+    long start = T0;
+    for (int i = 0; i < 300; i++) {
+      busyRequest(store, user, start + i * 200L);
+    }
+    long later = start + 300 * 200L;
+    AdmitCommand overTheMinute =
+        new AdmitCommand(
+            user,
+            UUID.randomUUID().toString(),
+            ReservationRequest.fixed(50, 1, 150),
+            minute,
+            later,
+            30_000);
+
+    Map<String, Long> calls =
+        commandsOf(
+            () -> assertThat(store.admit(overTheMinute).block(BLOCK)).isInstanceOf(Rejected.class));
+    System.out.println("redis commands for a rejection by the minute: " + calls);
+
+    assertThat(calls).isEqualTo(Map.of("evalsha", 1L, "hmget", 2L));
   }
 
   /**

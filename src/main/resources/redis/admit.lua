@@ -127,7 +127,9 @@ local function tightestQuota()
 end
 
 -- Time until enough of this window's (or the month's) units expire for the least cost to fit;
--- when they alone never free enough (live leases hold the room) the short hint.
+-- when they alone never free enough (live leases hold the room) the short hint. Buckets expire in
+-- the order of their index. Having read only the edges, it reads the window's buckets here (from
+-- its first one up to the latest charge: at most the window's count) with one HMGET.
 local function retryAfter(ledger, w)
   local need = used(ledger, w) + minimumCost - ledger.limits[w]
   if w == MONTH then
@@ -136,16 +138,42 @@ local function retryAfter(ledger, w)
     end
     return shortRetry
   end
-  local byExpiry = {}
-  for _, bucket in pairs(ledger.counted[w]) do
-    table.insert(byExpiry, bucket)
+  local window = windows[w]
+  local first, last = ledger.firsts[w], bucketOf(window, now)
+  local values
+  if not ledger.full then
+    if ledger.latestCharge == nil then
+      return shortRetry
+    end
+    last = math.min(last, bucketOf(window, ledger.latestCharge))
+    if first > last then
+      return shortRetry
+    end
+    local names = {}
+    for bucket = first, last do
+      names[#names + 1] = bucketName(window, bucket)
+    end
+    values = redis.call('HMGET', ledger.key, unpack(names))
   end
-  table.sort(byExpiry, function(a, b) return a.expiry < b.expiry end)
   local freed = 0
-  for _, bucket in ipairs(byExpiry) do
-    freed = freed + bucket.tokens
-    if freed >= need then
-      return bucket.expiry - now
+  for bucket = first, last do
+    local offset, tokens
+    if values then
+      local value = values[bucket - first + 1]
+      if value then
+        offset, tokens = numbers(value)
+      end
+    else
+      local entry = ledger.counted[w][bucketName(window, bucket)]
+      if entry then
+        offset, tokens = entry.offset, entry.tokens
+      end
+    end
+    if tokens then
+      freed = freed + tokens
+      if freed >= need then
+        return expiryOf(window, bucket, offset) - now
+      end
     end
   end
   return shortRetry
@@ -190,9 +218,6 @@ local function decide()
       for w = 1, MONTH do
         local limit = ledger.limits[w]
         if limit ~= -1 and used(ledger, w) + minimumCost > limit then
-          if w ~= MONTH then
-            readCounted(ledger, w)
-          end
           local wait = retryAfter(ledger, w)
           -- on a tie the longer window, which comes later, is the one reported; the user's
           -- before the team's

@@ -26,8 +26,8 @@
 -- admit or settle then reads the whole hash (readAll) and writes them anew. So does one that finds
 -- them unusable: a lease may have expired, a month later than now's was charged, or another
 -- replica's later write moved now into another bucket. The fast read (readEdges) serves
--- everything else; a window that rejects an admission then reads that window's buckets only
--- (readCounted), for the retry hint.
+-- everything else; a window that rejects an admission then reads that window's buckets only, for
+-- the retry hint (admit.lua).
 -- A script writes each hash with at most one HSET and one HDEL, plus a PEXPIRE only when the
 -- expiry must be pushed out (at most about once an hour per ledger).
 --
@@ -137,7 +137,7 @@ local function newLedger(key)
     sums = {},         -- window index -> counted units
     firsts = {},       -- window index -> first bucket whose units the sum holds ("S<p>")
     floors = {},       -- window index -> no bucket below it exists ("S<p>")
-    counted = {},      -- window index -> field -> its buckets entry (readAll, readCounted)
+    counted = {},      -- window index -> field -> its buckets entry (readAll only)
     stored = {},       -- summary name -> value as read
     changed = {},      -- field -> new value, for the HSET
     deleted = {},      -- lease fields for the HDEL
@@ -380,39 +380,6 @@ local function edges(ledger, leaseId)
     end
   end
   return true
-end
-
--- Reads every bucket window w still counts (from its first one on, up to the latest charge) into
--- ledger.counted[w], for a retry hint, when only the edges were read: one HMGET of at most the
--- window's buckets instead of the whole hash.
-local function readCounted(ledger, w)
-  if ledger.full or ledger.latestCharge == nil then
-    return
-  end
-  local window = windows[w]
-  local first = ledger.firsts[w]
-  local last = math.min(bucketOf(window, now), bucketOf(window, ledger.latestCharge))
-  if first > last then
-    return
-  end
-  local names = {}
-  for bucket = first, last do
-    names[#names + 1] = bucketName(window, bucket)
-  end
-  local values = redis.call('HMGET', ledger.key, unpack(names))
-  for k = 1, #names do
-    if values[k] then
-      local bucket = first + k - 1
-      local offset, tokens = numbers(values[k])
-      ledger.counted[w][names[k]] = {
-        window = window,
-        bucket = bucket,
-        offset = offset,
-        tokens = tokens,
-        expiry = expiryOf(window, bucket, offset)
-      }
-    end
-  end
 end
 
 -- Adds units to the current bucket of every window and to the month, at now.

@@ -128,14 +128,7 @@ class RedisCommandsPerRequestTest {
       busyRequest(store, user, start + i * 200L);
     }
     long later = start + 300 * 200L;
-    AdmitCommand overTheMinute =
-        new AdmitCommand(
-            user,
-            UUID.randomUUID().toString(),
-            ReservationRequest.fixed(50, 1, 150),
-            minute,
-            later,
-            30_000);
+    AdmitCommand overTheMinute = command(user, later, minute);
 
     Map<String, Long> calls =
         commandsOf(
@@ -206,24 +199,21 @@ class RedisCommandsPerRequestTest {
 
   /** Served in 10 ms, within limits that a request every 20 ms never reaches. */
   private static void busyRequest(RedisLimitStore store, String user, long now) {
-    AdmitCommand command =
-        new AdmitCommand(
-            user,
-            UUID.randomUUID().toString(),
-            ReservationRequest.fixed(50, 1, 150),
-            new Limits(100_000_000, 1_000_000_000, 10_000_000_000L, 10),
-            now,
-            30_000);
-    Admitted admitted = (Admitted) store.admit(command).block(BLOCK);
+    Limits roomy = new Limits(100_000_000, 1_000_000_000, 10_000_000_000L, 10);
+    Admitted admitted = (Admitted) store.admit(command(user, now, roomy)).block(BLOCK);
     store.settle(user, admitted.leaseId(), 120, now + 10).block(BLOCK);
   }
 
   private static AdmitCommand command(String user, long now) {
+    return command(user, now, LIMITS);
+  }
+
+  private static AdmitCommand command(String user, long now, Limits limits) {
     return new AdmitCommand(
         user,
         UUID.randomUUID().toString(),
         ReservationRequest.fixed(50, 1, 150),
-        LIMITS,
+        limits,
         now,
         30_000);
   }

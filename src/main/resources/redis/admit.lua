@@ -18,13 +18,19 @@ local minCompletion = tonumber(nextArg())
 local maxCompletion = tonumber(nextArg())
 local completionWeight = tonumber(nextArg())
 local shortRetry = tonumber(nextArg())
-local maxConcurrent, limits = {}, {}
-for i = 1, #KEYS do
-  maxConcurrent[i] = tonumber(nextArg())
-  limits[i] = {}
+readFast(nil)
+for i = 1, #ledgers do
+  local ledger = ledgers[i]
+  ledger.maxConcurrent = tonumber(nextArg())
+  ledger.limits = {}
   for w = 1, MONTH do
-    limits[i][w] = tonumber(nextArg())
+    ledger.limits[w] = tonumber(nextArg())
   end
+  if ledger.limits[MONTH] ~= -1 and not ledger.keepsMonth then
+    ledger.keepsMonth = true
+    ledger.changed['q'] = '1'
+  end
+  expireLeases(ledger, nil)
 end
 
 -- What completionTokens cost: TokenWeights.completionUnits in Java.
@@ -186,64 +192,47 @@ local function reject(blocking, retry, scope)
   return {0, blocking, retry, q[1], q[2], q[3], q[4], ledgers[1].liveCount, scope, q[5]}
 end
 
--- The answer.
-local function decide()
+local least = nil
+for i = 1, #ledgers do
+  local left = room(ledgers[i])
+  if left ~= nil and (least == nil or left < least) then
+    least = left
+  end
+end
+local granted = maxCompletion
+if least ~= nil then
+  granted = grantWithin(least)
+end
+
+if granted < minCompletion then
+  local blocking, retry, scope = 0, -1, 0
   for i = 1, #ledgers do
     local ledger = ledgers[i]
-    ledger.maxConcurrent = maxConcurrent[i]
-    ledger.limits = limits[i]
-    if ledger.limits[MONTH] ~= -1 and not ledger.keepsMonth then
-      ledger.keepsMonth = true
-      ledger.changed['q'] = '1'
-    end
-    expireLeases(ledger, nil)
-  end
-
-  local least = nil
-  for i = 1, #ledgers do
-    local left = room(ledgers[i])
-    if left ~= nil and (least == nil or left < least) then
-      least = left
-    end
-  end
-  local granted = maxCompletion
-  if least ~= nil then
-    granted = grantWithin(least)
-  end
-
-  if granted < minCompletion then
-    local blocking, retry, scope = 0, -1, 0
-    for i = 1, #ledgers do
-      local ledger = ledgers[i]
-      for w = 1, MONTH do
-        local limit = ledger.limits[w]
-        if limit ~= -1 and used(ledger, w) + minimumCost > limit then
-          local wait = retryAfter(ledger, w)
-          -- on a tie the longer window, which comes later, is the one reported; the user's
-          -- before the team's
-          if wait > retry or (wait == retry and (i == 1 or scope == 1)) then
-            blocking, retry, scope = w, wait, i - 1
-          end
+    for w = 1, MONTH do
+      local limit = ledger.limits[w]
+      if limit ~= -1 and used(ledger, w) + minimumCost > limit then
+        local wait = retryAfter(ledger, w)
+        -- on a tie the longer window, which comes later, is the one reported; the user's before
+        -- the team's
+        if wait > retry or (wait == retry and (i == 1 or scope == 1)) then
+          blocking, retry, scope = w, wait, i - 1
         end
       end
     end
-    return reject(blocking, retry, scope)
   end
-
-  for i = 1, #ledgers do
-    if ledgers[i].liveCount >= ledgers[i].maxConcurrent then
-      return reject(0, shortRetry, i - 1)
-    end
-  end
-
-  local reserved = costWith(granted)
-  for i = 1, #ledgers do
-    addLease(ledgers[i], leaseId, reserved, now + leaseTtl)
-  end
-  saveAll()
-  local q = tightestQuota()
-  return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0, q[5]}
+  return reject(blocking, retry, scope)
 end
 
-readFast(nil)
-return decide()
+for i = 1, #ledgers do
+  if ledgers[i].liveCount >= ledgers[i].maxConcurrent then
+    return reject(0, shortRetry, i - 1)
+  end
+end
+
+local reserved = costWith(granted)
+for i = 1, #ledgers do
+  addLease(ledgers[i], leaseId, reserved, now + leaseTtl)
+end
+saveAll()
+local q = tightestQuota()
+return {1, granted, reserved, q[1], q[2], q[3], q[4], ledgers[1].liveCount, 0, q[5]}

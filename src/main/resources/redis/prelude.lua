@@ -135,6 +135,7 @@ local function newLedger(key)
     month = 0,         -- units of the month of now (and of any later one a clock ahead wrote)
     monthField = 'M:' .. int(monthStart),
     sums = {},         -- window index -> counted units
+    edges = {},        -- window index -> the oldest bucket that may count at now
     firsts = {},       -- window index -> first bucket whose units the sum holds ("S<p>")
     floors = {},       -- window index -> no bucket below it exists ("S<p>")
     counted = {},      -- window index -> field -> its buckets entry (readAll only)
@@ -208,8 +209,9 @@ end
 -- window counts any more, to delete with the next write.
 local function count(ledger)
   for i = 1, windowCount do
-    ledger.firsts[i] = edgeOf(windows[i], now)
-    ledger.floors[i] = ledger.firsts[i]
+    ledger.edges[i] = edgeOf(windows[i], now)
+    ledger.firsts[i] = ledger.edges[i]
+    ledger.floors[i] = ledger.edges[i]
   end
   for name, entry in pairs(ledger.buckets) do
     local window = entry.window
@@ -240,7 +242,7 @@ local function readEdges(ledger, leaseId)
   for i = 1, windowCount do
     local window = windows[i]
     local edge = edgeOf(window, now)
-    ledger.firsts[i] = edge
+    ledger.edges[i] = edge
     names[at + 1] = window.summary
     names[at + 2] = bucketName(window, edge - 1)
     names[at + 3] = bucketName(window, edge)
@@ -298,10 +300,11 @@ local function edges(ledger, leaseId)
     ledger.monthTokens = tonumber(values[7])
     ledger.month = ledger.monthTokens
   end
-  local farther, ranges = nil, {}
+  -- names of the buckets that left a window beyond the two read, and the window of each
+  local farther, farWindow = {}, {}
   for i = 1, windowCount do
     local window = windows[i]
-    local edge = ledger.firsts[i]
+    local edge = ledger.edges[i]
     -- another replica's later write moved now into another bucket: names read are not the edge
     if edge ~= edgeOf(window, now) then
       return false
@@ -318,34 +321,29 @@ local function edges(ledger, leaseId)
         return false
       end
     end
-    ledger.firsts[i], ledger.sums[i], ledger.floors[i] = first, sum, floor
     if first < edge - 1 and ledger.latestCharge ~= nil then
-      farther = farther or {}
-      local range = {from = #farther + 1}
       for bucket = first, math.min(edge - 2, bucketOf(window, ledger.latestCharge)) do
         farther[#farther + 1] = bucketName(window, bucket)
+        farWindow[#farther] = i
       end
-      range.to = #farther
-      ranges[i] = range
     end
+    ledger.edges[i] = edge
+    ledger.firsts[i], ledger.sums[i], ledger.floors[i] = first, sum, floor
   end
-  local farValues
-  if farther ~= nil and #farther > 0 then
-    farValues = redis.call('HMGET', ledger.key, unpack(farther))
+  if #farther > 0 then
+    local farValues = redis.call('HMGET', ledger.key, unpack(farther))
+    for k = 1, #farther do
+      if farValues[k] then
+        local i = farWindow[k]
+        ledger.sums[i] = ledger.sums[i] - unitsOf(farValues[k])
+      end
+    end
   end
   for i = 1, windowCount do
     local window = windows[i]
     local at = EDGE_FIELDS + (i - 1) * 3
-    local edge = edgeOf(window, now)
+    local edge = ledger.edges[i]
     local first, sum = ledger.firsts[i], ledger.sums[i]
-    local range = ranges[i]
-    if range ~= nil and farValues ~= nil then
-      for k = range.from, range.to do
-        if farValues[k] then
-          sum = sum - unitsOf(farValues[k])
-        end
-      end
-    end
     if first <= edge - 1 then
       if values[at + 2] then
         sum = sum - unitsOf(values[at + 2])
@@ -390,7 +388,7 @@ local function chargeNow(ledger, tokens)
   for i = 1, windowCount do
     local window = windows[i]
     local bucket = bucketOf(window, now)
-    local name = window.prefix .. ':' .. int(bucket)
+    local name = bucketName(window, bucket)
     local offset = now - bucket * window.bucketMillis
     local entry = ledger.buckets[name]
     local total = tokens
@@ -547,7 +545,6 @@ local function save(ledger)
     for name, value in pairs(summaries(ledger)) do
       if ledger.stored[name] ~= value then
         ledger.changed[name] = value
-        ledger.dirty = true
       end
     end
   end
@@ -596,7 +593,7 @@ local function readAll()
 end
 
 -- Reads only the edges of every ledger (and leaseId's lease) if their summaries can serve the
--- call; returns false, having read every ledger whole, if not.
+-- call, else every ledger whole.
 local function readFast(leaseId)
   for i = 1, #KEYS do
     ledgers[i] = newLedger(KEYS[i])
@@ -605,10 +602,9 @@ local function readFast(leaseId)
   for i = 1, #ledgers do
     if not edges(ledgers[i], leaseId) then
       readAll()
-      return false
+      return
     end
   end
-  return true
 end
 
 local function saveAll()

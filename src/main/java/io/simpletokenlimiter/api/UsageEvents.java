@@ -1,12 +1,16 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.config.TokenLimitProperties;
+import io.simpletokenlimiter.limit.Budget;
 import io.simpletokenlimiter.limit.Lease;
+import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.TokenUsage;
 import io.simpletokenlimiter.metrics.GenAiMetrics;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatusCode;
@@ -32,16 +36,19 @@ public class UsageEvents {
 
   private final JsonMapper json;
   private final GenAiMetrics genAi;
+  private final TokenLimiter limiter;
   private final String model;
   private final String replica;
 
   public UsageEvents(
       JsonMapper json,
       GenAiMetrics genAi,
+      TokenLimiter limiter,
       TokenLimitProperties.Model model,
       TokenLimitProperties properties) {
     this.json = json;
     this.genAi = genAi;
+    this.limiter = limiter;
     this.model = model.publicName();
     this.replica = properties.replica();
   }
@@ -64,6 +71,7 @@ public class UsageEvents {
     }
     Map<String, Object> event = new LinkedHashMap<>();
     event.put("user", request.user().orElse(null));
+    team(request).ifPresent(team -> event.put("team", team));
     event.put("endpoint", request.endpoint());
     event.put("model", model);
     event.put("prompt_tokens", charged.promptTokens());
@@ -71,6 +79,9 @@ public class UsageEvents {
     event.put("cached_prompt_tokens", charged.cachedPromptTokens());
     event.put("charged_tokens", charged.total());
     event.put("charged_units", request.lease().flatMap(Lease::chargedUnits).orElse(0L));
+    event.put(
+        "reserved_tokens",
+        request.lease().map(lease -> lease.wholeReservation().total()).orElse(0L));
     event.put("reserved_units", request.lease().map(Lease::reservedTokens).orElse(0L));
     event.put("status", status);
     event.put("outcome", outcome);
@@ -79,6 +90,15 @@ public class UsageEvents {
     event.put("duration_ms", duration.toMillis());
     event.put("replica", replica);
     log.info(json.writeValueAsString(event));
+  }
+
+  /** The team charged with the user: the lease's, else (not admitted) the user's team now. */
+  private Optional<String> team(RequestOutcome request) {
+    Optional<Lease> lease = request.lease();
+    if (lease.isPresent()) {
+      return lease.get().team();
+    }
+    return request.user().map(limiter::budgetFor).flatMap(Budget::team).map(Team::name);
   }
 
   private static int status(ServerWebExchange exchange, boolean clientLeft) {

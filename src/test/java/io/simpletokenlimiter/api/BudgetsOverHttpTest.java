@@ -1,7 +1,11 @@
 package io.simpletokenlimiter.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.simpletokenlimiter.limit.LeaseScope;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.TokenLimiter;
@@ -11,11 +15,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -24,6 +33,7 @@ import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Teams, monthly quotas and token weights on the real limiter over HTTP: the deployment weighs
@@ -35,6 +45,7 @@ class BudgetsOverHttpTest {
 
   static final FakeVllm VLLM = FakeVllm.start();
   static final Path OVERRIDES = overrides();
+  private static final JsonMapper JSON = JsonMapper.builder().build();
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
@@ -60,11 +71,13 @@ class BudgetsOverHttpTest {
             research: {max-tokens-per-minute: 3000, max-tokens-per-month: 2000000, \
           max-concurrent-requests: 8}
             small: {max-tokens-per-minute: 1000}
+            audited: {max-tokens-per-minute: 100000}
           users:
             alice: {team: research}
             bob: {team: research}
             carol: batch
             dave: {team: small}
+            erin: {team: audited}
           """);
       return file;
     } catch (IOException e) {
@@ -77,10 +90,20 @@ class BudgetsOverHttpTest {
 
   WebTestClient client;
 
+  private final ListAppender<ILoggingEvent> events = new ListAppender<>();
+  private final Logger usageLogger = (Logger) LoggerFactory.getLogger(UsageEvents.LOGGER);
+
   @BeforeEach
   void setUp() {
     client = LocalClient.to(port);
     VLLM.reset();
+    events.start();
+    usageLogger.addAppender(events);
+  }
+
+  @AfterEach
+  void stopCapturing() {
+    usageLogger.detachAppender(events);
   }
 
   @Test
@@ -141,7 +164,30 @@ class BudgetsOverHttpTest {
     assertThat(team).containsEntry("name", "research").containsEntry("minute", 2_740);
     assertThat(team).containsEntry("concurrent", 1);
     assertThat(usage).containsEntry("minute", 0);
+    assertThat(lastEventOf("bob"))
+        .containsEntry("team", "research")
+        .containsEntry("outcome", "rejected")
+        .containsEntry("limit_type", "minute")
+        .containsEntry("reserved_tokens", 0)
+        .containsEntry("reserved_units", 0);
     alice.release().block();
+  }
+
+  @Test
+  void theUsageEventNamesTheTeamAndTheReservationInTokensAndInUnits() {
+    VLLM.promptTokens(25).answerTokens(7);
+
+    chat("erin", 50).expectStatus().isOk();
+    chat("w-" + UUID.randomUUID(), 50).expectStatus().isOk();
+
+    Map<String, Object> erin = lastEventOf("erin");
+    assertThat(erin).containsEntry("team", "audited").containsEntry("charged_units", 25 + 3 * 7);
+    // the prompt as counted here at weight 1, plus 50 completion tokens at weight 3
+    int reservedTokens = (int) erin.get("reserved_tokens");
+    assertThat(reservedTokens).isGreaterThan(50);
+    assertThat(erin).containsEntry("reserved_units", reservedTokens + 2 * 50);
+    Map<String, Object> teamless = lastEvent(line -> line.contains("\"user\":\"w-"));
+    assertThat(teamless).doesNotContainKey("team").containsEntry("reserved_tokens", reservedTokens);
   }
 
   @Test
@@ -169,6 +215,21 @@ class BudgetsOverHttpTest {
             "max_tokens":%d}"""
                 .formatted(maxTokens))
         .exchange();
+  }
+
+  private Map<String, Object> lastEventOf(String user) {
+    return lastEvent(line -> line.contains("\"user\":\"" + user + "\""));
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> lastEvent(Predicate<String> matching) {
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () -> events.list.stream().map(ILoggingEvent::getFormattedMessage).anyMatch(matching));
+    List<String> lines =
+        events.list.stream().map(ILoggingEvent::getFormattedMessage).filter(matching).toList();
+    return JSON.readValue(lines.get(lines.size() - 1), Map.class);
   }
 
   /** The usage once nothing is in flight: the settle lands just after the answer. */

@@ -80,6 +80,8 @@ class UsageEventsTest extends ProxyIntegrationTest {
                 "replica",
                 "local"))
         .containsEntry("reserved_units", (int) reserved)
+        .containsEntry("reserved_tokens", (int) reserved)
+        .doesNotContainKey("team")
         .doesNotContainKey("limit_type")
         .containsKey("duration_ms");
   }
@@ -118,6 +120,7 @@ class UsageEventsTest extends ProxyIntegrationTest {
         .containsEntry("outcome", "rejected")
         .containsEntry("limit_type", "hour")
         .containsEntry("reserved_units", 0)
+        .containsEntry("reserved_tokens", 0)
         .containsEntry("charged_tokens", 0);
   }
 

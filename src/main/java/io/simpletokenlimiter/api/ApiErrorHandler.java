@@ -2,6 +2,7 @@ package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UnidentifiedUserException;
 import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.RateLimitedException;
 import io.simpletokenlimiter.limit.RequestTooLargeException;
 import io.simpletokenlimiter.limit.store.StoreFullException;
@@ -71,6 +72,20 @@ public class ApiErrorHandler implements WebExceptionHandler {
         .doFinally(signal -> usageEvents.write(exchange, signal == SignalType.CANCEL));
   }
 
+  /**
+   * The wait, the limit and whose limit it was; the model's capacity is the deployment's, neither
+   * the user's nor their team's, so its 429 names no scope.
+   */
+  private static Map<String, Object> rejectionBody(Admission.Rejected rejected) {
+    long retryAfter = RateLimitHeaders.retryAfterSeconds(rejected);
+    String limitType = rejected.limitType().label();
+    if (rejected.limitType() == LimitType.CAPACITY) {
+      return Map.of("retry_after", retryAfter, "limit_type", limitType);
+    }
+    return Map.of(
+        "retry_after", retryAfter, "limit_type", limitType, "scope", rejected.scope().label());
+  }
+
   private static ApiException toApiException(ServerWebExchange exchange, Throwable error) {
     if (error instanceof ApiException apiError) {
       return apiError;
@@ -81,10 +96,7 @@ public class ApiErrorHandler implements WebExceptionHandler {
           HttpStatus.TOO_MANY_REQUESTS,
           "rate_limit_exceeded",
           "Token usage limit exceeded",
-          Map.of(
-              "retry_after", RateLimitHeaders.retryAfterSeconds(rejected),
-              "limit_type", rejected.limitType().label(),
-              "scope", rejected.scope().label()),
+          rejectionBody(rejected),
           RateLimitHeaders.of(rejected));
     }
     if (error instanceof RequestTooLargeException tooLarge) {

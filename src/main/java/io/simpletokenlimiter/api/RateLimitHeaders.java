@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.UsageWarnings;
@@ -13,7 +14,10 @@ import org.springframework.http.HttpHeaders;
  */
 final class RateLimitHeaders {
 
-  /** Past this wait, openai-java would sleep inside the call: tell it not to retry. */
+  /**
+   * Past this wait, openai-java would sleep inside the call: tell it not to retry. A month's limit
+   * says so however close its reset is: the quota is spent, which a client should not paper over.
+   */
   static final long LONGEST_WORTH_RETRYING_SECONDS = 60;
 
   /**
@@ -54,7 +58,7 @@ final class RateLimitHeaders {
     long seconds = retryAfterSeconds(rejected);
     headers.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
     headers.set("retry-after-ms", Long.toString(Math.max(1, rejected.retryAfterMillis())));
-    if (seconds > LONGEST_WORTH_RETRYING_SECONDS) {
+    if (seconds > LONGEST_WORTH_RETRYING_SECONDS || rejected.limitType() == LimitType.MONTH) {
       headers.set("x-should-retry", "false");
     }
     return headers;

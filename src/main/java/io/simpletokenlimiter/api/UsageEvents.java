@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatusCode;
@@ -33,6 +34,10 @@ public class UsageEvents {
   static final int CLIENT_CLOSED_REQUEST = 499;
 
   private static final Logger log = LoggerFactory.getLogger(LOGGER);
+
+  /** The limiter's own refusals: a limit, Redis down, or the counting lanes full. */
+  private static final Set<String> REJECTIONS =
+      Set.of("rate_limit_exceeded", "limiter_unavailable", "counting_busy", "server_busy");
 
   private final JsonMapper json;
   private final GenAiMetrics genAi;
@@ -123,7 +128,7 @@ public class UsageEvents {
       return "client_cancel";
     }
     String error = request.error().orElse("");
-    if (error.equals("rate_limit_exceeded") || error.equals("limiter_unavailable")) {
+    if (REJECTIONS.contains(error)) {
       return "rejected";
     }
     return status >= 500 ? "upstream_error" : "invalid";

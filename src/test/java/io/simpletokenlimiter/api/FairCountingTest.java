@@ -3,18 +3,23 @@ package io.simpletokenlimiter.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.simpletokenlimiter.testing.Llama3TokenizerFixture;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -112,6 +117,39 @@ class FairCountingTest {
     assertThat(answers.stream().filter(a -> a.status() == 429).findFirst().orElseThrow().body())
         .contains("counting_busy");
     assertThat(answers.stream().filter(a -> a.status() == 400).count()).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void aCallerTurnedAwayFromCountingIsLoggedAsRejectedNotInvalid() {
+    ListAppender<ILoggingEvent> events = new ListAppender<>();
+    Logger usageLogger = (Logger) LoggerFactory.getLogger(UsageEvents.LOGGER);
+    events.start();
+    usageLogger.addAppender(events);
+    try {
+      String user = "busy-" + UUID.randomUUID();
+      String large =
+          "{\"model\":\"llama3.2-1b\",\"max_tokens\":5,\"prompt\":\"" + COSTLY_PROMPT + "\"}";
+      List<Answer> answers =
+          Flux.merge(
+                  IntStream.range(0, 5)
+                      .mapToObj(i -> post("/v1/completions", user, large))
+                      .toList())
+              .collectList()
+              .block(Duration.ofSeconds(80));
+      assertThat(answers).extracting(Answer::status).contains(429);
+
+      List<String> lines =
+          events.list.stream()
+              .map(ILoggingEvent::getFormattedMessage)
+              .filter(line -> line.contains(user))
+              .toList();
+      assertThat(lines).hasSize(5);
+      assertThat(lines.stream().filter(line -> line.contains("\"status\":429")))
+          .hasSize((int) answers.stream().filter(a -> a.status() == 429).count())
+          .allMatch(line -> line.contains("\"outcome\":\"rejected\""));
+    } finally {
+      usageLogger.detachAppender(events);
+    }
   }
 
   @Test

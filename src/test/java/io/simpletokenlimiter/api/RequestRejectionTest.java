@@ -320,6 +320,52 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   }
 
   @Test
+  void aSpentMonthSaysNotToRetryEvenWhenItsResetIsNear() {
+    Quota quota = new Quota(LimitType.MONTH, 10_000, 0, 30_000, 5, 0);
+    store.reject(new Admission.Rejected(LimitType.MONTH, 30_000, quota));
+
+    client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":100"))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429)
+        .expectHeader()
+        .valueEquals("Retry-After", "30")
+        .expectHeader()
+        .valueEquals("x-should-retry", "false")
+        .expectBody()
+        .jsonPath("$.limit_type")
+        .isEqualTo("month");
+  }
+
+  @Test
+  void theModelsCapacityIsNobodysOwnLimitSoItsRejectionNamesNoScope() {
+    Quota quota = new Quota(LimitType.MINUTE, 10_000, 0, 60_000, 5, 0);
+    store.reject(new Admission.Rejected(LimitType.CAPACITY, 1_500, quota));
+
+    client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":100"))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429)
+        .expectHeader()
+        .doesNotExist("x-should-retry")
+        .expectBody()
+        .json(
+            """
+            {"error":"rate_limit_exceeded","message":"Token usage limit exceeded",
+             "retry_after":2,"limit_type":"capacity"}
+            """,
+            JsonCompareMode.STRICT);
+  }
+
+  @Test
   void shortWaitIsWorthRetryingAndRoundsUpToASecond() {
     Quota quota = new Quota(LimitType.MINUTE, 1000, 0, 200, 5, 5);
     store.reject(new Admission.Rejected(LimitType.CONCURRENT, 200, quota));

@@ -173,6 +173,7 @@ class CapacityFairnessTest {
       Answer full = a.api().chat("other-" + run, chat("other#0")).block();
       assertThat(full.status()).isEqualTo(429);
       assertThat(full.json().path("limit_type").stringValue("")).isEqualTo("capacity");
+      assertThat(full.json().has("scope")).as("the capacity is nobody's own limit").isFalse();
       assertThat(full.json().path("retry_after").longValue()).isPositive();
       assertThat(full.header("x-ratelimit-limit-requests")).isNotEmpty();
 

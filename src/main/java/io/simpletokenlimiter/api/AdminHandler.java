@@ -1,18 +1,23 @@
 package io.simpletokenlimiter.api;
 
 import io.simpletokenlimiter.identity.UserId;
+import io.simpletokenlimiter.limit.Budget;
 import io.simpletokenlimiter.limit.EffectiveLimits;
 import io.simpletokenlimiter.limit.LayeredLimits;
 import io.simpletokenlimiter.limit.LimitField;
 import io.simpletokenlimiter.limit.LimitOverride;
 import io.simpletokenlimiter.limit.RuntimeLimits;
+import io.simpletokenlimiter.limit.Team;
 import io.simpletokenlimiter.limit.TokenLimiter;
+import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
@@ -20,6 +25,7 @@ import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
@@ -70,10 +76,18 @@ public class AdminHandler {
         .top(window, top)
         .flatMap(
             users -> {
+              // One read per team listed, however many of its members are.
+              Map<String, Mono<Optional<UsageSnapshot>>> teams = new HashMap<>();
+              return Flux.fromIterable(users)
+                  .concatMap(user -> usageEntry(user, teams))
+                  .collectList();
+            })
+        .flatMap(
+            users -> {
               Map<String, Object> body = new LinkedHashMap<>();
               body.put("window", window.limitType().label());
               body.put("top", top);
-              body.put("users", users.stream().map(this::usageEntry).toList());
+              body.put("users", users);
               return ok(body);
             });
   }
@@ -86,7 +100,8 @@ public class AdminHandler {
         .forget(userId)
         .doOnSuccess(done -> log.info("Usage of user {} forgotten by {}", userId, admin))
         .then(limiter.usage(userId))
-        .flatMap(usage -> ok(usageEntry(new UserUsage(userId, usage))));
+        .flatMap(usage -> usageEntry(new UserUsage(userId, usage), new HashMap<>()))
+        .flatMap(AdminHandler::ok);
   }
 
   /** {@code GET /api/v1/admin/limits/{userId}}: effective limits and where each comes from. */
@@ -187,11 +202,20 @@ public class AdminHandler {
     return body;
   }
 
-  private Map<String, Object> usageEntry(UserUsage user) {
-    Map<String, Object> entry = new LinkedHashMap<>();
-    entry.put("user_id", user.userId());
-    entry.putAll(UsageBody.of(user.usage(), limiter.limitsFor(user.userId())));
-    return entry;
+  /** What {@code GET /api/v1/usage/{userId}} gives, team included, after the user's id. */
+  private Mono<Map<String, Object>> usageEntry(
+      UserUsage user, Map<String, Mono<Optional<UsageSnapshot>>> teams) {
+    Budget budget = limiter.budgetFor(user.userId());
+    String team = budget.team().map(Team::name).orElse("");
+    return teams
+        .computeIfAbsent(team, name -> UsageHandler.teamUsage(limiter, budget).cache())
+        .map(
+            teamUsage -> {
+              Map<String, Object> entry = new LinkedHashMap<>();
+              entry.put("user_id", user.userId());
+              entry.putAll(UsageBody.of(user.usage(), budget, teamUsage));
+              return entry;
+            });
   }
 
   private static String userId(ServerRequest request) {

@@ -4,13 +4,8 @@ import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.identity.UserId;
 import io.simpletokenlimiter.identity.UserIdResolver;
 import io.simpletokenlimiter.limit.Budget;
-import io.simpletokenlimiter.limit.Team;
 import io.simpletokenlimiter.limit.TokenLimiter;
-import io.simpletokenlimiter.limit.TokenWeights;
 import io.simpletokenlimiter.limit.UsageSnapshot;
-import java.math.BigDecimal;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -55,38 +50,22 @@ public class UsageHandler {
     }
     authorize(request, userId);
     Budget budget = limiter.budgetFor(userId);
-    Mono<Optional<Map<String, Object>>> team =
-        budget
-            .team()
-            .map(t -> limiter.teamUsage(t.name()).map(usage -> Optional.of(teamBody(t, usage))))
-            .orElseGet(() -> Mono.just(Optional.empty()));
     return limiter
         .usage(userId)
-        .zipWith(team)
+        .zipWith(teamUsage(limiter, budget))
         .flatMap(
-            usages -> {
-              Map<String, Object> body = UsageBody.of(usages.getT1(), budget.limits());
-              body.put("weights", weightsBody(budget.weights()));
-              usages.getT2().ifPresent(teamBody -> body.put("team", teamBody));
-              return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
-            });
+            usages ->
+                ServerResponse.ok()
+                    .contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue(UsageBody.of(usages.getT1(), budget, usages.getT2())));
   }
 
-  private static Map<String, Object> teamBody(Team team, UsageSnapshot usage) {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("name", team.name());
-    body.putAll(UsageBody.of(usage, team.limits()));
-    return body;
-  }
-
-  /** What one token of each kind costs in the units counted above. */
-  private static Map<String, Object> weightsBody(TokenWeights weights) {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("prompt", BigDecimal.valueOf(weights.promptMillis(), 3).stripTrailingZeros());
-    body.put("completion", BigDecimal.valueOf(weights.completionMillis(), 3).stripTrailingZeros());
-    body.put(
-        "cached_prompt", BigDecimal.valueOf(weights.cachedPromptMillis(), 3).stripTrailingZeros());
-    return body;
+  /** The team's usage for a team member, read alongside the user's; empty for anyone else. */
+  static Mono<Optional<UsageSnapshot>> teamUsage(TokenLimiter limiter, Budget budget) {
+    return budget
+        .team()
+        .map(team -> limiter.teamUsage(team.name()).map(Optional::of))
+        .orElseGet(() -> Mono.just(Optional.empty()));
   }
 
   private void authorize(ServerRequest request, String userId) {

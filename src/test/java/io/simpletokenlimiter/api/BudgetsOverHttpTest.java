@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -46,6 +47,7 @@ class BudgetsOverHttpTest {
   static final FakeVllm VLLM = FakeVllm.start();
   static final Path OVERRIDES = overrides();
   private static final JsonMapper JSON = JsonMapper.builder().build();
+  private static final String ADMIN_TOKEN = "budgets-admin";
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
@@ -57,6 +59,7 @@ class BudgetsOverHttpTest {
     registry.add("token.limit.weights.completion", () -> "3");
     registry.add("token.limit.weights.cached-prompt", () -> "0.5");
     registry.add("token.limit.overrides-file", OVERRIDES::toString);
+    registry.add("token.limit.admin-token", () -> ADMIN_TOKEN);
   }
 
   private static Path overrides() {
@@ -188,6 +191,39 @@ class BudgetsOverHttpTest {
     assertThat(erin).containsEntry("reserved_units", reservedTokens + 2 * 50);
     Map<String, Object> teamless = lastEvent(line -> line.contains("\"user\":\"w-"));
     assertThat(teamless).doesNotContainKey("team").containsEntry("reserved_tokens", reservedTokens);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theHeaviestUsersListGivesEachWhatTheirUsageGivesTeamAndWeightsIncluded() {
+    VLLM.promptTokens(25).answerTokens(7);
+    chat("erin", 50).expectStatus().isOk();
+    chat("carol", 50).expectStatus().isOk();
+    awaitSettled("erin");
+    awaitSettled("carol");
+
+    Map<String, Object> top =
+        client
+            .get()
+            .uri("/api/v1/admin/usage?window=minute&top=1000")
+            .header("Authorization", "Bearer " + ADMIN_TOKEN)
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .expectBody(new ParameterizedTypeReference<Map<String, Object>>() {})
+            .returnResult()
+            .getResponseBody();
+    List<Map<String, Object>> users = (List<Map<String, Object>>) top.get("users");
+    assertThat(users).extracting(user -> user.get("user_id")).contains("erin", "carol");
+    for (Map<String, Object> user : users) {
+      Map<String, Object> listed = new LinkedHashMap<>(user);
+      String userId = (String) listed.remove("user_id");
+      assertThat(listed).as("the entry of %s", userId).isEqualTo(usage(userId));
+    }
+    Map<String, Object> erin =
+        users.stream().filter(user -> user.get("user_id").equals("erin")).findFirst().orElseThrow();
+    assertThat((Map<String, Object>) erin.get("team")).containsEntry("name", "audited");
+    assertThat((Map<String, Object>) erin.get("weights")).containsEntry("completion", 3);
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.simpletokenlimiter.config;
 
 import io.simpletokenlimiter.limit.ConfiguredLimits;
 import io.simpletokenlimiter.limit.LayeredLimits;
+import io.simpletokenlimiter.limit.LimitField;
 import io.simpletokenlimiter.limit.LimitOverride;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.RuntimeLimits;
@@ -33,7 +34,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *
  * <pre>
  * tiers:
- *   pro: {max-tokens-per-minute: 5000, max-tokens-per-day: -1, max-concurrent-requests: 10}
+ *   pro: {max-tokens-per-minute: 5000, max-tokens-per-day: -1, max-concurrent-requests: 10, share: 2}
  *   batch: {max-tokens-per-month: 5000000, weights: {prompt: 1, completion: 3}}
  * teams:
  *   research: {max-tokens-per-minute: 3000, max-tokens-per-month: 2000000, max-concurrent-requests: 8}
@@ -43,7 +44,10 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *   carol: {tier: pro, max-concurrent-requests: 2, team: research}
  * </pre>
  *
- * <p>A team's limits that the file does not set are unlimited: the defaults are per user.
+ * <p>A team's limits that the file does not set are unlimited: the defaults are per user. A tier's
+ * {@code share} is its users' turns in a row when the model's capacity is full (see {@code
+ * docs/waiting.md}); it is set on tiers only, and overrides {@code
+ * token.limit.queue.shares.<tier>}.
  *
  * <p>A file that is invalid at start-up stops the service; an invalid edit later is logged and the
  * previous limits stay in force, so a typo never lifts every limit.
@@ -117,6 +121,11 @@ public final class LimitOverridesFile implements ConfiguredLimits {
     return Optional.ofNullable(current.tierWeights().get(tier));
   }
 
+  @Override
+  public Optional<Integer> tierShare(String tier) {
+    return Optional.ofNullable(current.tierShares().get(tier));
+  }
+
   /** Reloads the file if it changed; keeps the limits in force if the new content is invalid. */
   public boolean reloadIfChanged() {
     try {
@@ -164,10 +173,14 @@ public final class LimitOverridesFile implements ConfiguredLimits {
     return Optional.ofNullable(parsed.users().get(user)).flatMap(LimitOverride::team);
   }
 
-  /** What the file says: each tier's limits and weights, each team, and each user's own entry. */
+  /**
+   * What the file says: each tier's limits, weights and share, each team, and each user's own
+   * entry.
+   */
   record Parsed(
       Map<String, LimitOverride> tiers,
       Map<String, TokenWeights> tierWeights,
+      Map<String, Integer> tierShares,
       Map<String, Team> teams,
       Map<String, LimitOverride> users) {}
 
@@ -190,14 +203,19 @@ public final class LimitOverridesFile implements ConfiguredLimits {
     }
     Map<String, LimitOverride> tiers = new HashMap<>();
     Map<String, TokenWeights> tierWeights = new HashMap<>();
+    Map<String, Integer> tierShares = new HashMap<>();
     mapOf(root.getOrDefault("tiers", Map.of()), "tiers")
         .forEach(
             (tier, spec) -> {
               String where = "tier " + tier;
               Map<String, Object> fields = new HashMap<>(mapOf(spec, where));
+              requireTierKeys(fields.keySet(), where);
               Object weights = fields.remove(WEIGHTS_KEY);
               if (weights != null) {
                 tierWeights.put(tier, weightsOf(mapOf(weights, where + " weights"), where));
+              }
+              if (fields.containsKey(SHARE_KEY)) {
+                tierShares.put(tier, shareOf(fields.remove(SHARE_KEY), where));
               }
               tiers.put(tier, LimitOverride.parse(fields, false, where));
             });
@@ -211,7 +229,9 @@ public final class LimitOverridesFile implements ConfiguredLimits {
               } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + ": " + e.getMessage());
               }
-              LimitOverride limits = LimitOverride.parse(mapOf(spec, where), false, where);
+              Map<String, Object> fields = mapOf(spec, where);
+              rejectShare(fields, where, "a team");
+              LimitOverride limits = LimitOverride.parse(fields, false, where);
               teams.put(team, new Team(team, limits.applyTo(TEAM_BASE)));
             });
     Map<String, LimitOverride> users = new HashMap<>();
@@ -219,6 +239,9 @@ public final class LimitOverridesFile implements ConfiguredLimits {
         .forEach(
             (user, spec) -> {
               String where = "user " + user;
+              if (spec instanceof Map<?, ?> fields) {
+                rejectShare(fields, where, "a user");
+              }
               LimitOverride entry =
                   spec instanceof String tier
                       ? LimitOverride.tierOnly(tier)
@@ -242,10 +265,55 @@ public final class LimitOverridesFile implements ConfiguredLimits {
               users.put(user, entry);
             });
     return new Parsed(
-        Map.copyOf(tiers), Map.copyOf(tierWeights), Map.copyOf(teams), Map.copyOf(users));
+        Map.copyOf(tiers),
+        Map.copyOf(tierWeights),
+        Map.copyOf(tierShares),
+        Map.copyOf(teams),
+        Map.copyOf(users));
   }
 
   private static final String WEIGHTS_KEY = "weights";
+  private static final String SHARE_KEY = "share";
+
+  /** A tier takes the limits, {@code weights} and {@code share}; a typo names them all. */
+  private static void requireTierKeys(Set<String> keys, String where) {
+    List<String> allowed = new ArrayList<>();
+    for (LimitField field : LimitField.values()) {
+      allowed.add(field.key());
+    }
+    allowed.add(WEIGHTS_KEY);
+    allowed.add(SHARE_KEY);
+    for (String key : keys) {
+      if (!allowed.contains(key)) {
+        throw new IllegalArgumentException(
+            where + ": unknown key '" + key + "', expected one of " + allowed);
+      }
+    }
+  }
+
+  /** A tier's {@code share}: a whole number of turns in a row, at least 1. */
+  private static int shareOf(Object value, String where) {
+    if (!(value instanceof Integer share) || share < 1) {
+      throw new IllegalArgumentException(
+          where
+              + ": share must be a whole number from 1 to "
+              + Integer.MAX_VALUE
+              + " (the tier's turns in a row when the model is full), was "
+              + value);
+    }
+    return share;
+  }
+
+  /** Shares are a tier's: a user or team entry that sets one says where it belongs. */
+  private static void rejectShare(Map<?, ?> fields, String where, String what) {
+    if (fields.containsKey(SHARE_KEY)) {
+      throw new IllegalArgumentException(
+          where
+              + ": share may be set on a tier only, not on "
+              + what
+              + "; give the users concerned a tier with that share");
+    }
+  }
 
   /**
    * A tier's {@code weights: {prompt: 1, completion: 3, cached-prompt: 0.5}}; a kind it leaves out

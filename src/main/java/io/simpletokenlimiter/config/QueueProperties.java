@@ -17,7 +17,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxWaitingPerUser requests of one user waiting on one replica; past it 429 at once
  * @param maxWaiting requests waiting on one replica in all; past it 429 at once
  * @param shares each tier's share of the model's turns when it is full (tiers of the overrides
- *     file); users of other tiers and without one have share 1
+ *     file); a tier's {@code share} in the overrides file wins over this; users of other tiers and
+ *     without one have share 1
  */
 @ConfigurationProperties("token.limit.queue")
 @Validated

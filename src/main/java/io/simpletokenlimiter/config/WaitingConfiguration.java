@@ -9,6 +9,9 @@ import io.simpletokenlimiter.limit.wait.LocalSettles;
 import io.simpletokenlimiter.limit.wait.WaitEvents;
 import io.simpletokenlimiter.limit.wait.WaitingAdmissions;
 import java.time.Clock;
+import java.util.function.ToIntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -19,6 +22,8 @@ import reactor.core.scheduler.Schedulers;
 /** Wires waiting for room and the model's capacity over the limiter. */
 @Configuration(proxyBeanMethods = false)
 public class WaitingConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(WaitingConfiguration.class);
 
   /** One of the limiter's lease events: settles here wake the requests waiting for their room. */
   @Bean
@@ -52,12 +57,37 @@ public class WaitingConfiguration {
                             properties.leaseTtl(),
                             properties.maxLeaseLifetime())));
     return WaitingAdmissions.over(
-        limiter,
-        settles,
-        settings,
-        userId -> limits.explain(userId).tier().map(queue::shareOf).orElse(1),
-        events,
-        Schedulers.parallel());
+        limiter, settles, settings, shares(limits, queue), events, Schedulers.parallel());
+  }
+
+  /**
+   * A user's share of the model's turns: their tier's {@code share} in the overrides file, else
+   * {@code token.limit.queue.shares.<tier>}, else 1 (also for users without a tier). Asked each
+   * time a user starts waiting for the model, so a reloaded file applies from the user's next wait.
+   */
+  static ToIntFunction<String> shares(LayeredLimits limits, QueueProperties queue) {
+    queue
+        .shares()
+        .forEach(
+            (tier, share) ->
+                limits
+                    .tierShare(tier)
+                    .filter(inFile -> !inFile.equals(share))
+                    .ifPresent(
+                        inFile ->
+                            log.warn(
+                                "Tier {} has share {} in the overrides file and {} in"
+                                    + " token.limit.queue.shares.{}; the file's applies",
+                                tier,
+                                inFile,
+                                share,
+                                tier)));
+    return userId ->
+        limits
+            .explain(userId)
+            .tier()
+            .map(tier -> limits.tierShare(tier).orElseGet(() -> queue.shareOf(tier)))
+            .orElse(1);
   }
 
   /** {@code requests_waiting}: requests waiting on this replica for room or for the model. */

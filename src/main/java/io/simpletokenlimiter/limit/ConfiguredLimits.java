@@ -22,6 +22,14 @@ public interface ConfiguredLimits {
   /** A tier's own token weights. */
   Optional<TokenWeights> tierWeights(String tier);
 
+  /**
+   * A tier's share of the model's turns when its capacity is full ({@code share} of a tier in the
+   * overrides file), if the configuration sets one.
+   */
+  default Optional<Integer> tierShare(String tier) {
+    return Optional.empty();
+  }
+
   /** The defaults for everyone, no tier, no user of their own. */
   static ConfiguredLimits of(Limits defaults) {
     return of(defaults, TokenWeights.ONE);

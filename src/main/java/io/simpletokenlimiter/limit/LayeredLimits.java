@@ -105,6 +105,14 @@ public final class LayeredLimits implements LimitsResolver {
     return new EffectiveLimits(limits, sources, tier, tierSource);
   }
 
+  /**
+   * The share of the model's turns that the configuration (the overrides file, as last loaded)
+   * gives the tier {@code name}, if it sets one.
+   */
+  public Optional<Integer> tierShare(String name) {
+    return configured.tierShare(name);
+  }
+
   /** Whether configuration defines the tier {@code name}: a run-time tier must name one. */
   public boolean tierExists(String name) {
     return configured.tier(name).isPresent();

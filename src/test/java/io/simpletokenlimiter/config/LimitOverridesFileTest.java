@@ -144,6 +144,91 @@ class LimitOverridesFileTest {
   }
 
   @Test
+  void aTierMaySetItsShareOfTheModelsTurns() throws IOException {
+    LimitOverridesFile file =
+        new LimitOverridesFile(
+            write(
+                """
+                tiers:
+                  pro: {max-tokens-per-minute: 50000, share: 2}
+                  free: {}
+                users:
+                  alice: pro
+                """),
+            DEFAULTS);
+
+    assertThat(file.tierShare("pro")).contains(2);
+    assertThat(file.tierShare("free")).isEmpty();
+    assertThat(file.tierShare("gold")).isEmpty();
+    // The share is not a limit: the tier's limits are as if it were not there.
+    assertThat(file.limitsFor("alice")).isEqualTo(new Limits(50_000, 10_000, 100_000, 5));
+  }
+
+  @Test
+  void aShareThatIsNotAPositiveWholeNumberStopsStartUp() throws IOException {
+    for (String share : List.of("0", "-1", "1.5", "2.0", "two", "true", "3000000000", "''")) {
+      assertThatThrownBy(
+              () -> new LimitOverridesFile(write("tiers: {pro: {share: " + share + "}}"), DEFAULTS))
+          .as("share: %s", share)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("token.limit.overrides-file")
+          .hasMessageContaining("tier pro: share must be a whole number from 1 to 2147483647");
+    }
+    assertThatThrownBy(() -> new LimitOverridesFile(write("tiers: {pro: {share: }}"), DEFAULTS))
+        .hasMessageContaining("tier pro: share must be a whole number from 1 to 2147483647")
+        .hasMessageEndingWith("was null");
+  }
+
+  @Test
+  void aShareOnAUserOrATeamOrAMisspeltShareStopsStartUp() throws IOException {
+    assertThatThrownBy(
+            () ->
+                new LimitOverridesFile(
+                    write("tiers: {pro: {}}\nusers: {bob: {tier: pro, share: 2}}"), DEFAULTS))
+        .hasMessageContaining("user bob: share may be set on a tier only, not on a user");
+    assertThatThrownBy(
+            () -> new LimitOverridesFile(write("teams: {research: {share: 2}}"), DEFAULTS))
+        .hasMessageContaining("team research: share may be set on a tier only, not on a team");
+    assertThatThrownBy(() -> new LimitOverridesFile(write("tiers: {pro: {shares: 2}}"), DEFAULTS))
+        .hasMessageContaining(
+            "tier pro: unknown key 'shares', expected one of [max-tokens-per-minute,"
+                + " max-tokens-per-hour, max-tokens-per-day, max-tokens-per-month,"
+                + " max-concurrent-requests, weights, share]");
+  }
+
+  @Test
+  void aReloadChangesATiersShareAndAnInvalidShareIsIgnored() throws IOException {
+    Path path = write("tiers: {pro: {share: 2}}");
+    LimitOverridesFile file = new LimitOverridesFile(path, DEFAULTS);
+
+    rewrite(path, "tiers: {pro: {share: 3}, free: {share: 1}}", 1);
+    assertThat(file.reloadIfChanged()).isTrue();
+    assertThat(file.tierShare("pro")).contains(3);
+    assertThat(file.tierShare("free")).contains(1);
+
+    rewrite(path, "tiers: {pro: {share: 0}}", 2);
+    assertThat(file.reloadIfChanged()).isFalse();
+    assertThat(file.tierShare("pro")).contains(3);
+
+    rewrite(path, "tiers: {pro: {}}", 3);
+    assertThat(file.reloadIfChanged()).isTrue();
+    assertThat(file.tierShare("pro")).isEmpty();
+  }
+
+  @Test
+  void theDeployedExampleLoadsAsDocumented() {
+    LimitOverridesFile file =
+        new LimitOverridesFile(Path.of("deploy/limits.example.yml"), DEFAULTS);
+    LayeredLimits limits = new LayeredLimits(file, RuntimeLimits.NONE);
+
+    assertThat(file.tierShare("pro")).contains(2);
+    assertThat(file.tierShare("batch")).isEmpty();
+    assertThat(file.tierWeights("batch")).contains(new TokenWeights(1_000, 3_000, 500));
+    assertThat(limits.budgetFor("carol").team()).map(Team::name).contains("research");
+    assertThat(file.limitsFor("nightly-report@example.com").tokensPerMonth()).isEqualTo(5_000_000);
+  }
+
+  @Test
   void anEmptyFileMeansTheDefaultsForEveryone() throws IOException {
     assertThat(new LimitOverridesFile(write(""), DEFAULTS).limitsFor("x")).isEqualTo(DEFAULTS);
   }

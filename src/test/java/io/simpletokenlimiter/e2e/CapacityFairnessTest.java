@@ -28,7 +28,9 @@ import reactor.core.publisher.Flux;
 /**
  * The model's capacity shared in turns (issue 10), through real sockets on the memory store: with
  * four requests in flight to a slow fake vLLM at most, who goes next is chosen across users, not by
- * arrival, and a tier's share sets how many turns its users take in a row.
+ * arrival, and a tier's share sets how many turns its users take in a row, whether the share is set
+ * in {@code token.limit.queue.shares.<tier>} or, winning over it, on the tier in the overrides
+ * file.
  */
 @Timeout(120)
 class CapacityFairnessTest {
@@ -48,9 +50,13 @@ class CapacityFairnessTest {
         tiers:
           gold: {max-concurrent-requests: 64}
           free: {max-concurrent-requests: 64}
+          pro: {max-concurrent-requests: 64, share: 2}
+          basic: {max-concurrent-requests: 64}
         users:
           gold-user: gold
           free-user: free
+          pro-user: pro
+          basic-user: basic
         """;
     replica =
         LimiterInstance.start(
@@ -62,6 +68,8 @@ class CapacityFairnessTest {
                 Map.entry("token.limit.max-concurrent-requests", "64"),
                 Map.entry("token.limit.upstream.max-in-flight", Integer.toString(CAPACITY)),
                 Map.entry("token.limit.queue.shares.gold", "2"),
+                // The overrides file gives pro a share of 2, which wins over this.
+                Map.entry("token.limit.queue.shares.pro", "5"),
                 Map.entry(
                     "token.limit.overrides-file",
                     LimiterInstance.overridesFile(limits).toString())));
@@ -129,16 +137,35 @@ class CapacityFairnessTest {
 
   @Test
   void twoFloodingUsersGetTurnsInTheRatioOfTheirTiersShares() throws Exception {
+    long goldTurns = turnsOfTheFirst("gold-user", "free-user");
+    System.out.printf("shares 2:1, 24 turns: gold %d, free %d%n", goldTurns, 24 - goldTurns);
+    assertThat(goldTurns).isBetween(14L, 18L);
+  }
+
+  @Test
+  void aTiersShareInTheOverridesFileSetsItsTurnsOverTheProperty() throws Exception {
+    // pro: share 2 in the file (5 in token.limit.queue.shares.pro); basic: none, so 1. At 5:1 pro
+    // would take 20 of 24 turns.
+    long proTurns = turnsOfTheFirst("pro-user", "basic-user");
+    System.out.printf("file shares 2:1, 24 turns: pro %d, basic %d%n", proTurns, 24 - proTurns);
+    assertThat(proTurns).isBetween(14L, 18L);
+  }
+
+  /**
+   * Floods the model with 30 requests of each user at once, and counts {@code first}'s turns among
+   * the 24 given while both users had a backlog.
+   */
+  private long turnsOfTheFirst(String first, String second) throws Exception {
     ApiClient api = replica.api();
     VLLM.holdAnswers();
-    CompletableFuture<List<Answer>> gold = flood(api, "gold-user", 30);
-    CompletableFuture<List<Answer>> free = flood(api, "free-user", 30);
+    CompletableFuture<List<Answer>> firsts = flood(api, first, 30);
+    CompletableFuture<List<Answer>> seconds = flood(api, second, 30);
     await().atMost(Duration.ofSeconds(10)).until(() -> WaitingTest.waiting(api) == 60 - CAPACITY);
     VLLM.releaseAnswers();
 
-    assertThat(gold.get(60, TimeUnit.SECONDS))
+    assertThat(firsts.get(60, TimeUnit.SECONDS))
         .allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
-    assertThat(free.get(60, TimeUnit.SECONDS))
+    assertThat(seconds.get(60, TimeUnit.SECONDS))
         .allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
     List<String> admitted =
         VLLM.generationRequests().stream()
@@ -147,9 +174,7 @@ class CapacityFairnessTest {
             .toList();
     // After the first slots, taken without waiting, 24 turns while both users had a backlog.
     List<String> turns = admitted.subList(CAPACITY, CAPACITY + 24);
-    long goldTurns = turns.stream().filter(tag -> tag.startsWith("gold-user#")).count();
-    System.out.printf("shares 2:1, 24 turns: gold %d, free %d%n", goldTurns, 24 - goldTurns);
-    assertThat(goldTurns).isBetween(14L, 18L);
+    return turns.stream().filter(tag -> tag.startsWith(first + "#")).count();
   }
 
   @Test

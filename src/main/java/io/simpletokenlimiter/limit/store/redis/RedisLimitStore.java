@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.netty.channel.EventLoopGroup;
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.CalendarMonth;
 import io.simpletokenlimiter.limit.LimitType;
@@ -19,7 +20,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 import reactor.core.publisher.Mono;
@@ -41,6 +44,7 @@ public final class RedisLimitStore implements LimitStore {
   private static final List<String> WINDOW_SPANS = windowSpans();
 
   private final ReactiveStringRedisTemplate redis;
+  private final LoopLocalRedis scriptConnections;
   private final LimitScripts scripts = LimitScripts.load();
   private final String shortRetryMillis;
   private final RedisUsageIndex usageIndex;
@@ -53,6 +57,20 @@ public final class RedisLimitStore implements LimitStore {
   public RedisLimitStore(ReactiveRedisConnectionFactory connectionFactory, CalendarMonth calendar) {
     this(
         new ReactiveStringRedisTemplate(connectionFactory),
+        RetryHints.SHORT_RETRY_MILLIS,
+        RedisUsageIndex.FLUSH_EVERY,
+        calendar);
+  }
+
+  /**
+   * Scripts from a thread of {@code loops} run on that loop's own connection (see {@link
+   * LoopLocalRedis}); the rest on the factory's shared one.
+   */
+  public RedisLimitStore(
+      LettuceConnectionFactory connectionFactory, EventLoopGroup loops, CalendarMonth calendar) {
+    this(
+        new ReactiveStringRedisTemplate(connectionFactory),
+        shared -> LoopLocalRedis.perLoop(loops, connectionFactory, shared),
         RetryHints.SHORT_RETRY_MILLIS,
         RedisUsageIndex.FLUSH_EVERY,
         calendar);
@@ -80,15 +98,31 @@ public final class RedisLimitStore implements LimitStore {
       long shortRetryMillis,
       Duration usageIndexFlushEvery,
       CalendarMonth calendar) {
+    this(redis, LoopLocalRedis::sharedOnly, shortRetryMillis, usageIndexFlushEvery, calendar);
+  }
+
+  private RedisLimitStore(
+      ReactiveStringRedisTemplate redis,
+      Function<ReactiveStringRedisTemplate, LoopLocalRedis> scriptConnections,
+      long shortRetryMillis,
+      Duration usageIndexFlushEvery,
+      CalendarMonth calendar) {
     this.redis = redis;
+    this.scriptConnections = scriptConnections.apply(redis);
     this.calendar = calendar;
     this.shortRetryMillis = Long.toString(shortRetryMillis);
     this.usageIndex = new RedisUsageIndex(redis, usageIndexFlushEvery);
   }
 
-  /** Stops sending the usage index (Spring calls it when the context closes). */
+  /** Stops sending the usage index and closes the loops' connections (when the context closes). */
   public void close() {
     usageIndex.close();
+    scriptConnections.close();
+  }
+
+  /** How many event loops run their scripts on a connection of their own. */
+  int loopsConnected() {
+    return scriptConnections.loopsConnected();
   }
 
   /** Sends the usage index now, instead of at its next period. */
@@ -203,12 +237,14 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * Runs one script. Its reply arrives on Lettuce's I/O thread; a request's admission is carried on
-   * from its own event loop ({@link io.simpletokenlimiter.limit.LeaseScope#resume}), and what
-   * follows the other scripts is light enough to stay there.
+   * Runs one script, on the calling event loop's own connection when it has one: then its reply
+   * arrives on that same thread. Otherwise the reply arrives on the shared connection's I/O thread;
+   * a request's admission is carried on from its own event loop ({@link
+   * io.simpletokenlimiter.limit.LeaseScope#resume}), and what follows the other scripts is light
+   * enough to stay there.
    */
   private <T> Mono<T> run(RedisScript<T> script, List<String> keys, List<String> args) {
-    return redis.execute(script, keys, args).single();
+    return scriptConnections.current().execute(script, keys, args).single();
   }
 
   /**

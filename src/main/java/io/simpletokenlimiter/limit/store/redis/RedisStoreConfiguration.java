@@ -26,8 +26,11 @@ import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import org.springframework.http.client.ReactorResourceFactory;
 import reactor.core.publisher.Mono;
+import reactor.netty.resources.LoopResources;
 
 /**
  * When the {@link StoreSelection} is Redis ({@code token.limit.store=redis}, or a Redis server
@@ -68,14 +71,24 @@ public class RedisStoreConfiguration {
     return Delay.exponential(Duration.ofMillis(1), max, 2, TimeUnit.MILLISECONDS);
   }
 
-  @Bean
+  /**
+   * On Lettuce (Spring Boot's default) and Reactor Netty, each HTTP event loop runs its requests'
+   * scripts on a Redis connection of its own ({@link LoopLocalRedis}).
+   */
+  @Bean(destroyMethod = "close")
   RedisLimitStore redisLimitStore(
       ReactiveRedisConnectionFactory connectionFactory,
+      ObjectProvider<ReactorResourceFactory> reactorResources,
       ObjectProvider<TokenLimitProperties> properties) {
     CalendarMonth calendar =
         Optional.ofNullable(properties.getIfAvailable())
             .map(TokenLimitProperties::calendar)
             .orElse(CalendarMonth.UTC);
+    ReactorResourceFactory loops = reactorResources.getIfAvailable();
+    if (connectionFactory instanceof LettuceConnectionFactory lettuce && loops != null) {
+      return new RedisLimitStore(
+          lettuce, loops.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE), calendar);
+    }
     return new RedisLimitStore(connectionFactory, calendar);
   }
 

@@ -1,0 +1,274 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.ReadFrom;
+import io.lettuce.core.SslVerifyMode;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.EventLoopGroupProvider;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.data.redis.connection.ReactiveRedisConnection;
+import org.springframework.data.redis.connection.RedisConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.RedisCredentialsProviderFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * One Redis connection per HTTP event loop, registered on that loop, for the scripts a request
+ * runs: the command leaves and its reply arrives on the request's own thread, with no hand-off to
+ * Lettuce's I/O thread and back (two thread wake-ups per script, a good part of a request's cost on
+ * a small machine). Calls from any other thread, and from a loop whose connection is not up yet,
+ * use the shared connection.
+ *
+ * <p>Each loop's connection has a Lettuce client of its own whose only event loop is that loop, so
+ * that reconnecting keeps it there. It is opened at start-up from the starting thread, never from
+ * the loop itself: opening it on its own loop would wait for that loop, forever. A connection that
+ * cannot be opened then (Redis down) is retried every second from a thread of its own.
+ */
+final class LoopLocalRedis implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LoopLocalRedis.class);
+  private static final Duration RETRY_EVERY = Duration.ofSeconds(1);
+
+  private final ReactiveStringRedisTemplate shared;
+  private final EventLoop[] loops;
+  private final ReactiveStringRedisTemplate[] templates;
+  private final AtomicBoolean[] ready;
+  private final List<LettuceConnectionFactory> factories;
+  private final Disposable retries;
+
+  private LoopLocalRedis(
+      ReactiveStringRedisTemplate shared,
+      List<EventLoop> loops,
+      List<LettuceConnectionFactory> factories) {
+    this.shared = shared;
+    this.loops = loops.toArray(EventLoop[]::new);
+    this.factories = factories;
+    this.templates = new ReactiveStringRedisTemplate[this.loops.length];
+    this.ready = new AtomicBoolean[this.loops.length];
+    for (int i = 0; i < this.loops.length; i++) {
+      factories.get(i).afterPropertiesSet();
+      factories.get(i).start();
+      templates[i] = new ReactiveStringRedisTemplate(factories.get(i));
+      ready[i] = new AtomicBoolean(open(factories.get(i)));
+    }
+    this.retries =
+        allReady()
+            ? Flux.<Long>empty().subscribe()
+            : Flux.interval(RETRY_EVERY, Schedulers.boundedElastic())
+                .takeUntil(tick -> openMissing())
+                .subscribe();
+  }
+
+  /** Every call on the one shared connection. */
+  static LoopLocalRedis sharedOnly(ReactiveStringRedisTemplate shared) {
+    return new LoopLocalRedis(shared, List.of(), List.of());
+  }
+
+  /**
+   * A connection per loop of {@code loops}, configured as {@code base} (the same Redis, Sentinel or
+   * Cluster, credentials, TLS, options and client resources); {@code sharedOnly} when {@code base}
+   * is a Unix socket (whose channel type another transport's loop may not take) or brings no client
+   * resources of its own to share (Spring Boot always does).
+   */
+  static LoopLocalRedis perLoop(
+      EventLoopGroup loops, LettuceConnectionFactory base, ReactiveStringRedisTemplate shared) {
+    Optional<RedisConfiguration> configuration = configuration(base);
+    Optional<ClientResources> resources = base.getClientConfiguration().getClientResources();
+    if (configuration.isEmpty() || resources.isEmpty()) {
+      return sharedOnly(shared);
+    }
+    List<EventLoop> eventLoops = new ArrayList<>();
+    List<LettuceConnectionFactory> factories = new ArrayList<>();
+    for (EventExecutor executor : loops) {
+      if (executor instanceof EventLoop loop) {
+        eventLoops.add(loop);
+        factories.add(
+            new LettuceConnectionFactory(
+                configuration.get(),
+                new OnOneLoop(base.getClientConfiguration(), resources.get(), loop)));
+      }
+    }
+    return new LoopLocalRedis(shared, eventLoops, factories);
+  }
+
+  private static Optional<RedisConfiguration> configuration(LettuceConnectionFactory base) {
+    if (base.isClusterAware()) {
+      return Optional.of(base.getClusterConfiguration());
+    }
+    if (base.isRedisSentinelAware()) {
+      return Optional.of(base.getSentinelConfiguration());
+    }
+    if (base.getSocketConfiguration() != null) {
+      return Optional.empty();
+    }
+    return Optional.of(base.getStandaloneConfiguration());
+  }
+
+  /** The connection of the calling thread's loop, or the shared one. */
+  ReactiveStringRedisTemplate current() {
+    for (int i = 0; i < loops.length; i++) {
+      if (loops[i].inEventLoop()) {
+        return ready[i].get() ? templates[i] : shared;
+      }
+    }
+    return shared;
+  }
+
+  /** How many loops have a connection of their own, open now. */
+  int loopsConnected() {
+    int connected = 0;
+    for (AtomicBoolean up : ready) {
+      connected += up.get() ? 1 : 0;
+    }
+    return connected;
+  }
+
+  private boolean allReady() {
+    return loopsConnected() == loops.length;
+  }
+
+  private boolean openMissing() {
+    for (int i = 0; i < loops.length; i++) {
+      if (!ready[i].get() && open(factories.get(i))) {
+        ready[i].set(true);
+      }
+    }
+    return allReady();
+  }
+
+  /**
+   * Opens the factory's shared connection now, blocking the calling thread (never a loop); once
+   * open, Lettuce keeps it and reconnects it on its loop.
+   */
+  private static boolean open(LettuceConnectionFactory factory) {
+    try {
+      ReactiveRedisConnection connection = factory.getReactiveConnection();
+      connection.close();
+      return true;
+    } catch (RuntimeException error) {
+      log.warn("Redis connection of an event loop not open yet: {}", error.toString());
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    retries.dispose();
+    factories.forEach(LettuceConnectionFactory::destroy);
+  }
+
+  /** The base configuration with client resources whose only event loop is {@code loop}. */
+  private static final class OnOneLoop implements LettuceClientConfiguration {
+
+    private final LettuceClientConfiguration base;
+    private final ClientResources resources;
+
+    OnOneLoop(LettuceClientConfiguration base, ClientResources shared, EventLoop loop) {
+      this.base = base;
+      this.resources = shared.mutate().eventLoopGroupProvider(new OneLoop(loop)).build();
+    }
+
+    @Override
+    public Optional<ClientResources> getClientResources() {
+      return Optional.of(resources);
+    }
+
+    @Override
+    public boolean isUseSsl() {
+      return base.isUseSsl();
+    }
+
+    @Override
+    public boolean isVerifyPeer() {
+      return base.isVerifyPeer();
+    }
+
+    @Override
+    public SslVerifyMode getVerifyMode() {
+      return base.getVerifyMode();
+    }
+
+    @Override
+    public boolean isStartTls() {
+      return base.isStartTls();
+    }
+
+    @Override
+    public Optional<ClientOptions> getClientOptions() {
+      return base.getClientOptions();
+    }
+
+    @Override
+    public Optional<String> getClientName() {
+      return base.getClientName();
+    }
+
+    @Override
+    public Optional<ReadFrom> getReadFrom() {
+      return base.getReadFrom();
+    }
+
+    @Override
+    public Optional<RedisCredentialsProviderFactory> getRedisCredentialsProviderFactory() {
+      return base.getRedisCredentialsProviderFactory();
+    }
+
+    @Override
+    public Duration getCommandTimeout() {
+      return base.getCommandTimeout();
+    }
+
+    @Override
+    public Duration getShutdownTimeout() {
+      return base.getShutdownTimeout();
+    }
+
+    @Override
+    public Duration getShutdownQuietPeriod() {
+      return base.getShutdownQuietPeriod();
+    }
+  }
+
+  /** Lettuce's event loops, here the one HTTP loop; the HTTP server shuts it down, not Lettuce. */
+  private record OneLoop(EventLoop loop) implements EventLoopGroupProvider {
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends EventLoopGroup> T allocate(Class<T> type) {
+      return (T) loop;
+    }
+
+    @Override
+    public int threadPoolSize() {
+      return 1;
+    }
+
+    @Override
+    public Future<Boolean> release(
+        EventExecutorGroup group, long quietPeriod, long timeout, TimeUnit unit) {
+      return ImmediateEventExecutor.INSTANCE.newSucceededFuture(true);
+    }
+
+    @Override
+    public Future<Boolean> shutdown(long quietPeriod, long timeout, TimeUnit unit) {
+      return ImmediateEventExecutor.INSTANCE.newSucceededFuture(true);
+    }
+  }
+}

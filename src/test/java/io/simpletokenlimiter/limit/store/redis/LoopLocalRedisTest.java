@@ -1,0 +1,158 @@
+package io.simpletokenlimiter.limit.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.lettuce.core.resource.ClientResources;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.simpletokenlimiter.testing.redis.RedisServerExtension;
+import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+import reactor.netty.resources.LoopResources;
+
+/**
+ * Each HTTP event loop's scripts go out and come back on that loop, on a connection of its own that
+ * survives Redis going away; any other thread, and a loop whose connection is not open, uses the
+ * shared connection.
+ */
+@Timeout(60)
+class LoopLocalRedisTest {
+
+  @RegisterExtension static final RedisServerExtension REDIS = new RedisServerExtension();
+
+  private static final RedisScript<Long> SCRIPT =
+      RedisScript.of("return redis.call('INCR', KEYS[1])", Long.class);
+
+  private final LoopResources loopResources = LoopResources.create("loop-local-test", 2, true);
+  private final EventLoopGroup loops = loopResources.onServer(true);
+  private final ClientResources clientResources = ClientResources.create();
+  private LettuceConnectionFactory base;
+  private ReactiveStringRedisTemplate shared;
+  private LoopLocalRedis connections;
+
+  @BeforeEach
+  void redisRuns() {
+    if (!REDIS.server().isRunning()) {
+      REDIS.server().startAgain();
+    }
+    base = factory(REDIS.server());
+    shared = new ReactiveStringRedisTemplate(base);
+  }
+
+  @AfterEach
+  void closeEverything() {
+    if (connections != null) {
+      connections.close();
+    }
+    base.destroy();
+    loopResources.disposeLater().block(Duration.ofSeconds(10));
+    clientResources.shutdown(0, 2, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aScriptFromAnEventLoopIsAnsweredOnThatLoop() throws Exception {
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+
+    assertThat(connections.loopsConnected()).isEqualTo(2);
+    for (EventExecutor loop : loops) {
+      Answer answer = runOn(loop);
+      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+      assertThat(answer.template()).isNotSameAs(shared);
+    }
+  }
+
+  @Test
+  void anyOtherThreadUsesTheSharedConnection() {
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+
+    assertThat(connections.current()).isSameAs(shared);
+    Long counted = connections.current().execute(SCRIPT, List.of("stl:test:other")).blockFirst();
+    assertThat(counted).isPositive();
+  }
+
+  @Test
+  void aLoopWhoseConnectionCouldNotOpenUsesTheSharedOneUntilItOpens() throws Exception {
+    REDIS.server().stop();
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+    assertThat(connections.loopsConnected()).isZero();
+    for (EventExecutor loop : loops) {
+      assertThat(loop.submit(connections::current).get(5, TimeUnit.SECONDS)).isSameAs(shared);
+    }
+
+    REDIS.server().startAgain();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+    for (EventExecutor loop : loops) {
+      Answer answer = runOn(loop);
+      assertThat(answer.template()).isNotSameAs(shared);
+      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+    }
+  }
+
+  @Test
+  void afterRedisRestartsEachLoopIsAnsweredOnItsOwnConnectionAgain() throws Exception {
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+    assertThat(connections.loopsConnected()).isEqualTo(2);
+
+    REDIS.server().restart();
+
+    for (EventExecutor loop : loops) {
+      Answer answer =
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .ignoreExceptions()
+              .until(() -> runOn(loop), done -> done.counted() != null);
+      assertThat(answer.template()).isNotSameAs(shared);
+      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+    }
+  }
+
+  /** Runs the script from {@code loop}'s thread and notes where its reply arrived. */
+  private Answer runOn(EventExecutor loop) throws Exception {
+    CompletableFuture<Answer> answer = new CompletableFuture<>();
+    loop.execute(
+        () -> {
+          Thread sentFrom = Thread.currentThread();
+          ReactiveStringRedisTemplate template = connections.current();
+          template
+              .execute(SCRIPT, List.of("stl:test:" + sentFrom.getName()))
+              .single()
+              .subscribe(
+                  counted ->
+                      answer.complete(
+                          new Answer(template, sentFrom, Thread.currentThread(), counted)),
+                  answer::completeExceptionally);
+        });
+    return answer.get(10, TimeUnit.SECONDS);
+  }
+
+  private LettuceConnectionFactory factory(RedisServerProcess server) {
+    LettuceConnectionFactory factory =
+        new LettuceConnectionFactory(
+            new RedisStandaloneConfiguration(server.host(), server.port()),
+            LettuceClientConfiguration.builder()
+                .clientResources(clientResources)
+                .commandTimeout(Duration.ofSeconds(5))
+                .build());
+    factory.afterPropertiesSet();
+    factory.start();
+    return factory;
+  }
+
+  private record Answer(
+      ReactiveStringRedisTemplate template, Thread sentFrom, Thread repliedOn, Long counted) {}
+}

@@ -203,16 +203,7 @@ class BudgetsOverHttpTest {
     awaitSettled("carol");
 
     Map<String, Object> top =
-        client
-            .get()
-            .uri("/api/v1/admin/usage?window=minute&top=1000")
-            .header("Authorization", "Bearer " + ADMIN_TOKEN)
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .expectBody(new ParameterizedTypeReference<Map<String, Object>>() {})
-            .returnResult()
-            .getResponseBody();
+        get("/api/v1/admin/usage?window=minute&top=1000", "Authorization", "Bearer " + ADMIN_TOKEN);
     List<Map<String, Object>> users = (List<Map<String, Object>>) top.get("users");
     assertThat(users).extracting(user -> user.get("user_id")).contains("erin", "carol");
     for (Map<String, Object> user : users) {
@@ -279,10 +270,14 @@ class BudgetsOverHttpTest {
   }
 
   private Map<String, Object> usage(String user) {
+    return get("/api/v1/usage/" + user, "X-User-ID", user);
+  }
+
+  private Map<String, Object> get(String uri, String header, String value) {
     return client
         .get()
-        .uri("/api/v1/usage/" + user)
-        .header("X-User-ID", user)
+        .uri(uri)
+        .header(header, value)
         .exchange()
         .expectStatus()
         .isOk()

@@ -18,6 +18,7 @@ import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DefaultDataBufferFactory;
 import org.springframework.http.MediaType;
 import org.springframework.test.json.JsonCompareMode;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import reactor.core.publisher.Flux;
 
 /** Requests that never reach vLLM: who, what and how much is wrong, and the limiter's "no". */
@@ -282,16 +283,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   @Test
   void rejectionIs429WithRetryHeadersAndNothingForwarded() {
     Quota quota = new Quota(LimitType.HOUR, 10_000, 12, 1_500, 5, 1);
-    store.reject(new Admission.Rejected(LimitType.HOUR, 90_500, quota));
 
-    client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":100"))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429)
+    rejectedBy(new Admission.Rejected(LimitType.HOUR, 90_500, quota))
         .expectHeader()
         .valueEquals("Retry-After", "91")
         .expectHeader()
@@ -322,16 +315,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   @Test
   void aSpentMonthSaysNotToRetryEvenWhenItsResetIsNear() {
     Quota quota = new Quota(LimitType.MONTH, 10_000, 0, 30_000, 5, 0);
-    store.reject(new Admission.Rejected(LimitType.MONTH, 30_000, quota));
 
-    client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":100"))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429)
+    rejectedBy(new Admission.Rejected(LimitType.MONTH, 30_000, quota))
         .expectHeader()
         .valueEquals("Retry-After", "30")
         .expectHeader()
@@ -344,16 +329,8 @@ class RequestRejectionTest extends ProxyIntegrationTest {
   @Test
   void theModelsCapacityIsNobodysOwnLimitSoItsRejectionNamesNoScope() {
     Quota quota = new Quota(LimitType.MINUTE, 10_000, 0, 60_000, 5, 0);
-    store.reject(new Admission.Rejected(LimitType.CAPACITY, 1_500, quota));
 
-    client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":100"))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429)
+    rejectedBy(new Admission.Rejected(LimitType.CAPACITY, 1_500, quota))
         .expectHeader()
         .doesNotExist("x-should-retry")
         .expectBody()
@@ -363,6 +340,19 @@ class RequestRejectionTest extends ProxyIntegrationTest {
              "retry_after":2,"limit_type":"capacity"}
             """,
             JsonCompareMode.STRICT);
+  }
+
+  /** A chat request that the store rejects with {@code rejection}: its 429. */
+  private WebTestClient.ResponseSpec rejectedBy(Admission.Rejected rejection) {
+    store.reject(rejection);
+    return client
+        .post()
+        .uri("/api/v1/chat/completions")
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":100"))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429);
   }
 
   @Test

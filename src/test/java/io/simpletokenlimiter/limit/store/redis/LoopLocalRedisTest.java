@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.simpletokenlimiter.testing.redis.RedisServerExtension;
 import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import io.simpletokenlimiter.testing.redis.SharedRedis;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.data.redis.connection.RedisClusterConfiguration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -72,6 +74,30 @@ class LoopLocalRedisTest {
       Answer answer = runOn(loop);
       assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
       assertThat(answer.template()).isNotSameAs(shared);
+    }
+  }
+
+  @Test
+  void onClusterEachLoopIsAnsweredOnItsOwnConnectionToo() throws Exception {
+    LettuceConnectionFactory cluster =
+        started(
+            new LettuceConnectionFactory(
+                new RedisClusterConfiguration(SharedRedis.cluster().addresses()),
+                clientConfiguration()));
+    try {
+      connections =
+          LoopLocalRedis.perLoop(loops, cluster, new ReactiveStringRedisTemplate(cluster));
+
+      assertThat(connections.loopsConnected()).isEqualTo(2);
+      for (EventExecutor loop : loops) {
+        Answer answer = runOn(loop);
+        assertThat(answer.counted()).isPositive();
+        assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+      }
+    } finally {
+      connections.close();
+      connections = null;
+      cluster.destroy();
     }
   }
 
@@ -141,13 +167,20 @@ class LoopLocalRedisTest {
   }
 
   private LettuceConnectionFactory factory(RedisServerProcess server) {
-    LettuceConnectionFactory factory =
+    return started(
         new LettuceConnectionFactory(
-            new RedisStandaloneConfiguration(server.host(), server.port()),
-            LettuceClientConfiguration.builder()
-                .clientResources(clientResources)
-                .commandTimeout(Duration.ofSeconds(5))
-                .build());
+            new RedisStandaloneConfiguration(server.host(), server.port()), clientConfiguration()));
+  }
+
+  /** As Spring Boot builds it: with client resources of its own, for the loops to share. */
+  private LettuceClientConfiguration clientConfiguration() {
+    return LettuceClientConfiguration.builder()
+        .clientResources(clientResources)
+        .commandTimeout(Duration.ofSeconds(5))
+        .build();
+  }
+
+  private static LettuceConnectionFactory started(LettuceConnectionFactory factory) {
     factory.afterPropertiesSet();
     factory.start();
     return factory;

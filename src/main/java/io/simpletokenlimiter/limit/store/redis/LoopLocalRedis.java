@@ -26,6 +26,7 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 import org.springframework.data.redis.connection.lettuce.RedisCredentialsProviderFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
 
@@ -37,9 +38,9 @@ import reactor.core.scheduler.Schedulers;
  * use the shared connection.
  *
  * <p>Each loop's connection has a Lettuce client of its own whose only event loop is that loop, so
- * that reconnecting keeps it there. It is opened at start-up from the starting thread, never from
- * the loop itself: opening it on its own loop would wait for that loop, forever. A connection that
- * cannot be opened then (Redis down) is retried every second from a thread of its own.
+ * that reconnecting keeps it there. It is opened from a thread of its own, at once and then every
+ * second until it is open (Redis may be down at start-up), never from the loop itself: opening it
+ * on its own loop would wait for that loop, forever. Start-up does not wait for it.
  */
 final class LoopLocalRedis implements AutoCloseable {
 
@@ -66,12 +67,12 @@ final class LoopLocalRedis implements AutoCloseable {
       factories.get(i).afterPropertiesSet();
       factories.get(i).start();
       templates[i] = new ReactiveStringRedisTemplate(factories.get(i));
-      ready[i] = new AtomicBoolean(open(factories.get(i)));
+      ready[i] = new AtomicBoolean();
     }
     this.retries =
-        allReady()
-            ? Flux.<Long>empty().subscribe()
-            : Flux.interval(RETRY_EVERY, Schedulers.boundedElastic())
+        this.loops.length == 0
+            ? Disposables.disposed()
+            : Flux.interval(Duration.ZERO, RETRY_EVERY, Schedulers.boundedElastic())
                 .takeUntil(tick -> openMissing())
                 .subscribe();
   }

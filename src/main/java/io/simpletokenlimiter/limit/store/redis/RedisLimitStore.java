@@ -120,11 +120,6 @@ public final class RedisLimitStore implements LimitStore {
     scriptConnections.close();
   }
 
-  /** How many event loops run their scripts on a connection of their own. */
-  int loopsConnected() {
-    return scriptConnections.loopsConnected();
-  }
-
   /** Sends the usage index now, instead of at its next period. */
   Mono<Void> flushUsageIndex() {
     return usageIndex.flush();

@@ -2,7 +2,6 @@ package io.simpletokenlimiter.config;
 
 import io.simpletokenlimiter.limit.ConfiguredLimits;
 import io.simpletokenlimiter.limit.LayeredLimits;
-import io.simpletokenlimiter.limit.LimitField;
 import io.simpletokenlimiter.limit.LimitOverride;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.RuntimeLimits;
@@ -209,7 +208,6 @@ public final class LimitOverridesFile implements ConfiguredLimits {
             (tier, spec) -> {
               String where = "tier " + tier;
               Map<String, Object> fields = new HashMap<>(mapOf(spec, where));
-              requireTierKeys(fields.keySet(), where);
               Object weights = fields.remove(WEIGHTS_KEY);
               if (weights != null) {
                 tierWeights.put(tier, weightsOf(mapOf(weights, where + " weights"), where));
@@ -274,22 +272,6 @@ public final class LimitOverridesFile implements ConfiguredLimits {
 
   private static final String WEIGHTS_KEY = "weights";
   private static final String SHARE_KEY = "share";
-
-  /** A tier takes the limits, {@code weights} and {@code share}; a typo names them all. */
-  private static void requireTierKeys(Set<String> keys, String where) {
-    List<String> allowed = new ArrayList<>();
-    for (LimitField field : LimitField.values()) {
-      allowed.add(field.key());
-    }
-    allowed.add(WEIGHTS_KEY);
-    allowed.add(SHARE_KEY);
-    for (String key : keys) {
-      if (!allowed.contains(key)) {
-        throw new IllegalArgumentException(
-            where + ": unknown key '" + key + "', expected one of " + allowed);
-      }
-    }
-  }
 
   /** A tier's {@code share}: a whole number of turns in a row, at least 1. */
   private static int shareOf(Object value, String where) {

@@ -53,6 +53,7 @@ final class LoopLocalRedis implements AutoCloseable {
   private final AtomicBoolean[] ready;
   private final List<LettuceConnectionFactory> factories;
   private final Disposable retries;
+  private final AtomicBoolean warned = new AtomicBoolean();
 
   private LoopLocalRedis(
       ReactiveStringRedisTemplate shared,
@@ -158,13 +159,18 @@ final class LoopLocalRedis implements AutoCloseable {
    * Opens the factory's shared connection now, blocking the calling thread (never a loop); once
    * open, Lettuce keeps it and reconnects it on its loop.
    */
-  private static boolean open(LettuceConnectionFactory factory) {
+  private boolean open(LettuceConnectionFactory factory) {
     try {
       ReactiveRedisConnection connection = factory.getReactiveConnection();
       connection.close();
       return true;
     } catch (RuntimeException error) {
-      log.warn("Redis connection of an event loop not open yet: {}", error.toString());
+      // Retried every second while Redis is down: one warning, then quiet.
+      if (warned.compareAndSet(false, true)) {
+        log.warn("Redis connections of the event loops not open yet: {}", error.toString());
+      } else {
+        log.debug("Redis connection of an event loop not open yet: {}", error.toString());
+      }
       return false;
     }
   }

@@ -76,6 +76,8 @@ public class CompletionForwarder {
                   : upstream
                       .post(path, body, MediaType.APPLICATION_JSON, sending)
                       .flatMap(response -> relayAnswer(response, lease, reservation))
+                      // named: else the timeout works a name out of the chain per request
+                      .name("vllm-answer")
                       .timeout(answerTimeout)
                       .onErrorMap(TimeoutException.class, e -> deadlinePassed(lease, reservation));
             })

@@ -119,6 +119,9 @@ public class UpstreamClient {
             .inbound()
             .receive()
             .asByteArray()
+            // named: an unnamed timeout works its name out of the operator chain (class names, a
+            // regex) on every subscription, a cost paid on every request
+            .name("vllm-body")
             .timeout(idleTimeout)
             .onErrorMap(UpstreamClient::unavailable);
     return Mono.just(

@@ -243,7 +243,9 @@ public final class ResilientLimitStore implements LimitStore {
    * StoreUnavailableException}.
    */
   private <T> Mono<T> guarded(String operation, Mono<T> call) {
-    return call.timeout(timeout)
+    // named: else the timeout works a name out of the chain on every call
+    return call.name(operation)
+        .timeout(timeout)
         .transformDeferred(CircuitBreakerOperator.of(breaker))
         .onErrorMap(
             e -> !(e instanceof StoreUnavailableException),

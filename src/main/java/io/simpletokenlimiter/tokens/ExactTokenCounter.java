@@ -1,5 +1,7 @@
 package io.simpletokenlimiter.tokens;
 
+import java.util.HashMap;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -11,16 +13,28 @@ public final class ExactTokenCounter implements PromptTokenCounter {
   private final TextMeasure measure;
 
   public ExactTokenCounter(Llama3Tokenizer tokenizer) {
+    // Counted once here: a short prompt is mostly the template's own texts, and counting them
+    // on every request cost more than counting the user's words.
+    Map<String, Long> fixed = new HashMap<>();
+    Llama3ChatTemplate.FIXED_TEXTS.forEach(text -> fixed.put(text, (long) tokenizer.count(text)));
+    int longestFixed = fixed.keySet().stream().mapToInt(String::length).max().orElse(0);
     this.measure =
         new TextMeasure() {
           @Override
           public long tokens(String text) {
-            return tokenizer.count(text);
+            Long count = fixedCount(text);
+            return count != null ? count : tokenizer.count(text);
           }
 
           @Override
           public long tokens(String text, long cap) {
-            return tokenizer.count(text, cap);
+            Long count = fixedCount(text);
+            return count != null ? count : tokenizer.count(text, cap);
+          }
+
+          // the length first, so that a long text is never hashed only to miss
+          private Long fixedCount(String text) {
+            return text.length() <= longestFixed ? fixed.get(text) : null;
           }
         };
   }

@@ -92,6 +92,17 @@ final class Llama3ChatTemplate {
   private static final Set<String> PLAIN_ROLES = Set.of("system", "user", "assistant");
   private static final Set<String> TOOL_RESULT_ROLES = Set.of("tool", "ipython");
 
+  /** The texts most prompts repeat: the preambles, the end of a header, the roles' names. */
+  static final Set<String> FIXED_TEXTS =
+      Set.of(
+          SYSTEM_PREAMBLE,
+          TOOLS_SYSTEM_PREAMBLE,
+          HEADER_END,
+          "system",
+          "user",
+          "assistant",
+          "ipython");
+
   private Llama3ChatTemplate() {}
 
   static void render(JsonNode request, PromptSink sink) {

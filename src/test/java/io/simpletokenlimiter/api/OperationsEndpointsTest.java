@@ -5,12 +5,21 @@ import static org.awaitility.Awaitility.await;
 
 import io.simpletokenlimiter.limit.Admission;
 import io.simpletokenlimiter.limit.LimitType;
+import io.simpletokenlimiter.metrics.ServerRequestTags;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.ApplicationContext;
+import org.springframework.http.server.reactive.observation.ServerRequestObservationConvention;
+import org.springframework.web.reactive.DispatcherHandler;
+import org.springframework.web.reactive.function.server.support.RouterFunctionMapping;
 import reactor.core.publisher.Flux;
 
 /** Models, health, actuator, metrics, and Spring's own errors as JSON. */
 class OperationsEndpointsTest extends ProxyIntegrationTest {
+
+  @Autowired DispatcherHandler dispatcher;
+  @Autowired ApplicationContext context;
 
   @Test
   void modelsListsThePublicModelUnderBothPrefixes() {
@@ -37,6 +46,28 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
           .jsonPath("$.data[0].created")
           .isNumber();
     }
+  }
+
+  @Test
+  void apiRoutesAreTriedFirstAndActuatorStillAnswers() {
+    assertThat(dispatcher.getHandlerMappings()).first().isInstanceOf(RouterFunctionMapping.class);
+    assertThat(context.getBeansOfType(ServerRequestObservationConvention.class).values())
+        .singleElement()
+        .isInstanceOf(ServerRequestTags.class);
+    client.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
+    client.get().uri("/api/v1/models").exchange().expectStatus().isOk();
+    client
+        .get()
+        .uri("/actuator/prometheus")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody(String.class)
+        .value(
+            metrics ->
+                assertThat(metrics)
+                    .containsPattern(
+                        "http_server_requests_seconds_count\\{[^}]*uri=\"/api/v1/models\"[^}]*} [1-9]"));
   }
 
   @Test

@@ -8,8 +8,6 @@ import io.simpletokenlimiter.limit.TokenLimiter;
 import io.simpletokenlimiter.limit.TokenUsage;
 import io.simpletokenlimiter.metrics.GenAiMetrics;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -17,7 +15,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One JSON line per finished generation request, rejections included, on the logger {@code
@@ -39,19 +36,16 @@ public class UsageEvents {
   private static final Set<String> REJECTIONS =
       Set.of("rate_limit_exceeded", "limiter_unavailable", "counting_busy", "server_busy");
 
-  private final JsonMapper json;
   private final GenAiMetrics genAi;
   private final TokenLimiter limiter;
   private final String model;
   private final String replica;
 
   public UsageEvents(
-      JsonMapper json,
       GenAiMetrics genAi,
       TokenLimiter limiter,
       TokenLimitProperties.Model model,
       TokenLimitProperties properties) {
-    this.json = json;
     this.genAi = genAi;
     this.limiter = limiter;
     this.model = model.publicName();
@@ -74,27 +68,28 @@ public class UsageEvents {
     if (!log.isInfoEnabled()) {
       return;
     }
-    Map<String, Object> event = new LinkedHashMap<>();
-    event.put("user", request.user().orElse(null));
-    team(request).ifPresent(team -> event.put("team", team));
-    event.put("endpoint", request.endpoint());
-    event.put("model", model);
-    event.put("prompt_tokens", charged.promptTokens());
-    event.put("completion_tokens", charged.completionTokens());
-    event.put("cached_prompt_tokens", charged.cachedPromptTokens());
-    event.put("charged_tokens", charged.total());
-    event.put("charged_units", request.lease().flatMap(Lease::chargedUnits).orElse(0L));
-    event.put(
-        "reserved_tokens",
-        request.lease().map(lease -> lease.wholeReservation().total()).orElse(0L));
-    event.put("reserved_units", request.lease().map(Lease::reservedTokens).orElse(0L));
-    event.put("status", status);
-    event.put("outcome", outcome);
-    request.limitType().ifPresent(type -> event.put("limit_type", type));
-    event.put("stream", request.stream());
-    event.put("duration_ms", duration.toMillis());
-    event.put("replica", replica);
-    log.info(json.writeValueAsString(event));
+    JsonLine event = new JsonLine().text("user", request.user().orElse(null));
+    team(request).ifPresent(team -> event.text("team", team));
+    event
+        .text("endpoint", request.endpoint())
+        .text("model", model)
+        .number("prompt_tokens", charged.promptTokens())
+        .number("completion_tokens", charged.completionTokens())
+        .number("cached_prompt_tokens", charged.cachedPromptTokens())
+        .number("charged_tokens", charged.total())
+        .number("charged_units", request.lease().flatMap(Lease::chargedUnits).orElse(0L))
+        .number(
+            "reserved_tokens",
+            request.lease().map(lease -> lease.wholeReservation().total()).orElse(0L))
+        .number("reserved_units", request.lease().map(Lease::reservedTokens).orElse(0L))
+        .number("status", status)
+        .text("outcome", outcome);
+    request.limitType().ifPresent(type -> event.text("limit_type", type));
+    event
+        .bool("stream", request.stream())
+        .number("duration_ms", duration.toMillis())
+        .text("replica", replica);
+    log.info(event.end());
   }
 
   /** The team charged with the user: the lease's, else (not admitted) the user's team now. */

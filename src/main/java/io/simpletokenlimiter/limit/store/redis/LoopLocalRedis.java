@@ -5,8 +5,12 @@ import io.lettuce.core.ReadFrom;
 import io.lettuce.core.SslVerifyMode;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.EventLoopGroupProvider;
+import io.lettuce.core.resource.NettyCustomizer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
@@ -189,7 +193,12 @@ final class LoopLocalRedis implements AutoCloseable {
 
     OnOneLoop(LettuceClientConfiguration base, ClientResources shared, EventLoop loop) {
       this.base = base;
-      this.resources = shared.mutate().eventLoopGroupProvider(new OneLoop(loop)).build();
+      this.resources =
+          shared
+              .mutate()
+              .eventLoopGroupProvider(new OneLoop(loop))
+              .nettyCustomizer(new OneFlushPerLoopTurn(shared.nettyCustomizer()))
+              .build();
     }
 
     @Override
@@ -250,6 +259,30 @@ final class LoopLocalRedis implements AutoCloseable {
     @Override
     public Duration getShutdownQuietPeriod() {
       return base.getShutdownQuietPeriod();
+    }
+  }
+
+  /**
+   * Sends the scripts a loop writes in one turn with one write: a turn serves every request whose
+   * bytes arrived together, each with a script to send, and a system call per script cost both this
+   * process and Redis (which then reads them with one call too). A flush waits at most for the
+   * loop's turn to end.
+   */
+  private record OneFlushPerLoopTurn(NettyCustomizer base) implements NettyCustomizer {
+
+    @Override
+    public void afterBootstrapInitialized(Bootstrap bootstrap) {
+      base.afterBootstrapInitialized(bootstrap);
+    }
+
+    @Override
+    public void afterChannelInitialized(Channel channel) {
+      base.afterChannelInitialized(channel);
+      channel
+          .pipeline()
+          .addFirst(
+              new FlushConsolidationHandler(
+                  FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
     }
   }
 

@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
 import io.simpletokenlimiter.testing.redis.RedisServerExtension;
 import io.simpletokenlimiter.testing.redis.RedisServerProcess;
+import io.simpletokenlimiter.testing.redis.RespConnection;
 import io.simpletokenlimiter.testing.redis.SharedRedis;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.springframework.data.redis.connection.lettuce.LettuceClientConfigurat
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
+import reactor.core.publisher.Flux;
 import reactor.netty.resources.LoopResources;
 
 /**
@@ -149,6 +151,38 @@ class LoopLocalRedisTest {
       assertThat(answer.template()).isNotSameAs(shared);
       assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
     }
+  }
+
+  @Test
+  void theScriptsALoopSendsInOneTurnReachRedisInOneRead() throws Exception {
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+    EventExecutor loop = loops.next();
+    runOn(loop);
+
+    try (RespConnection stats = REDIS.server().connect()) {
+      long readsBefore = readsProcessed(stats);
+      CompletableFuture<List<Long>> answers = new CompletableFuture<>();
+      loop.execute(
+          () ->
+              Flux.range(0, 50)
+                  .flatMap(i -> connections.current().execute(SCRIPT, List.of("stl:test:turn")))
+                  .collectList()
+                  .subscribe(answers::complete, answers::completeExceptionally));
+      assertThat(answers.get(10, TimeUnit.SECONDS)).hasSize(50);
+      // one read for the 50 scripts and one for the INFO below; a write per script was read
+      // in a few dozen reads here
+      assertThat(readsProcessed(stats) - readsBefore).isLessThanOrEqualTo(3);
+    }
+  }
+
+  private static long readsProcessed(RespConnection stats) {
+    String info = (String) stats.call("INFO", "stats");
+    return info.lines()
+        .filter(line -> line.startsWith("total_reads_processed:"))
+        .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).strip()))
+        .findFirst()
+        .orElseThrow();
   }
 
   /** Runs the script from {@code loop}'s thread and notes where its reply arrived. */

@@ -52,6 +52,14 @@ class UsageEventsTest extends ProxyIntegrationTest {
   }
 
   @Test
+  void theLinesGoToStandardOutputThroughTheBatchingWriter() {
+    assertThat(usageLogger.getAppender("USAGE_EVENTS"))
+        .isInstanceOf(BatchingConsoleAppender.class)
+        .matches(appender -> appender.isStarted());
+    assertThat(usageLogger.isAdditive()).isFalse();
+  }
+
+  @Test
   void aServedAnswer() {
     post(chatBody("\"max_tokens\":20")).expectStatus().isOk();
 

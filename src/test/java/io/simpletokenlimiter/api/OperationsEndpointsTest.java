@@ -56,18 +56,21 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .isInstanceOf(ServerRequestTags.class);
     client.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
     client.get().uri("/api/v1/models").exchange().expectStatus().isOk();
-    client
+    assertThat(prometheus())
+        .containsPattern(
+            "http_server_requests_seconds_count\\{[^}]*uri=\"/api/v1/models\"[^}]*} [1-9]");
+  }
+
+  private String prometheus() {
+    return client
         .get()
         .uri("/actuator/prometheus")
         .exchange()
         .expectStatus()
         .isOk()
         .expectBody(String.class)
-        .value(
-            metrics ->
-                assertThat(metrics)
-                    .containsPattern(
-                        "http_server_requests_seconds_count\\{[^}]*uri=\"/api/v1/models\"[^}]*} [1-9]"));
+        .returnResult()
+        .getResponseBody();
   }
 
   @Test
@@ -246,16 +249,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .isEqualTo(429);
     awaitAllSettled();
 
-    String metrics =
-        client
-            .get()
-            .uri("/actuator/prometheus")
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .expectBody(String.class)
-            .returnResult()
-            .getResponseBody();
+    String metrics = prometheus();
 
     assertThat(metrics)
         .containsPattern("token_usage_total\\{model=\"llama3.2-1b\",type=\"prompt\"} \\d+")

@@ -94,7 +94,7 @@ public class CompletionsHandler {
             lease -> {
               outcome.lease(lease);
               // On the exchange, so that error answers carry them too.
-              exchange.getResponse().getHeaders().addAll(RateLimitHeaders.of(lease.quota()));
+              RateLimitHeaders.writeTo(exchange.getResponse().getHeaders(), lease.quota());
               warnings
                   .check(userId, lease.quota(), clock.millis())
                   .ifPresent(

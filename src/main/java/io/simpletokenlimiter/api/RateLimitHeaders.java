@@ -41,6 +41,12 @@ final class RateLimitHeaders {
 
   static HttpHeaders of(Quota quota) {
     HttpHeaders headers = new HttpHeaders();
+    writeTo(headers, quota);
+    return headers;
+  }
+
+  /** Sets the {@code x-ratelimit-*} headers of {@code quota} on {@code headers} directly. */
+  static void writeTo(HttpHeaders headers, Quota quota) {
     if (quota.limitTokens() != Limits.UNLIMITED) {
       headers.set("x-ratelimit-limit-tokens", Long.toString(quota.limitTokens()));
       headers.set("x-ratelimit-remaining-tokens", Long.toString(quota.remainingTokens()));
@@ -50,7 +56,6 @@ final class RateLimitHeaders {
     headers.set(
         "x-ratelimit-remaining-requests",
         Integer.toString(Math.max(0, quota.maxConcurrent() - quota.inFlight())));
-    return headers;
   }
 
   static HttpHeaders of(Admission.Rejected rejected) {

@@ -7,9 +7,11 @@ import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.MediaType;
@@ -17,6 +19,7 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
+import reactor.netty.NettyPipeline;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.internal.shaded.reactor.pool.PoolAcquirePendingLimitException;
@@ -114,16 +117,16 @@ public class UpstreamClient {
       return Mono.error(new UpstreamUnavailableException("vLLM answered " + status));
     }
     String contentType = response.responseHeaders().get(HttpHeaderNames.CONTENT_TYPE);
+    // From now on each next chunk of the body must come within the idle timeout: the first-byte
+    // timer, a Netty handler that only notes the time of each read, is swapped for one of the idle
+    // length, rather than a Reactor timer rescheduled on every chunk. Reactor Netty removes it
+    // when the response ends.
+    connection.removeHandler(NettyPipeline.ResponseTimeoutHandler);
+    connection.addHandlerFirst(
+        NettyPipeline.ResponseTimeoutHandler,
+        new ReadTimeoutHandler(idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
     Flux<byte[]> body =
-        connection
-            .inbound()
-            .receive()
-            .asByteArray()
-            // named: an unnamed timeout works its name out of the operator chain (class names, a
-            // regex) on every subscription, a cost paid on every request
-            .name("vllm-body")
-            .timeout(idleTimeout)
-            .onErrorMap(UpstreamClient::unavailable);
+        connection.inbound().receive().asByteArray().onErrorMap(UpstreamClient::unavailable);
     return Mono.just(
         new UpstreamResponse(
             status,

@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Logger;
@@ -138,11 +139,12 @@ class FairCountingTest {
               .block(Duration.ofSeconds(80));
       assertThat(answers).extracting(Answer::status).contains(429);
 
-      List<String> lines =
-          events.list.stream()
-              .map(ILoggingEvent::getFormattedMessage)
-              .filter(line -> line.contains(user))
-              .toList();
+      // each line is written once its answer has gone out, so a moment after the client has it
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .ignoreExceptions()
+          .until(() -> linesOf(events, user).size() >= 5);
+      List<String> lines = linesOf(events, user);
       assertThat(lines).hasSize(5);
       assertThat(lines.stream().filter(line -> line.contains("\"status\":429")))
           .hasSize((int) answers.stream().filter(a -> a.status() == 429).count())
@@ -150,6 +152,13 @@ class FairCountingTest {
     } finally {
       usageLogger.detachAppender(events);
     }
+  }
+
+  private static List<String> linesOf(ListAppender<ILoggingEvent> events, String user) {
+    return List.copyOf(events.list).stream()
+        .map(ILoggingEvent::getFormattedMessage)
+        .filter(line -> line.contains(user))
+        .toList();
   }
 
   @Test

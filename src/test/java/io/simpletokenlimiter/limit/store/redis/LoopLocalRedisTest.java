@@ -69,13 +69,10 @@ class LoopLocalRedisTest {
 
   @Test
   void aScriptFromAnEventLoopIsAnsweredOnThatLoop() throws Exception {
-    connections = LoopLocalRedis.perLoop(loops, base, shared);
-
-    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+    connectEveryLoop();
     for (EventExecutor loop : loops) {
       Answer answer = runOn(loop);
-      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
-      assertThat(answer.template()).isNotSameAs(shared);
+      assertOnItsOwnConnection(answer);
     }
   }
 
@@ -130,15 +127,13 @@ class LoopLocalRedisTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
     for (EventExecutor loop : loops) {
       Answer answer = runOn(loop);
-      assertThat(answer.template()).isNotSameAs(shared);
-      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+      assertOnItsOwnConnection(answer);
     }
   }
 
   @Test
   void afterRedisRestartsEachLoopIsAnsweredOnItsOwnConnectionAgain() throws Exception {
-    connections = LoopLocalRedis.perLoop(loops, base, shared);
-    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+    connectEveryLoop();
 
     REDIS.server().restart();
 
@@ -148,15 +143,13 @@ class LoopLocalRedisTest {
               .atMost(Duration.ofSeconds(15))
               .ignoreExceptions()
               .until(() -> runOn(loop), done -> done.counted() != null);
-      assertThat(answer.template()).isNotSameAs(shared);
-      assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
+      assertOnItsOwnConnection(answer);
     }
   }
 
   @Test
   void theScriptsALoopSendsInOneTurnReachRedisInOneRead() throws Exception {
-    connections = LoopLocalRedis.perLoop(loops, base, shared);
-    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+    connectEveryLoop();
     EventExecutor loop = loops.next();
     runOn(loop);
 
@@ -183,6 +176,17 @@ class LoopLocalRedisTest {
         .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).strip()))
         .findFirst()
         .orElseThrow();
+  }
+
+  private void connectEveryLoop() {
+    connections = LoopLocalRedis.perLoop(loops, base, shared);
+    await().atMost(Duration.ofSeconds(10)).until(() -> connections.loopsConnected() == 2);
+  }
+
+  /** Sent on the loop's own connection, and answered on the loop it was sent from. */
+  private void assertOnItsOwnConnection(Answer answer) {
+    assertThat(answer.template()).isNotSameAs(shared);
+    assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
   }
 
   /** Runs the script from {@code loop}'s thread and notes where its reply arrived. */

@@ -62,9 +62,20 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
   }
 
   private String prometheus() {
+    return okBody("/actuator/prometheus", null);
+  }
+
+  /** The body of a 200 to a GET of {@code path}, sent with {@code bearer} as token if not null. */
+  private String okBody(String path, String bearer) {
     return client
         .get()
-        .uri("/actuator/prometheus")
+        .uri(path)
+        .headers(
+            headers -> {
+              if (bearer != null) {
+                headers.setBearerAuth(bearer);
+              }
+            })
         .exchange()
         .expectStatus()
         .isOk()
@@ -196,17 +207,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         new String[] {
           "/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness"
         }) {
-      String body =
-          client
-              .get()
-              .uri(path)
-              .header("Authorization", "Bearer not-the-admin-token")
-              .exchange()
-              .expectStatus()
-              .isOk()
-              .expectBody(String.class)
-              .returnResult()
-              .getResponseBody();
+      String body = okBody(path, "not-the-admin-token");
       assertThat(body).as(path).contains("\"status\":\"UP\"");
       assertThat(body).as(path).doesNotContain("components", "diskSpace", "path", "details");
     }

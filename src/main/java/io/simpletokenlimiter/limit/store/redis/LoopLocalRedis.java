@@ -3,6 +3,7 @@ package io.simpletokenlimiter.limit.store.redis;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.ReadFrom;
 import io.lettuce.core.SslVerifyMode;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.EventLoopGroupProvider;
 import io.lettuce.core.resource.NettyCustomizer;
@@ -21,9 +22,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.data.redis.connection.ReactiveRedisConnection;
 import org.springframework.data.redis.connection.RedisConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -51,10 +52,9 @@ final class LoopLocalRedis implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoopLocalRedis.class);
   private static final Duration RETRY_EVERY = Duration.ofSeconds(1);
 
-  private final ReactiveStringRedisTemplate shared;
+  private final ScriptConnection shared;
   private final EventLoop[] loops;
-  private final ReactiveStringRedisTemplate[] templates;
-  private final AtomicBoolean[] ready;
+  private final AtomicReferenceArray<ScriptConnection> own;
   private final List<LettuceConnectionFactory> factories;
   private final Disposable retries;
   private final AtomicBoolean warned = new AtomicBoolean();
@@ -63,16 +63,13 @@ final class LoopLocalRedis implements AutoCloseable {
       ReactiveStringRedisTemplate shared,
       List<EventLoop> loops,
       List<LettuceConnectionFactory> factories) {
-    this.shared = shared;
+    this.shared = new TemplateScriptConnection(shared);
     this.loops = loops.toArray(EventLoop[]::new);
     this.factories = factories;
-    this.templates = new ReactiveStringRedisTemplate[this.loops.length];
-    this.ready = new AtomicBoolean[this.loops.length];
-    for (int i = 0; i < this.loops.length; i++) {
-      factories.get(i).afterPropertiesSet();
-      factories.get(i).start();
-      templates[i] = new ReactiveStringRedisTemplate(factories.get(i));
-      ready[i] = new AtomicBoolean();
+    this.own = new AtomicReferenceArray<>(this.loops.length);
+    for (LettuceConnectionFactory factory : factories) {
+      factory.afterPropertiesSet();
+      factory.start();
     }
     this.retries =
         this.loops.length == 0
@@ -128,10 +125,11 @@ final class LoopLocalRedis implements AutoCloseable {
   }
 
   /** The connection of the calling thread's loop, or the shared one. */
-  ReactiveStringRedisTemplate current() {
+  ScriptConnection current() {
     for (int i = 0; i < loops.length; i++) {
       if (loops[i].inEventLoop()) {
-        return ready[i].get() ? templates[i] : shared;
+        ScriptConnection loopOwn = own.get(i);
+        return loopOwn != null ? loopOwn : shared;
       }
     }
     return shared;
@@ -140,8 +138,8 @@ final class LoopLocalRedis implements AutoCloseable {
   /** How many loops have a connection of their own, open now. */
   int loopsConnected() {
     int connected = 0;
-    for (AtomicBoolean up : ready) {
-      connected += up.get() ? 1 : 0;
+    for (int i = 0; i < own.length(); i++) {
+      connected += own.get(i) != null ? 1 : 0;
     }
     return connected;
   }
@@ -152,22 +150,24 @@ final class LoopLocalRedis implements AutoCloseable {
 
   private boolean openMissing() {
     for (int i = 0; i < loops.length; i++) {
-      if (!ready[i].get() && open(factories.get(i))) {
-        ready[i].set(true);
+      if (own.get(i) == null) {
+        own.set(i, open(factories.get(i)));
       }
     }
     return allReady();
   }
 
   /**
-   * Opens the factory's shared connection now, blocking the calling thread (never a loop); once
-   * open, Lettuce keeps it and reconnects it on its loop.
+   * Opens the factory's shared connection now, blocking the calling thread (never a loop), or
+   * answers null; once open, Lettuce keeps it and reconnects it on its loop. The factory closes it.
    */
-  private boolean open(LettuceConnectionFactory factory) {
+  @SuppressWarnings("unchecked")
+  private ScriptConnection open(LettuceConnectionFactory factory) {
     try {
-      ReactiveRedisConnection connection = factory.getReactiveConnection();
-      connection.close();
-      return true;
+      // Sharing the native connection (the default), this is the factory's one connection.
+      return new LettuceScriptConnection(
+          (RedisClusterAsyncCommands<byte[], byte[]>)
+              factory.getConnection().getNativeConnection());
     } catch (RuntimeException error) {
       // Retried every second while Redis is down: one warning, then quiet.
       if (warned.compareAndSet(false, true)) {
@@ -175,7 +175,7 @@ final class LoopLocalRedis implements AutoCloseable {
       } else {
         log.debug("Redis connection of an event loop not open yet: {}", error.toString());
       }
-      return false;
+      return null;
     }
   }
 

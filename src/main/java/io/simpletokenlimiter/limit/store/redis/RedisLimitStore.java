@@ -239,7 +239,7 @@ public final class RedisLimitStore implements LimitStore {
    * enough to stay there.
    */
   private <T> Mono<T> run(RedisScript<T> script, List<String> keys, List<String> args) {
-    return scriptConnections.current().execute(script, keys, args).single();
+    return scriptConnections.current().run(script, keys, args);
   }
 
   /**

@@ -104,8 +104,8 @@ class LoopLocalRedisTest {
   void anyOtherThreadUsesTheSharedConnection() {
     connections = LoopLocalRedis.perLoop(loops, base, shared);
 
-    assertThat(connections.current()).isSameAs(shared);
-    Long counted = connections.current().execute(SCRIPT, List.of("stl:test:other")).blockFirst();
+    assertThat(connections.current()).isInstanceOf(TemplateScriptConnection.class);
+    Long counted = connections.current().run(SCRIPT, List.of("stl:test:other"), List.of()).block();
     assertThat(counted).isPositive();
   }
 
@@ -119,7 +119,8 @@ class LoopLocalRedisTest {
         .atMost(Duration.ofSeconds(3))
         .until(() -> connections.loopsConnected() == 0);
     for (EventExecutor loop : loops) {
-      assertThat(loop.submit(connections::current).get(5, TimeUnit.SECONDS)).isSameAs(shared);
+      assertThat(loop.submit(connections::current).get(5, TimeUnit.SECONDS))
+          .isInstanceOf(TemplateScriptConnection.class);
     }
 
     REDIS.server().startAgain();
@@ -159,7 +160,8 @@ class LoopLocalRedisTest {
       loop.execute(
           () ->
               Flux.range(0, 50)
-                  .flatMap(i -> connections.current().execute(SCRIPT, List.of("stl:test:turn")))
+                  .flatMap(
+                      i -> connections.current().run(SCRIPT, List.of("stl:test:turn"), List.of()))
                   .collectList()
                   .subscribe(answers::complete, answers::completeExceptionally));
       assertThat(answers.get(10, TimeUnit.SECONDS)).hasSize(50);
@@ -185,7 +187,7 @@ class LoopLocalRedisTest {
 
   /** Sent on the loop's own connection, and answered on the loop it was sent from. */
   private void assertOnItsOwnConnection(Answer answer) {
-    assertThat(answer.template()).isNotSameAs(shared);
+    assertThat(answer.connection()).isInstanceOf(LettuceScriptConnection.class);
     assertThat(answer.repliedOn()).isSameAs(answer.sentFrom());
   }
 
@@ -195,14 +197,13 @@ class LoopLocalRedisTest {
     loop.execute(
         () -> {
           Thread sentFrom = Thread.currentThread();
-          ReactiveStringRedisTemplate template = connections.current();
-          template
-              .execute(SCRIPT, List.of("stl:test:" + sentFrom.getName()))
-              .single()
+          ScriptConnection connection = connections.current();
+          connection
+              .run(SCRIPT, List.of("stl:test:" + sentFrom.getName()), List.of())
               .subscribe(
                   counted ->
                       answer.complete(
-                          new Answer(template, sentFrom, Thread.currentThread(), counted)),
+                          new Answer(connection, sentFrom, Thread.currentThread(), counted)),
                   answer::completeExceptionally);
         });
     return answer.get(10, TimeUnit.SECONDS);
@@ -229,5 +230,5 @@ class LoopLocalRedisTest {
   }
 
   private record Answer(
-      ReactiveStringRedisTemplate template, Thread sentFrom, Thread repliedOn, Long counted) {}
+      ScriptConnection connection, Thread sentFrom, Thread repliedOn, Long counted) {}
 }

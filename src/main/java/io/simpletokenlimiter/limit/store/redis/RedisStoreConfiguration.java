@@ -2,6 +2,7 @@ package io.simpletokenlimiter.limit.store.redis;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.config.TokenLimitProperties;
@@ -64,6 +65,15 @@ public class RedisStoreConfiguration {
   @Bean
   ClientResourcesBuilderCustomizer capReconnectDelay(RedisStoreProperties properties) {
     return resources -> resources.reconnectDelay(reconnectDelay(properties.maxReconnectDelay()));
+  }
+
+  /**
+   * Lettuce times every command into histograms of its own, which nothing here reads (they go to
+   * its event bus every ten minutes); the store's metrics time the scripts.
+   */
+  @Bean
+  ClientResourcesBuilderCustomizer noCommandLatencyRecorder() {
+    return resources -> resources.commandLatencyRecorder(CommandLatencyRecorder.disabled());
   }
 
   /** Exponential from 1 ms, doubling, never above {@code max}. */

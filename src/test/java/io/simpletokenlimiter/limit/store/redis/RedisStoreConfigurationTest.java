@@ -82,6 +82,14 @@ class RedisStoreConfigurationTest {
                       options ->
                           assertThat(options.getDisconnectedBehavior())
                               .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS));
+              assertThat(
+                      factory
+                          .getClientConfiguration()
+                          .getClientResources()
+                          .orElseThrow()
+                          .commandLatencyRecorder()
+                          .isEnabled())
+                  .isFalse();
             });
   }
 

@@ -4,13 +4,14 @@ import io.simpletokenlimiter.limit.store.Ledgers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
+import reactor.core.publisher.Sinks;
 
 /**
  * One admitted request in flight on this replica: the only record of it. It holds a reservation and
@@ -27,9 +28,8 @@ public final class Lease {
 
   private static final int SETTLE_ATTEMPTS = 5;
 
-  /** About 1.5 s of retries after the first try: well within the lease TTL. */
-  private static final Retry SETTLE_RETRIES =
-      Retry.backoff(SETTLE_ATTEMPTS - 1, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(1));
+  private static final Duration FIRST_RETRY = Duration.ofMillis(100);
+  private static final Duration LONGEST_RETRY = Duration.ofSeconds(1);
 
   private final Admission.Admitted grant;
   private final TokenWeights weights;
@@ -129,32 +129,48 @@ public final class Lease {
     }
     TokenUsage charged = capped(usage);
     long units = Math.min(weights.units(charged), reservedTokens());
-    Mono<Void> call =
-        Mono.defer(
-                () -> grant.holder().settle(grant.userId(), id(), units, context.clock().millis()))
-            // A store that is slow or briefly down now may take it a moment later; a settle that
-            // ran although its answer timed out finds no lease the second time and changes nothing.
-            .retryWhen(SETTLE_RETRIES)
-            .onErrorResume(
-                error -> {
-                  log.warn(
-                      "Settling lease {} of {} ({} units) failed {} times; it expires by itself: {}",
-                      id(),
-                      userId(),
-                      units,
-                      SETTLE_ATTEMPTS,
-                      error.toString());
-                  return Mono.empty();
-                })
-            .then()
-            .cache();
-    if (!settlement.compareAndSet(null, new Settlement(call, how, charged, units))) {
+    Sinks.Empty<Void> landed = Sinks.empty();
+    if (!settlement.compareAndSet(null, new Settlement(landed.asMono(), how, charged, units))) {
       return settlement.get().call();
     }
     context.ended().accept(this);
     context.events().settled(this, charged);
-    call.subscribe();
-    return call;
+    settleAttempt(units, 1).subscribe(null, error -> landed.tryEmitEmpty(), landed::tryEmitEmpty);
+    return landed.asMono();
+  }
+
+  /**
+   * One try to settle, and the next ones assembled only if it fails: a store that is slow or
+   * briefly down now may take it a moment later; a settle that ran although its answer timed out
+   * finds no lease the second time and changes nothing. Never fails.
+   */
+  private Mono<Void> settleAttempt(long units, int attempt) {
+    return Mono.defer(
+            () -> grant.holder().settle(grant.userId(), id(), units, context.clock().millis()))
+        .then()
+        .onErrorResume(
+            error -> {
+              if (attempt < SETTLE_ATTEMPTS) {
+                return Mono.delay(retryDelay(attempt)).then(settleAttempt(units, attempt + 1));
+              }
+              log.warn(
+                  "Settling lease {} of {} ({} units) failed {} times; it expires by itself: {}",
+                  id(),
+                  userId(),
+                  units,
+                  SETTLE_ATTEMPTS,
+                  error.toString());
+              return Mono.empty();
+            });
+  }
+
+  /**
+   * 100 ms doubling up to 1 s, each between half and the whole of it so that the settles of a Redis
+   * outage do not all come back at once: about 1.5 s in all, well within the lease TTL.
+   */
+  private static Duration retryDelay(int attempt) {
+    long millis = Math.min(FIRST_RETRY.toMillis() << (attempt - 1), LONGEST_RETRY.toMillis());
+    return Duration.ofMillis(millis / 2 + ThreadLocalRandom.current().nextLong(millis / 2 + 1));
   }
 
   /** Ends a lease whose request vLLM did not serve at all: nothing is charged. */

@@ -6,7 +6,7 @@ import java.util.Optional;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
-import tools.jackson.databind.JsonNode;
+import tools.jackson.core.ObjectReadContext;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -29,7 +29,9 @@ final class AnswerRewrite {
     long modelStart = -1;
     long modelEnd = -1;
     Optional<TokenUsage> usage = Optional.empty();
-    try (JsonParser parser = json.createParser(answer)) {
+    // The bare token stream: the mapper's own parser would set up a context for reading values.
+    try (JsonParser parser =
+        json.tokenStreamFactory().createParser(ObjectReadContext.empty(), answer)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         return Optional.empty();
       }
@@ -41,8 +43,7 @@ final class AnswerRewrite {
           parser.finishToken();
           modelEnd = parser.currentLocation().getByteOffset();
         } else if (value == JsonToken.START_OBJECT && name.equals("usage")) {
-          JsonNode node = parser.readValueAsTree();
-          usage = ReportedUsage.from(node);
+          usage = ReportedUsage.read(parser);
         } else {
           parser.skipChildren();
         }

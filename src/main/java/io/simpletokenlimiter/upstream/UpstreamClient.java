@@ -7,11 +7,7 @@ import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.timeout.ReadTimeoutException;
-import io.netty.handler.timeout.ReadTimeoutHandler;
-import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.MediaType;
@@ -19,16 +15,15 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
-import reactor.netty.NettyPipeline;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.internal.shaded.reactor.pool.PoolAcquirePendingLimitException;
 import reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException;
 
 /**
- * Sends a request body to vLLM. The first-byte timeout (Reactor Netty's response timeout, a timer
- * on the connection's own event loop) covers the wait for the status line, and the idle timeout
- * each gap between body chunks; the circuit breaker watches both. A 4xx is an answer (the client's
+ * Sends a request body to vLLM. The first-byte timeout covers the wait for the status line, and the
+ * idle timeout each gap between body chunks ({@link UpstreamReadDeadline}, timers on the
+ * connection's own event loop); the circuit breaker watches both. A 4xx is an answer (the client's
  * mistake, passed through), not a failure of the model server.
  *
  * <p>Reactor Netty's client is used directly: this is every request's path, and Spring's client
@@ -42,19 +37,15 @@ public class UpstreamClient {
   private final HttpClient eventStream;
   private final CircuitBreaker breaker;
   private final ProxyMetrics metrics;
-  private final Duration idleTimeout;
 
   public UpstreamClient(
       @Qualifier(UpstreamConfiguration.HTTP_CLIENT) HttpClient httpClient,
       @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER) CircuitBreaker breaker,
-      ProxyMetrics metrics,
-      TokenLimitProperties.Upstream settings) {
-    HttpClient posting = httpClient.responseTimeout(settings.firstByteTimeout());
-    this.json = accepting(posting, MediaType.APPLICATION_JSON);
-    this.eventStream = accepting(posting, MediaType.TEXT_EVENT_STREAM);
+      ProxyMetrics metrics) {
+    this.json = accepting(httpClient, MediaType.APPLICATION_JSON);
+    this.eventStream = accepting(httpClient, MediaType.TEXT_EVENT_STREAM);
     this.breaker = breaker;
     this.metrics = metrics;
-    this.idleTimeout = settings.idleTimeout();
   }
 
   private static HttpClient accepting(HttpClient client, MediaType accept) {
@@ -90,7 +81,10 @@ public class UpstreamClient {
               .send(
                   (request, outbound) -> {
                     onSending.run();
-                    return outbound.send(Mono.just(Unpooled.wrappedBuffer(body)));
+                    return outbound
+                        .withConnection(
+                            connection -> UpstreamReadDeadline.arm(connection.channel()))
+                        .send(Mono.just(Unpooled.wrappedBuffer(body)));
                   })
               .responseConnection(this::toResponse)
               .next()
@@ -117,14 +111,6 @@ public class UpstreamClient {
       return Mono.error(new UpstreamUnavailableException("vLLM answered " + status));
     }
     String contentType = response.responseHeaders().get(HttpHeaderNames.CONTENT_TYPE);
-    // From now on each next chunk of the body must come within the idle timeout: the first-byte
-    // timer, a Netty handler that only notes the time of each read, is swapped for one of the idle
-    // length, rather than a Reactor timer rescheduled on every chunk. Reactor Netty removes it
-    // when the response ends.
-    connection.removeHandler(NettyPipeline.ResponseTimeoutHandler);
-    connection.addHandlerFirst(
-        NettyPipeline.ResponseTimeoutHandler,
-        new ReadTimeoutHandler(idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
     Flux<byte[]> body =
         connection.inbound().receive().asByteArray().onErrorMap(UpstreamClient::unavailable);
     return Mono.just(

@@ -40,6 +40,10 @@ public class UpstreamConfiguration {
             .build();
     return HttpClient.create(pool)
         .baseUrl(properties.vllmUrl().toString().replaceAll("/+$", ""))
+        .doOnChannelInit(
+            (observer, channel, address) ->
+                UpstreamReadDeadline.install(
+                    channel, upstream.firstByteTimeout(), upstream.idleTimeout()))
         .option(
             ChannelOption.CONNECT_TIMEOUT_MILLIS,
             Math.toIntExact(upstream.connectTimeout().toMillis()));

@@ -8,6 +8,10 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.timeout.ReadTimeoutException;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
+import java.net.URI;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.MediaType;
@@ -33,10 +37,14 @@ import reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException;
 @Component
 public class UpstreamClient {
 
+  private static final int MAX_ADDRESSES = 16;
+
   private final HttpClient json;
   private final HttpClient eventStream;
   private final CircuitBreaker breaker;
   private final ProxyMetrics metrics;
+  private final String baseUrl;
+  private final Map<String, URI> addresses = new ConcurrentHashMap<>();
 
   public UpstreamClient(
       @Qualifier(UpstreamConfiguration.HTTP_CLIENT) HttpClient httpClient,
@@ -46,6 +54,7 @@ public class UpstreamClient {
     this.eventStream = accepting(httpClient, MediaType.TEXT_EVENT_STREAM);
     this.breaker = breaker;
     this.metrics = metrics;
+    this.baseUrl = Objects.requireNonNullElse(httpClient.configuration().baseUrl(), "");
   }
 
   private static HttpClient accepting(HttpClient client, MediaType accept) {
@@ -77,7 +86,7 @@ public class UpstreamClient {
           Timer.Sample sample = metrics.startUpstreamCall();
           return client
               .post()
-              .uri(path)
+              .uri(address(path))
               .send(
                   (request, outbound) -> {
                     onSending.run();
@@ -120,6 +129,21 @@ public class UpstreamClient {
                 ? MediaType.APPLICATION_JSON
                 : MediaType.parseMediaType(contentType),
             body));
+  }
+
+  /**
+   * The absolute address of a path on vLLM, parsed once: given a string, Reactor Netty matches it
+   * against a regular expression on every call. The paths are the service's own few, not clients'.
+   */
+  private URI address(String path) {
+    URI address = addresses.get(path);
+    if (address == null) {
+      address = URI.create(baseUrl + path);
+      if (addresses.size() < MAX_ADDRESSES) {
+        addresses.put(path, address);
+      }
+    }
+    return address;
   }
 
   /**

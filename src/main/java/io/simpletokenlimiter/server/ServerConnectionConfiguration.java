@@ -17,10 +17,9 @@ public class ServerConnectionConfiguration {
   @Bean
   NettyServerCustomizer connectionDeadlines(ConnectionProperties properties) {
     return server ->
-        server
-            .idleTimeout(properties.idleTimeout())
-            .doOnChannelInit(
-                (observer, channel, remoteAddress) ->
-                    RequestHeaderDeadline.install(channel, properties.headerTimeout()));
+        server.doOnChannelInit(
+            (observer, channel, remoteAddress) ->
+                ConnectionDeadlines.install(
+                    channel, properties.headerTimeout(), properties.idleTimeout()));
   }
 }

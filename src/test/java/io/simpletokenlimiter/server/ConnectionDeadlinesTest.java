@@ -98,6 +98,28 @@ class ConnectionDeadlinesTest {
   }
 
   @Test
+  void aConnectionIdleAfterAnsweringAGenerationIsClosedAtTheIdleTimeout() throws Exception {
+    String body =
+        "{\"model\":\"llama3.2-1b\",\"max_tokens\":4,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    try (Socket socket = connect()) {
+      send(
+          socket,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: idler\r\n"
+              + "Content-Type: application/json\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body);
+      long start = System.nanoTime();
+      String answer = readUntilClosed(socket);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(answer).startsWith("HTTP/1.1 200").contains("chat.completion");
+      assertThat(took).isBetween(IDLE_TIMEOUT.minusMillis(300), IDLE_TIMEOUT.plusSeconds(10));
+    }
+  }
+
+  @Test
   void aStreamLongerThanBothTimeoutsCompletes() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
     String body =

@@ -56,16 +56,7 @@ class RequestTimerTest extends ProxyIntegrationTest {
         .isOk();
     awaitAllSettled();
 
-    String metrics =
-        client
-            .get()
-            .uri("/actuator/prometheus")
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .expectBody(String.class)
-            .returnResult()
-            .getResponseBody();
+    String metrics = prometheus();
 
     assertThat(series(metrics))
         .contains(
@@ -82,6 +73,36 @@ class RequestTimerTest extends ProxyIntegrationTest {
                 + "method=\"GET\",outcome=\"CLIENT_ERROR\",status=\"404\",uri=\"/**\"",
             "error=\"none\",exception=\"none\",method=\"GET\",outcome=\"SUCCESS\","
                 + "status=\"200\",uri=\"/api/v1/usage/{userId}\"");
+  }
+
+  @Test
+  void aRequestIsCountedOnce() {
+    double before = modelsCount();
+
+    client.get().uri("/v1/models").exchange().expectStatus().isOk();
+
+    assertThat(modelsCount()).isEqualTo(before + 1);
+  }
+
+  private double modelsCount() {
+    String metrics = prometheus();
+    Matcher count =
+        Pattern.compile(
+                "(?m)^http_server_requests_seconds_count\\{[^\\n]*status=\"200\",uri=\"/v1/models\"} (\\S+)$")
+            .matcher(metrics);
+    return count.find() ? Double.parseDouble(count.group(1)) : 0;
+  }
+
+  private String prometheus() {
+    return client
+        .get()
+        .uri("/actuator/prometheus")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody(String.class)
+        .returnResult()
+        .getResponseBody();
   }
 
   /** The label sets of every http_server_requests_seconds_count series. */

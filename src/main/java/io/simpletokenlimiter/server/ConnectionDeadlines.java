@@ -55,7 +55,7 @@ final class ConnectionDeadlines {
   private ScheduledFuture<?> timer;
   private boolean idle;
   private boolean inRequest;
-  private boolean answered;
+  private int unanswered;
 
   private ConnectionDeadlines(Duration headerTimeout, Duration idleTimeout) {
     this.headerNanos = headerTimeout.toNanos();
@@ -116,7 +116,7 @@ final class ConnectionDeadlines {
         if (msg instanceof HttpRequest) {
           disarm();
           inRequest = true;
-          answered = false;
+          unanswered++;
         }
         if (msg instanceof LastHttpContent) {
           inRequest = false;
@@ -130,7 +130,7 @@ final class ConnectionDeadlines {
       public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
           throws Exception {
         if (msg instanceof LastHttpContent) {
-          answered = true;
+          unanswered = Math.max(0, unanswered - 1);
           waitForNextRequest();
         }
         super.write(ctx, msg, promise);
@@ -145,11 +145,12 @@ final class ConnectionDeadlines {
   }
 
   /**
-   * Once both the request and its answer have ended, and unless a next request has begun, the
-   * connection waits for one.
+   * Once every request read has been answered and the last one has been read whole, and unless a
+   * next request has begun, the connection waits for one. (A client may send its next request
+   * before the answer to the previous one: it is read, and waits, before that answer ends.)
    */
   private void waitForNextRequest() {
-    if (timer == null && answered && !inRequest && rawSide != null) {
+    if (timer == null && unanswered == 0 && !inRequest && rawSide != null) {
       timer = rawSide.executor().schedule(this::expire, idleNanos, TimeUnit.NANOSECONDS);
       idle = true;
     }

@@ -120,6 +120,61 @@ class ConnectionDeadlinesTest {
   }
 
   @Test
+  void aStreamAnsweringAPipelinedRequestIsNotCutByTheIdleTimeout() throws Exception {
+    VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
+    String body =
+        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    try (Socket socket = connect()) {
+      // Both requests in one write: the stream answers the second after the first is answered.
+      send(
+          socket,
+          "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
+              + "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: piper\r\n"
+              + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body);
+      long start = System.nanoTime();
+      String answer = readUntilClosed(socket);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+      assertThat(answer)
+          .startsWith("HTTP/1.1 200")
+          .contains("llama3.2-1b")
+          .contains("data: [DONE]");
+      assertThat(took).isGreaterThan(IDLE_TIMEOUT);
+    }
+  }
+
+  @Test
+  void aRequestPipelinedBehindALongStreamIsAnsweredAfterIt() throws Exception {
+    VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
+    String body =
+        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    try (Socket socket = connect()) {
+      // The second request's headers are complete at once; it waits for the stream's end, longer
+      // than the header deadline; then the idle timeout closes the connection.
+      send(
+          socket,
+          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: piper\r\n"
+              + "Content-Type: application/json\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body
+              + "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      String answer = readUntilClosed(socket);
+
+      assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
+      assertThat(answer.substring(answer.indexOf("data: [DONE]")))
+          .contains("HTTP/1.1 200")
+          .contains("llama3.2-1b")
+          .doesNotContain("408");
+    }
+  }
+
+  @Test
   void aStreamLongerThanBothTimeoutsCompletes() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
     String body =

@@ -19,6 +19,7 @@ public final class LayeredLimits implements LimitsResolver {
   private final ConfiguredLimits configured;
   private final RuntimeLimits runtime;
   private final Map<String, String> keyTeams;
+  private volatile EffectiveLimits defaultsCache;
 
   public LayeredLimits(ConfiguredLimits configured, RuntimeLimits runtime) {
     this(configured, runtime, Map.of());
@@ -70,12 +71,25 @@ public final class LayeredLimits implements LimitsResolver {
     return new Budget(effective.limits(), team, weights);
   }
 
+  /**
+   * The effective limits of a user without overrides: the same for most users on every request, so
+   * kept until the defaults change (a reload of the overrides file).
+   */
+  private EffectiveLimits defaultsOnly(Limits defaults) {
+    EffectiveLimits cached = defaultsCache;
+    if (cached == null || cached.limits() != defaults) {
+      cached = EffectiveLimits.defaults(defaults);
+      defaultsCache = cached;
+    }
+    return cached;
+  }
+
   /** The effective limits and where each comes from. */
   public EffectiveLimits explain(String userId) {
     Optional<LimitOverride> atRuntime = runtime.get(userId);
     Optional<LimitOverride> inFile = configured.user(userId);
     if (atRuntime.isEmpty() && inFile.isEmpty()) {
-      return EffectiveLimits.defaults(configured.defaults());
+      return defaultsOnly(configured.defaults());
     }
     Optional<String> tier = atRuntime.flatMap(LimitOverride::tier);
     Optional<LimitSource> tierSource = tier.map(name -> LimitSource.RUNTIME);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.simpletokenlimiter.limit.store.memory.MemoryRuntimeLimits;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class LayeredLimitsTest {
@@ -115,5 +116,51 @@ class LayeredLimitsTest {
         .hasMessageContaining("tier x: unknown key 'tier'");
     assertThat(LimitOverride.parse(Map.of("max-tokens-per-day", -1L), true, "body").toMap())
         .isEqualTo(Map.of("max-tokens-per-day", -1L));
+  }
+
+  @Test
+  void aUserWithoutOverridesFollowsTheDefaultsWhenTheyChange() {
+    AtomicReference<Limits> defaults = new AtomicReference<>(DEFAULTS);
+    LayeredLimits reloadable =
+        new LayeredLimits(
+            new ConfiguredLimits() {
+              @Override
+              public Limits defaults() {
+                return defaults.get();
+              }
+
+              @Override
+              public Optional<LimitOverride> tier(String name) {
+                return Optional.empty();
+              }
+
+              @Override
+              public Optional<LimitOverride> user(String userId) {
+                return Optional.empty();
+              }
+
+              @Override
+              public Optional<Team> team(String name) {
+                return Optional.empty();
+              }
+
+              @Override
+              public TokenWeights weights() {
+                return TokenWeights.ONE;
+              }
+
+              @Override
+              public Optional<TokenWeights> tierWeights(String tier) {
+                return Optional.empty();
+              }
+            },
+            runtime);
+    assertThat(reloadable.explain("plain").limits()).isEqualTo(DEFAULTS);
+
+    Limits reloaded = new Limits(2_000, 20_000, 200_000, 7);
+    defaults.set(reloaded);
+
+    assertThat(reloadable.explain("plain").limits()).isEqualTo(reloaded);
+    assertThat(reloadable.explain("plain").sources().values()).containsOnly(LimitSource.DEFAULT);
   }
 }

@@ -34,14 +34,15 @@
 -- ARGV[1] now, in epoch millis, from the caller's clock: never Redis TIME, so that every replica
 --         and every test drives time the same way (see docs/redis-store.md). Time never goes
 --         backwards for a ledger: the scripts use the max of now and every ledger's "t".
--- ARGV[2] number of windows n, shortest first; then per window: field prefix, bucket millis,
---         buckets per window. The Java Window enum is the only place these numbers are written.
--- ARGV[3 + 3n], ARGV[4 + 3n]: the first and the end millisecond of the calendar month of now, in
---         the configured zone (Java's CalendarMonth: Lua has no calendar).
--- ARGV[5 + 3n] on: the script's own arguments.
+-- ARGV[2], ARGV[3]: the first and the end millisecond of the calendar month of now, in the
+--         configured zone (Java's CalendarMonth: Lua has no calendar).
+-- ARGV[4] on: the script's own arguments.
+-- WINDOW_SPANS, the line LimitScripts writes above this one: per window, shortest first, its
+-- field prefix, bucket millis and buckets per window. The Java Window enum is the only place these
+-- numbers are written; written into the script, they are not sent (and parsed) with every call.
 
 local now = tonumber(ARGV[1])
-local windowCount = tonumber(ARGV[2])
+local windowCount = #WINDOW_SPANS
 local windows = {}
 local windowByPrefix = {}
 -- The summary fields: "A", "C", "N" and one "S<p>" per window.
@@ -51,13 +52,12 @@ local isSummary = {A = true, C = true, N = true}
 -- the latest charge (or the month's end, if later).
 local retentionMillis = 0
 for i = 1, windowCount do
-  local base = 3 + (i - 1) * 3
-  local bucketMillis = tonumber(ARGV[base + 1])
-  local perWindow = tonumber(ARGV[base + 2])
+  local span = WINDOW_SPANS[i]
+  local prefix, bucketMillis, perWindow = span[1], span[2], span[3]
   local window = {
     index = i,
-    prefix = ARGV[base],
-    summary = 'S' .. ARGV[base],
+    prefix = prefix,
+    summary = 'S' .. prefix,
     bucketMillis = bucketMillis,
     perWindow = perWindow,
     lengthMillis = perWindow * bucketMillis
@@ -68,10 +68,10 @@ for i = 1, windowCount do
   isSummary[window.summary] = true
   retentionMillis = math.max(retentionMillis, perWindow * bucketMillis)
 end
-local monthStart = tonumber(ARGV[3 + 3 * windowCount])
-local monthEnd = tonumber(ARGV[4 + 3 * windowCount])
+local monthStart = tonumber(ARGV[2])
+local monthEnd = tonumber(ARGV[3])
 local MONTH = windowCount + 1
-local argIndex = 5 + 3 * windowCount
+local argIndex = 4
 
 local function nextArg()
   local value = ARGV[argIndex]

@@ -1,18 +1,21 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.simpletokenlimiter.limit.Window;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.StringJoiner;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.script.RedisScript;
 
 /**
  * The Lua scripts of the Redis store, read once from {@code src/main/resources/redis}. Each script
  * is the shared {@code prelude.lua} followed by its own body: Redis has no include, and one prelude
- * keeps the key layout and window arithmetic in a single place. Spring runs a script by its SHA1
- * and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
+ * keeps the key layout and window arithmetic in a single place. The windows' spans are written
+ * above the prelude from {@link Window}, not passed with every call. Spring runs a script by its
+ * SHA1 and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
  */
 @SuppressWarnings("rawtypes")
 record LimitScripts(
@@ -26,7 +29,7 @@ record LimitScripts(
     RedisScript<Long> carrySubtract) {
 
   static LimitScripts load() {
-    String prelude = read("prelude.lua");
+    String prelude = windowSpans() + read("prelude.lua");
     return new LimitScripts(
         script(prelude, "admit.lua", List.class),
         script(prelude, "settle.lua", Long.class),
@@ -36,6 +39,25 @@ record LimitScripts(
         script(prelude, "carry-read.lua", List.class),
         script(prelude, "carry-in.lua", Long.class),
         script(prelude, "carry-subtract.lua", Long.class));
+  }
+
+  /**
+   * The windows as the prelude's first line, shortest first: {@code local WINDOW_SPANS = {{'m',
+   * 1000, 60}, ...}} (field prefix, bucket millis, buckets per window).
+   */
+  static String windowSpans() {
+    StringJoiner spans = new StringJoiner(", ", "local WINDOW_SPANS = {", "}\n");
+    for (Window window : Window.values()) {
+      spans.add(
+          "{'"
+              + RedisLimitStore.prefix(window)
+              + "', "
+              + window.bucketMillis()
+              + ", "
+              + window.bucketsPerWindow()
+              + "}");
+    }
+    return spans.toString();
   }
 
   private static <T> RedisScript<T> script(String prelude, String name, Class<T> resultType) {

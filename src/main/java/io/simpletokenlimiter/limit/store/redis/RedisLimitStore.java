@@ -41,7 +41,6 @@ import reactor.core.publisher.Mono;
 public final class RedisLimitStore implements LimitStore {
 
   private static final Window[] WINDOWS = Window.values();
-  private static final List<String> WINDOW_SPANS = windowSpans();
 
   private final ReactiveStringRedisTemplate redis;
   private final LoopLocalRedis scriptConnections;
@@ -243,32 +242,20 @@ public final class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * Now, the windows shortest first, then the calendar month of now: the scripts take every span
-   * from here.
+   * Now, then the calendar month of now: the windows' spans are in the scripts' text ({@link
+   * LimitScripts#windowSpans}).
    */
   private List<String> windowArgs(long nowMillis) {
-    List<String> args = new ArrayList<>(32);
+    List<String> args = new ArrayList<>(24);
     args.add(Long.toString(nowMillis));
-    args.addAll(WINDOW_SPANS);
     CalendarMonth.Span month = calendar.at(nowMillis);
     args.add(Long.toString(month.startMillis()));
     args.add(Long.toString(month.endMillis()));
     return args;
   }
 
-  private static List<String> windowSpans() {
-    List<String> spans = new ArrayList<>();
-    spans.add(Integer.toString(WINDOWS.length));
-    for (Window window : WINDOWS) {
-      spans.add(prefix(window));
-      spans.add(Long.toString(window.bucketMillis()));
-      spans.add(Long.toString(window.bucketsPerWindow()));
-    }
-    return List.copyOf(spans);
-  }
-
   /** Short field prefixes keep the bucket hash small: m, h, d. */
-  private static String prefix(Window window) {
+  static String prefix(Window window) {
     return window.name().substring(0, 1).toLowerCase(Locale.ROOT);
   }
 

@@ -1,6 +1,7 @@
 package io.simpletokenlimiter.limit;
 
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /** The limits configuration gives, before any change at run time: defaults, tiers, users. */
 public interface ConfiguredLimits {
@@ -37,10 +38,15 @@ public interface ConfiguredLimits {
 
   /** The defaults and deployment-wide weights for everyone; no tiers, users or teams. */
   static ConfiguredLimits of(Limits defaults, TokenWeights weights) {
+    return of(() -> defaults, weights);
+  }
+
+  /** As {@link #of(Limits, TokenWeights)}, with defaults that may change (as on a reload). */
+  static ConfiguredLimits of(Supplier<Limits> defaults, TokenWeights weights) {
     return new ConfiguredLimits() {
       @Override
       public Limits defaults() {
-        return defaults;
+        return defaults.get();
       }
 
       @Override

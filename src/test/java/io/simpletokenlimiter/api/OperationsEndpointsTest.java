@@ -3,8 +3,6 @@ package io.simpletokenlimiter.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.simpletokenlimiter.limit.Admission;
-import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.metrics.ServerRequestTags;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -230,24 +228,8 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
 
   @Test
   void prometheusShowsTheServiceMetricsUnderTheirSpecNames() {
-    VLLM.promptTokens(11).answerTokens(4);
-    client
-        .post()
-        .uri("/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":4"))
-        .exchange()
-        .expectStatus()
-        .isOk();
-    store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
-    client
-        .post()
-        .uri("/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody(""))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429);
+    answeredChat("/v1/chat/completions");
+    chatRejectedByTheDay("/v1/chat/completions");
     awaitAllSettled();
 
     String metrics = prometheus();

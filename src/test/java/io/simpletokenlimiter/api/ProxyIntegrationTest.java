@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.simpletokenlimiter.limit.Admission;
+import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.upstream.UpstreamConfiguration;
@@ -79,6 +81,34 @@ abstract class ProxyIntegrationTest {
     assertThat(store.settledExactlyOnce())
         .as("every lease settled exactly once: %s", store.settles())
         .isTrue();
+  }
+
+  /**
+   * A chat completion that vLLM answers (11 prompt tokens, 4 completion tokens) at {@code path}.
+   */
+  void answeredChat(String path) {
+    VLLM.promptTokens(11).answerTokens(4);
+    client
+        .post()
+        .uri(path)
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody("\"max_tokens\":4"))
+        .exchange()
+        .expectStatus()
+        .isOk();
+  }
+
+  /** A chat completion at {@code path} that the store rejects by the day's limit. */
+  void chatRejectedByTheDay(String path) {
+    store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
+    client
+        .post()
+        .uri(path)
+        .header("X-User-ID", USER)
+        .bodyValue(chatBody(""))
+        .exchange()
+        .expectStatus()
+        .isEqualTo(429);
   }
 
   static String chatBody(String extra) {

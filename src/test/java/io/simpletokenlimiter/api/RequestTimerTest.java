@@ -2,8 +2,6 @@ package io.simpletokenlimiter.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.simpletokenlimiter.limit.Admission;
-import io.simpletokenlimiter.limit.LimitType;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,24 +16,8 @@ class RequestTimerTest extends ProxyIntegrationTest {
 
   @Test
   void eachKindOfAnswerIsCountedUnderItsRouteStatusAndException() {
-    VLLM.promptTokens(11).answerTokens(4);
-    client
-        .post()
-        .uri("/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":4"))
-        .exchange()
-        .expectStatus()
-        .isOk();
-    store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
-    client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody(""))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429);
+    answeredChat("/v1/chat/completions");
+    chatRejectedByTheDay("/api/v1/chat/completions");
     client
         .post()
         .uri("/v1/chat/completions")

@@ -122,39 +122,7 @@ class LayeredLimitsTest {
   void aUserWithoutOverridesFollowsTheDefaultsWhenTheyChange() {
     AtomicReference<Limits> defaults = new AtomicReference<>(DEFAULTS);
     LayeredLimits reloadable =
-        new LayeredLimits(
-            new ConfiguredLimits() {
-              @Override
-              public Limits defaults() {
-                return defaults.get();
-              }
-
-              @Override
-              public Optional<LimitOverride> tier(String name) {
-                return Optional.empty();
-              }
-
-              @Override
-              public Optional<LimitOverride> user(String userId) {
-                return Optional.empty();
-              }
-
-              @Override
-              public Optional<Team> team(String name) {
-                return Optional.empty();
-              }
-
-              @Override
-              public TokenWeights weights() {
-                return TokenWeights.ONE;
-              }
-
-              @Override
-              public Optional<TokenWeights> tierWeights(String tier) {
-                return Optional.empty();
-              }
-            },
-            runtime);
+        new LayeredLimits(ConfiguredLimits.of(defaults::get, TokenWeights.ONE), runtime);
     assertThat(reloadable.explain("plain").limits()).isEqualTo(DEFAULTS);
 
     Limits reloaded = new Limits(2_000, 20_000, 200_000, 7);

@@ -99,17 +99,8 @@ class ConnectionDeadlinesTest {
 
   @Test
   void aConnectionIdleAfterAnsweringAGenerationIsClosedAtTheIdleTimeout() throws Exception {
-    String body =
-        "{\"model\":\"llama3.2-1b\",\"max_tokens\":4,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
     try (Socket socket = connect()) {
-      send(
-          socket,
-          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: idler\r\n"
-              + "Content-Type: application/json\r\nContent-Length: "
-              + body.length()
-              + "\r\n\r\n"
-              + body);
+      send(socket, chat("idler", false, ""));
       long start = System.nanoTime();
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -122,19 +113,12 @@ class ConnectionDeadlinesTest {
   @Test
   void aStreamAnsweringAPipelinedRequestIsNotCutByTheIdleTimeout() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    String body =
-        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
     try (Socket socket = connect()) {
       // Both requests in one write: the stream answers the second after the first is answered.
       send(
           socket,
           "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
-              + "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: piper\r\n"
-              + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
-              + body.length()
-              + "\r\n\r\n"
-              + body);
+              + chat("piper", true, "Connection: close\r\n"));
       long start = System.nanoTime();
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -150,20 +134,10 @@ class ConnectionDeadlinesTest {
   @Test
   void aRequestPipelinedBehindALongStreamIsAnsweredAfterIt() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    String body =
-        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
     try (Socket socket = connect()) {
       // The second request's headers are complete at once; it waits for the stream's end, longer
       // than the header deadline; then the idle timeout closes the connection.
-      send(
-          socket,
-          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: piper\r\n"
-              + "Content-Type: application/json\r\nContent-Length: "
-              + body.length()
-              + "\r\n\r\n"
-              + body
-              + "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      send(socket, chat("piper", true, "") + "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
       String answer = readUntilClosed(socket);
 
       assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
@@ -177,24 +151,33 @@ class ConnectionDeadlinesTest {
   @Test
   void aStreamLongerThanBothTimeoutsCompletes() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    String body =
-        "{\"model\":\"llama3.2-1b\",\"stream\":true,\"max_tokens\":12,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
     try (Socket socket = connect()) {
       long start = System.nanoTime();
-      send(
-          socket,
-          "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: streamer\r\n"
-              + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
-              + body.length()
-              + "\r\n\r\n"
-              + body);
+      send(socket, chat("streamer", true, "Connection: close\r\n"));
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
       assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
       assertThat(took).isGreaterThan(IDLE_TIMEOUT.plus(HEADER_TIMEOUT));
     }
+  }
+
+  /** A chat completion request from {@code user}, with {@code headers} (each ending in CRLF). */
+  private static String chat(String user, boolean stream, String headers) {
+    String body =
+        "{\"model\":\"llama3.2-1b\",\"stream\":"
+            + stream
+            + ",\"max_tokens\":"
+            + (stream ? 12 : 4)
+            + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: "
+        + user
+        + "\r\nContent-Type: application/json\r\n"
+        + headers
+        + "Content-Length: "
+        + body.length()
+        + "\r\n\r\n"
+        + body;
   }
 
   private Socket connect() throws IOException {

@@ -59,29 +59,6 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
             "http_server_requests_seconds_count\\{[^}]*uri=\"/api/v1/models\"[^}]*} [1-9]");
   }
 
-  private String prometheus() {
-    return okBody("/actuator/prometheus", null);
-  }
-
-  /** The body of a 200 to a GET of {@code path}, sent with {@code bearer} as token if not null. */
-  private String okBody(String path, String bearer) {
-    return client
-        .get()
-        .uri(path)
-        .headers(
-            headers -> {
-              if (bearer != null) {
-                headers.setBearerAuth(bearer);
-              }
-            })
-        .exchange()
-        .expectStatus()
-        .isOk()
-        .expectBody(String.class)
-        .returnResult()
-        .getResponseBody();
-  }
-
   @Test
   void healthReflectsTheModelServer() {
     client

@@ -111,6 +111,29 @@ abstract class ProxyIntegrationTest {
         .isEqualTo(429);
   }
 
+  String prometheus() {
+    return okBody("/actuator/prometheus", null);
+  }
+
+  /** The body of a 200 to a GET of {@code path}, sent with {@code bearer} as token if not null. */
+  String okBody(String path, String bearer) {
+    return client
+        .get()
+        .uri(path)
+        .headers(
+            headers -> {
+              if (bearer != null) {
+                headers.setBearerAuth(bearer);
+              }
+            })
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody(String.class)
+        .returnResult()
+        .getResponseBody();
+  }
+
   static String chatBody(String extra) {
     return """
            {"model":"llama3.2-1b","messages":[{"role":"user","content":"Hello there"}]%s}

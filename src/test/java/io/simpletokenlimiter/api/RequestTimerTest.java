@@ -75,18 +75,6 @@ class RequestTimerTest extends ProxyIntegrationTest {
     return count.find() ? Double.parseDouble(count.group(1)) : 0;
   }
 
-  private String prometheus() {
-    return client
-        .get()
-        .uri("/actuator/prometheus")
-        .exchange()
-        .expectStatus()
-        .isOk()
-        .expectBody(String.class)
-        .returnResult()
-        .getResponseBody();
-  }
-
   /** The label sets of every http_server_requests_seconds_count series. */
   private static List<String> series(String metrics) {
     Matcher count =

@@ -46,7 +46,10 @@ public class RequestTimer {
     this.tags = tags;
   }
 
-  /** Whether the exchange ended with the client gone, and when it started. */
+  /**
+   * Times an exchange whose handling ended (started at {@code startNanos}): now, or when its answer
+   * begins if that is written afterwards (an error's). {@code clientLeft}: the client went away.
+   */
   public void ended(ServerWebExchange exchange, long startNanos, boolean clientLeft) {
     ServerRequestObservationContext context =
         ServerRequestObservationContext.findCurrent(exchange.getAttributes()).orElse(null);

@@ -54,7 +54,10 @@ public class UpstreamClient {
     this.eventStream = accepting(httpClient, MediaType.TEXT_EVENT_STREAM);
     this.breaker = breaker;
     this.metrics = metrics;
-    this.baseUrl = Objects.requireNonNullElse(httpClient.configuration().baseUrl(), "");
+    this.baseUrl =
+        Objects.requireNonNull(
+            httpClient.configuration().baseUrl(),
+            "the vLLM client has no base URL (vLLM's address)");
   }
 
   private static HttpClient accepting(HttpClient client, MediaType accept) {

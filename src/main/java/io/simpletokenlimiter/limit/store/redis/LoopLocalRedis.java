@@ -68,6 +68,8 @@ final class LoopLocalRedis implements AutoCloseable {
     this.factories = factories;
     this.own = new AtomicReferenceArray<>(this.loops.length);
     for (LettuceConnectionFactory factory : factories) {
+      // one native connection per factory, the one open() hands out (Spring's default, made sure)
+      factory.setShareNativeConnection(true);
       factory.afterPropertiesSet();
       factory.start();
     }
@@ -164,7 +166,6 @@ final class LoopLocalRedis implements AutoCloseable {
   @SuppressWarnings("unchecked")
   private ScriptConnection open(LettuceConnectionFactory factory) {
     try {
-      // Sharing the native connection (the default), this is the factory's one connection.
       return new LettuceScriptConnection(
           (RedisClusterAsyncCommands<byte[], byte[]>)
               factory.getConnection().getNativeConnection());

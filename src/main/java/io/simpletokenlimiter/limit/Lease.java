@@ -130,13 +130,14 @@ public final class Lease {
     TokenUsage charged = capped(usage);
     long units = Math.min(weights.units(charged), reservedTokens());
     Sinks.Empty<Void> landed = Sinks.empty();
-    if (!settlement.compareAndSet(null, new Settlement(landed.asMono(), how, charged, units))) {
+    Mono<Void> call = landed.asMono();
+    if (!settlement.compareAndSet(null, new Settlement(call, how, charged, units))) {
       return settlement.get().call();
     }
     context.ended().accept(this);
     context.events().settled(this, charged);
     settleAttempt(units, 1).subscribe(null, error -> landed.tryEmitEmpty(), landed::tryEmitEmpty);
-    return landed.asMono();
+    return call;
   }
 
   /**

@@ -51,7 +51,7 @@ final class UpstreamReadDeadline {
       throw new IllegalStateException("no HTTP/1.1 codec to time vLLM's answers by: " + pipeline);
     }
     UpstreamReadDeadline deadline = new UpstreamReadDeadline(firstByte, idle);
-    pipeline.addBefore(NettyPipeline.HttpCodec, BYTES, deadline.bytes());
+    pipeline.addBefore(NettyPipeline.HttpCodec, BYTES, deadline.new Bytes());
     pipeline.addAfter(NettyPipeline.HttpCodec, ANSWERS, deadline.answers());
   }
 
@@ -65,10 +65,6 @@ final class UpstreamReadDeadline {
     } else {
       channel.eventLoop().execute(bytes.deadline()::start);
     }
-  }
-
-  private Bytes bytes() {
-    return new Bytes();
   }
 
   private ChannelInboundHandlerAdapter answers() {

@@ -14,16 +14,16 @@ import reactor.core.publisher.Mono;
 
 /**
  * Every path of the API. The generation endpoints answer under {@code /api/v1} and under vLLM's own
- * {@code /v1}, so an OpenAI SDK works with either base URL.
+ * {@code /v1}, so an OpenAI SDK works with either base URL; their {@code POST}s are served ahead of
+ * these routes by {@link GenerationRoutes}, and only the other methods reach them here.
  */
 @Configuration(proxyBeanMethods = false)
 public class ApiRoutes {
 
-  private static final List<String> PREFIXES = List.of("/api/v1", "/v1");
+  static final List<String> PREFIXES = List.of("/api/v1", "/v1");
 
   @Bean
   RouterFunction<ServerResponse> apiRouter(
-      CompletionsHandler completions,
       ModelsHandler models,
       HealthHandler health,
       UsageHandler usage,
@@ -31,10 +31,7 @@ public class ApiRoutes {
       TokenizeHandler tokenize) {
     RouterFunctions.Builder routes = RouterFunctions.route();
     for (String prefix : PREFIXES) {
-      routes
-          .POST(prefix + "/chat/completions", completions::chat)
-          .POST(prefix + "/completions", completions::completions)
-          .GET(prefix + "/models", models::list);
+      routes.GET(prefix + "/models", models::list);
       routes.route(
           path(prefix + "/chat/completions"),
           request -> notAllowed(request.method(), HttpMethod.POST));

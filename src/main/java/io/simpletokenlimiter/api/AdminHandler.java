@@ -115,7 +115,7 @@ public class AdminHandler {
     String admin = admins.requireAdmin(request);
     String userId = userId(request);
     return bodies
-        .read(request)
+        .read(request.exchange().getRequest())
         .map(this::override)
         .flatMap(
             override ->

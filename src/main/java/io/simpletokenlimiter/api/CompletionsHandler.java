@@ -11,8 +11,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Function;
 import org.springframework.stereotype.Component;
-import org.springframework.web.reactive.function.server.ServerRequest;
-import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 
@@ -56,17 +54,16 @@ public class CompletionsHandler {
     this.forwarder = forwarder;
   }
 
-  public Mono<ServerResponse> chat(ServerRequest request) {
-    return handle(request, preparer::chat);
+  public Mono<Void> chat(ServerWebExchange exchange) {
+    return handle(exchange, preparer::chat);
   }
 
-  public Mono<ServerResponse> completions(ServerRequest request) {
-    return handle(request, preparer::completions);
+  public Mono<Void> completions(ServerWebExchange exchange) {
+    return handle(exchange, preparer::completions);
   }
 
-  private Mono<ServerResponse> handle(
-      ServerRequest request, Function<byte[], Mono<PreparedRequest>> prepare) {
-    ServerWebExchange exchange = request.exchange();
+  private Mono<Void> handle(
+      ServerWebExchange exchange, Function<byte[], Mono<PreparedRequest>> prepare) {
     RequestOutcome outcome = RequestOutcome.orDetached(exchange);
     return Mono.defer(
         () -> {
@@ -74,14 +71,14 @@ public class CompletionsHandler {
           outcome.user(userId);
           Duration wait = maxWait.of(exchange.getRequest().getHeaders());
           return bodies
-              .read(request)
+              .read(exchange.getRequest())
               .flatMap(prepare)
               .doOnNext(prepared -> outcome.stream(prepared.stream()))
               .flatMap(prepared -> admitAndForward(exchange, outcome, userId, prepared, wait));
         });
   }
 
-  private Mono<ServerResponse> admitAndForward(
+  private Mono<Void> admitAndForward(
       ServerWebExchange exchange,
       RequestOutcome outcome,
       String userId,
@@ -105,7 +102,8 @@ public class CompletionsHandler {
                             .set(RateLimitHeaders.WARNING, RateLimitHeaders.warning(warning));
                         metrics.warned(warning);
                       });
-              return forwarder.forward(prepared, lease, outcome::firstChunk);
+              return forwarder.forward(
+                  prepared, lease, outcome::firstChunk, exchange.getResponse());
             });
   }
 }

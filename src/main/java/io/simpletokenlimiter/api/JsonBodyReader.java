@@ -4,14 +4,17 @@ import io.simpletokenlimiter.config.TokenLimitProperties;
 import org.springframework.boot.http.codec.CodecCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpStatus;
-import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import reactor.core.publisher.Mono;
 
 /**
- * Request bodies of at most {@code token.limit.max-body-size} bytes: the codecs stop reading a
- * larger one while it arrives (413 through {@link ApiErrorHandler}), so no client can make us
- * buffer more, and a declared length over the limit is refused before reading.
+ * Request bodies of at most {@code token.limit.max-body-size} bytes: reading stops at a larger one
+ * while it arrives (413 through {@link ApiErrorHandler}), so no client can make us buffer more, and
+ * a declared length over the limit is refused before reading. Spring's codecs, which read the
+ * bodies of Actuator's endpoints, stop at the same size.
  */
 @Configuration(proxyBeanMethods = false)
 public class JsonBodyReader {
@@ -27,14 +30,27 @@ public class JsonBodyReader {
     return configurer -> configurer.defaultCodecs().maxInMemorySize(maxBodyBytes);
   }
 
-  public Mono<byte[]> read(ServerRequest request) {
-    if (request.headers().contentLength().orElse(0) > maxBodyBytes) {
+  /** The whole body of {@code request}, empty if it has none; a larger one fails as it arrives. */
+  public Mono<byte[]> read(ServerHttpRequest request) {
+    if (request.getHeaders().getContentLength() > maxBodyBytes) {
       return Mono.error(
           new ApiException(
               HttpStatus.PAYLOAD_TOO_LARGE,
               "payload_too_large",
               "The request body exceeds the maximum of " + maxBodyBytes + " bytes"));
     }
-    return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]);
+    return DataBufferUtils.join(request.getBody(), maxBodyBytes)
+        .map(JsonBodyReader::bytesOf)
+        .defaultIfEmpty(new byte[0]);
+  }
+
+  private static byte[] bytesOf(DataBuffer buffer) {
+    try {
+      byte[] bytes = new byte[buffer.readableByteCount()];
+      buffer.read(bytes);
+      return bytes;
+    } finally {
+      DataBufferUtils.release(buffer);
+    }
   }
 }

@@ -63,7 +63,7 @@ public class TokenizeHandler {
 
   public Mono<ServerResponse> tokenize(ServerRequest request) {
     return bodies
-        .read(request)
+        .read(request.exchange().getRequest())
         .flatMap(
             bytes ->
                 counting
@@ -73,7 +73,7 @@ public class TokenizeHandler {
 
   public Mono<ServerResponse> detokenize(ServerRequest request) {
     return bodies
-        .read(request)
+        .read(request.exchange().getRequest())
         .flatMap(
             bytes ->
                 counting

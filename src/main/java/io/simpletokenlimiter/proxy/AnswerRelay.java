@@ -6,8 +6,9 @@ import io.simpletokenlimiter.upstream.UpstreamResponse;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -27,7 +28,8 @@ final class AnswerRelay {
     this.maxAnswerBytes = maxAnswerBytes;
   }
 
-  Mono<ServerResponse> relay(UpstreamResponse response, Lease lease, TokenUsage reservation) {
+  Mono<Void> relay(
+      UpstreamResponse response, Lease lease, TokenUsage reservation, ServerHttpResponse client) {
     return response
         .bodyBytes(maxAnswerBytes)
         .onErrorResume(
@@ -41,9 +43,8 @@ final class AnswerRelay {
             bytes -> {
               Answer answer = rewrite(bytes, reservation);
               lease.settle(answer.usage());
-              return ServerResponse.ok()
-                  .contentType(MediaType.APPLICATION_JSON)
-                  .bodyValue(answer.bytes());
+              return CompletionForwarder.write(
+                  client, HttpStatus.OK, MediaType.APPLICATION_JSON, answer.bytes());
             });
   }
 

@@ -8,12 +8,11 @@ import io.simpletokenlimiter.upstream.UpstreamResponse;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
-import org.springframework.http.ReactiveHttpOutputMessage;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
-import org.springframework.web.reactive.function.BodyInserter;
-import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
@@ -48,10 +47,11 @@ public class CompletionForwarder {
   }
 
   /**
-   * Forwards {@code prepared} under {@code lease} and relays vLLM's answer; {@code firstChunk} runs
-   * when a stream's first event goes to the client.
+   * Forwards {@code prepared} under {@code lease} and relays vLLM's answer to {@code client};
+   * {@code firstChunk} runs when a stream's first event goes to the client.
    */
-  public Mono<ServerResponse> forward(PreparedRequest prepared, Lease lease, Runnable firstChunk) {
+  public Mono<Void> forward(
+      PreparedRequest prepared, Lease lease, Runnable firstChunk, ServerHttpResponse client) {
     TokenUsage reservation = lease.wholeReservation();
     // Once the request goes out vLLM may be working: a stream has produced nothing before its
     // first chunk, but a whole answer is being generated and vLLM will not say how much of it it
@@ -72,10 +72,11 @@ public class CompletionForwarder {
                       .post(path, body, MediaType.TEXT_EVENT_STREAM, sending)
                       .flatMap(
                           response ->
-                              relayStream(response, prepared, lease, reservation, firstChunk))
+                              relayStream(
+                                  response, prepared, lease, reservation, firstChunk, client))
                   : upstream
                       .post(path, body, MediaType.APPLICATION_JSON, sending)
-                      .flatMap(response -> relayAnswer(response, lease, reservation))
+                      .flatMap(response -> relayAnswer(response, lease, reservation, client))
                       // named: else the timeout works a name out of the chain per request
                       .name("vllm-answer")
                       .timeout(answerTimeout)
@@ -85,48 +86,56 @@ public class CompletionForwarder {
         .doOnError(error -> lease.release());
   }
 
-  private Mono<ServerResponse> relayAnswer(
-      UpstreamResponse response, Lease lease, TokenUsage reservation) {
+  private Mono<Void> relayAnswer(
+      UpstreamResponse response, Lease lease, TokenUsage reservation, ServerHttpResponse client) {
     return response.successful()
-        ? answers.relay(response, lease, reservation)
-        : passThrough(response, lease);
+        ? answers.relay(response, lease, reservation, client)
+        : passThrough(response, lease, client);
   }
 
-  private Mono<ServerResponse> relayStream(
+  private Mono<Void> relayStream(
       UpstreamResponse response,
       PreparedRequest prepared,
       Lease lease,
       TokenUsage reservation,
-      Runnable firstChunk) {
+      Runnable firstChunk,
+      ServerHttpResponse client) {
     if (!response.successful()) {
-      return passThrough(response, lease);
+      return passThrough(response, lease, client);
     }
     StreamRelay relay =
         new StreamRelay(
             json, model.publicName(), prepared, lease.completionTokensPerChoice(), reservation);
     lease.chargeIfAbandoned(relay::producedIfCut);
     Flux<byte[]> events = relay.relay(response.body(), lease).doOnNext(event -> firstChunk.run());
-    BodyInserter<Flux<byte[]>, ReactiveHttpOutputMessage> flushEachEvent =
-        (message, context) ->
-            message.writeAndFlushWith(
-                events.map(bytes -> Mono.just(message.bufferFactory().wrap(bytes))));
-    return ServerResponse.ok()
-        .contentType(MediaType.TEXT_EVENT_STREAM)
-        .header(HttpHeaders.CACHE_CONTROL, "no-cache")
-        .body(flushEachEvent);
+    client.setStatusCode(HttpStatus.OK);
+    client.getHeaders().setContentType(MediaType.TEXT_EVENT_STREAM);
+    client.getHeaders().setCacheControl("no-cache");
+    // Each event on its own flush, so the client sees tokens as vLLM makes them.
+    return client.writeAndFlushWith(
+        events.map(bytes -> Mono.just(client.bufferFactory().wrap(bytes))));
   }
 
   /** vLLM refused the request (4xx): its answer goes to the client as it is; nothing is charged. */
-  private static Mono<ServerResponse> passThrough(UpstreamResponse response, Lease lease) {
+  private static Mono<Void> passThrough(
+      UpstreamResponse response, Lease lease, ServerHttpResponse client) {
     return response
         .bodyBytes(UpstreamResponse.ERROR_BODY_LIMIT)
         .flatMap(
             bytes -> {
               lease.release();
-              return ServerResponse.status(response.status())
-                  .contentType(response.contentType())
-                  .bodyValue(bytes);
+              return write(
+                  client, HttpStatusCode.valueOf(response.status()), response.contentType(), bytes);
             });
+  }
+
+  /** Sends {@code body} whole, with its length. */
+  static Mono<Void> write(
+      ServerHttpResponse client, HttpStatusCode status, MediaType type, byte[] body) {
+    client.setStatusCode(status);
+    client.getHeaders().setContentType(type);
+    client.getHeaders().setContentLength(body.length);
+    return client.writeWith(Mono.just(client.bufferFactory().wrap(body)));
   }
 
   /** The answer took longer than the deadline: vLLM may have done the work, so it is charged. */

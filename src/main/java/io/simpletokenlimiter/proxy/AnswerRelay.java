@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -28,8 +27,7 @@ final class AnswerRelay {
     this.maxAnswerBytes = maxAnswerBytes;
   }
 
-  Mono<Void> relay(
-      UpstreamResponse response, Lease lease, TokenUsage reservation, ServerHttpResponse client) {
+  Mono<ClientAnswer> relay(UpstreamResponse response, Lease lease, TokenUsage reservation) {
     return response
         .bodyBytes(maxAnswerBytes)
         .onErrorResume(
@@ -39,12 +37,11 @@ final class AnswerRelay {
               lease.fail(reservation);
               return Mono.error(new UpstreamUnavailableException(tooLarge.getMessage(), tooLarge));
             })
-        .flatMap(
+        .map(
             bytes -> {
               Answer answer = rewrite(bytes, reservation);
               lease.settle(answer.usage());
-              return CompletionForwarder.write(
-                  client, HttpStatus.OK, MediaType.APPLICATION_JSON, answer.bytes());
+              return ClientAnswer.whole(HttpStatus.OK, MediaType.APPLICATION_JSON, answer.bytes());
             });
   }
 

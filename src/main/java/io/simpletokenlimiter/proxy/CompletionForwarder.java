@@ -8,7 +8,6 @@ import io.simpletokenlimiter.upstream.UpstreamResponse;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -52,6 +51,10 @@ public class CompletionForwarder {
    */
   public Mono<Void> forward(
       PreparedRequest prepared, Lease lease, Runnable firstChunk, ServerHttpResponse client) {
+    return answer(prepared, lease, firstChunk).flatMap(answer -> answer.writeTo(client));
+  }
+
+  private Mono<ClientAnswer> answer(PreparedRequest prepared, Lease lease, Runnable firstChunk) {
     TokenUsage reservation = lease.wholeReservation();
     // Once the request goes out vLLM may be working: a stream has produced nothing before its
     // first chunk, but a whole answer is being generated and vLLM will not say how much of it it
@@ -72,11 +75,10 @@ public class CompletionForwarder {
                       .post(path, body, MediaType.TEXT_EVENT_STREAM, sending)
                       .flatMap(
                           response ->
-                              relayStream(
-                                  response, prepared, lease, reservation, firstChunk, client))
+                              relayStream(response, prepared, lease, reservation, firstChunk))
                   : upstream
                       .post(path, body, MediaType.APPLICATION_JSON, sending)
-                      .flatMap(response -> relayAnswer(response, lease, reservation, client))
+                      .flatMap(response -> relayAnswer(response, lease, reservation))
                       // named: else the timeout works a name out of the chain per request
                       .name("vllm-answer")
                       .timeout(answerTimeout)
@@ -86,56 +88,40 @@ public class CompletionForwarder {
         .doOnError(error -> lease.release());
   }
 
-  private Mono<Void> relayAnswer(
-      UpstreamResponse response, Lease lease, TokenUsage reservation, ServerHttpResponse client) {
+  private Mono<ClientAnswer> relayAnswer(
+      UpstreamResponse response, Lease lease, TokenUsage reservation) {
     return response.successful()
-        ? answers.relay(response, lease, reservation, client)
-        : passThrough(response, lease, client);
+        ? answers.relay(response, lease, reservation)
+        : passThrough(response, lease);
   }
 
-  private Mono<Void> relayStream(
+  private Mono<ClientAnswer> relayStream(
       UpstreamResponse response,
       PreparedRequest prepared,
       Lease lease,
       TokenUsage reservation,
-      Runnable firstChunk,
-      ServerHttpResponse client) {
+      Runnable firstChunk) {
     if (!response.successful()) {
-      return passThrough(response, lease, client);
+      return passThrough(response, lease);
     }
     StreamRelay relay =
         new StreamRelay(
             json, model.publicName(), prepared, lease.completionTokensPerChoice(), reservation);
     lease.chargeIfAbandoned(relay::producedIfCut);
     Flux<byte[]> events = relay.relay(response.body(), lease).doOnNext(event -> firstChunk.run());
-    client.setStatusCode(HttpStatus.OK);
-    client.getHeaders().setContentType(MediaType.TEXT_EVENT_STREAM);
-    client.getHeaders().setCacheControl("no-cache");
-    // Each event on its own flush, so the client sees tokens as vLLM makes them.
-    return client.writeAndFlushWith(
-        events.map(bytes -> Mono.just(client.bufferFactory().wrap(bytes))));
+    return Mono.just(ClientAnswer.events(events));
   }
 
   /** vLLM refused the request (4xx): its answer goes to the client as it is; nothing is charged. */
-  private static Mono<Void> passThrough(
-      UpstreamResponse response, Lease lease, ServerHttpResponse client) {
+  private static Mono<ClientAnswer> passThrough(UpstreamResponse response, Lease lease) {
     return response
         .bodyBytes(UpstreamResponse.ERROR_BODY_LIMIT)
-        .flatMap(
+        .map(
             bytes -> {
               lease.release();
-              return write(
-                  client, HttpStatusCode.valueOf(response.status()), response.contentType(), bytes);
+              return ClientAnswer.whole(
+                  HttpStatusCode.valueOf(response.status()), response.contentType(), bytes);
             });
-  }
-
-  /** Sends {@code body} whole, with its length. */
-  static Mono<Void> write(
-      ServerHttpResponse client, HttpStatusCode status, MediaType type, byte[] body) {
-    client.setStatusCode(status);
-    client.getHeaders().setContentType(type);
-    client.getHeaders().setContentLength(body.length);
-    return client.writeWith(Mono.just(client.bufferFactory().wrap(body)));
   }
 
   /** The answer took longer than the deadline: vLLM may have done the work, so it is charged. */

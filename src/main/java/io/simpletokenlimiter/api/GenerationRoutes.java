@@ -42,7 +42,7 @@ class GenerationRoutes implements WebFilter, Ordered {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    if (exchange.getRequest().getMethod() != HttpMethod.POST) {
+    if (!HttpMethod.POST.equals(exchange.getRequest().getMethod())) {
       return chain.filter(exchange);
     }
     Route route = routeOf(exchange);

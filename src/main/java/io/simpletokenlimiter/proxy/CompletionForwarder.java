@@ -51,7 +51,7 @@ public class CompletionForwarder {
    */
   public Mono<Void> forward(
       PreparedRequest prepared, Lease lease, Runnable firstChunk, ServerHttpResponse client) {
-    return answer(prepared, lease, firstChunk).flatMap(answer -> answer.writeTo(client));
+    return answer(prepared, lease, firstChunk).flatMap(decided -> decided.writeTo(client));
   }
 
   private Mono<ClientAnswer> answer(PreparedRequest prepared, Lease lease, Runnable firstChunk) {

@@ -25,12 +25,7 @@ class GenerationRoutesTest extends ProxyIntegrationTest {
   void completionsAreServedUnderBothPrefixes(String path) {
     VLLM.promptTokens(3).answerTokens(5);
     String body =
-        client
-            .post()
-            .uri(path)
-            .header("X-User-ID", USER)
-            .bodyValue("{\"model\":\"llama3.2-1b\",\"prompt\":\"Once\",\"max_tokens\":5}")
-            .exchange()
+        postAsUser(path, "{\"model\":\"llama3.2-1b\",\"prompt\":\"Once\",\"max_tokens\":5}")
             .expectStatus()
             .isOk()
             .expectBody(String.class)
@@ -51,12 +46,7 @@ class GenerationRoutesTest extends ProxyIntegrationTest {
         "/chat/completions"
       })
   void lookAlikePathsAreNotFoundAndAdmitNothing(String path) {
-    client
-        .post()
-        .uri(path)
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody(""))
-        .exchange()
+    postAsUser(path, chatBody(""))
         .expectStatus()
         .isNotFound()
         .expectBody()

@@ -88,27 +88,18 @@ abstract class ProxyIntegrationTest {
    */
   void answeredChat(String path) {
     VLLM.promptTokens(11).answerTokens(4);
-    client
-        .post()
-        .uri(path)
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody("\"max_tokens\":4"))
-        .exchange()
-        .expectStatus()
-        .isOk();
+    postAsUser(path, chatBody("\"max_tokens\":4")).expectStatus().isOk();
   }
 
   /** A chat completion at {@code path} that the store rejects by the day's limit. */
   void chatRejectedByTheDay(String path) {
     store.reject(new Admission.Rejected(LimitType.DAY, 5_000, RecordingLimitStore.QUOTA));
-    client
-        .post()
-        .uri(path)
-        .header("X-User-ID", USER)
-        .bodyValue(chatBody(""))
-        .exchange()
-        .expectStatus()
-        .isEqualTo(429);
+    postAsUser(path, chatBody("")).expectStatus().isEqualTo(429);
+  }
+
+  /** {@code body} POSTed to {@code path} as {@link #USER}. */
+  WebTestClient.ResponseSpec postAsUser(String path, String body) {
+    return client.post().uri(path).header("X-User-ID", USER).bodyValue(body).exchange();
   }
 
   String prometheus() {

@@ -85,27 +85,25 @@ class ConnectionDeadlinesTest {
 
   @Test
   void anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeoutNotTheHeaderDeadline() throws Exception {
-    try (Socket socket = connect()) {
-      send(socket, "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      long start = System.nanoTime();
-      String answer = readUntilClosed(socket);
-      Duration took = Duration.ofNanos(System.nanoTime() - start);
-
-      assertThat(answer).startsWith("HTTP/1.1 200").contains("llama3.2-1b");
-      // Well under the 20 s a connection without the timeout would stay (the read timeout below).
-      assertThat(took).isBetween(IDLE_TIMEOUT.minusMillis(300), IDLE_TIMEOUT.plusSeconds(10));
-    }
+    assertClosedAtTheIdleTimeoutAfter(
+        "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n", "llama3.2-1b");
   }
 
   @Test
   void aConnectionIdleAfterAnsweringAGenerationIsClosedAtTheIdleTimeout() throws Exception {
+    assertClosedAtTheIdleTimeoutAfter(chat("idler", false, ""), "chat.completion");
+  }
+
+  /** {@code request} is answered (200, containing {@code expected}), then closed when idle. */
+  private void assertClosedAtTheIdleTimeoutAfter(String request, String expected) throws Exception {
     try (Socket socket = connect()) {
-      send(socket, chat("idler", false, ""));
+      send(socket, request);
       long start = System.nanoTime();
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
-      assertThat(answer).startsWith("HTTP/1.1 200").contains("chat.completion");
+      assertThat(answer).startsWith("HTTP/1.1 200").contains(expected);
+      // Well under the 20 s a connection without the timeout would stay (the read timeout below).
       assertThat(took).isBetween(IDLE_TIMEOUT.minusMillis(300), IDLE_TIMEOUT.plusSeconds(10));
     }
   }

@@ -39,8 +39,7 @@ class UpstreamReadDeadlineTest {
     assertThat(channel.isActive()).as("the idle timeout is not the first byte's").isTrue();
 
     waitAndRunTimers(FIRST_BYTE);
-    assertThatThrownBy(channel::checkException).isInstanceOf(ReadTimeoutException.class);
-    assertThat(channel.isActive()).isFalse();
+    assertTimedOutAndClosed();
   }
 
   @Test
@@ -54,8 +53,7 @@ class UpstreamReadDeadlineTest {
     assertThat(channel.isActive()).as("reads kept coming in time").isTrue();
 
     waitAndRunTimers(IDLE.multipliedBy(2));
-    assertThatThrownBy(channel::checkException).isInstanceOf(ReadTimeoutException.class);
-    assertThat(channel.isActive()).isFalse();
+    assertTimedOutAndClosed();
   }
 
   @Test
@@ -78,6 +76,11 @@ class UpstreamReadDeadlineTest {
 
     channel.checkException();
     assertThat(channel.isActive()).isTrue();
+  }
+
+  private void assertTimedOutAndClosed() {
+    assertThatThrownBy(channel::checkException).isInstanceOf(ReadTimeoutException.class);
+    assertThat(channel.isActive()).isFalse();
   }
 
   private void read(String bytes) {

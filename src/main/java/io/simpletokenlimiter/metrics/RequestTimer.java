@@ -22,9 +22,10 @@ import reactor.core.publisher.Mono;
  * Spring's {@code http_server_requests_seconds}, with the same name, labels and moments, without an
  * observation per request: Spring's observation built its labels, their tags and the timer's id
  * anew for every request (about 5 % of a request's CPU). Here the labels come from the same
- * convention ({@link ServerRequestTags}) on the same context (which Spring still creates, and its
- * handler mappings still give the matched route), once per route, method, status, error and whether
- * the client left; each later request finds its timer by those.
+ * convention ({@link ServerRequestTags}) on the same context (which Spring still creates; its
+ * handler mappings, or {@code api.GenerationRoutes} for the generation requests, give the matched
+ * route), once per route, method, status, error and whether the client left; each later request
+ * finds its timer by those.
  *
  * <p>As Spring's: a request is timed until its answer is complete, or until its answer begins when
  * the answer is written after the handler ended (an error's); a client that leaves ends it with

@@ -14,8 +14,9 @@ import org.springframework.data.redis.core.script.RedisScript;
  * The Lua scripts of the Redis store, read once from {@code src/main/resources/redis}. Each script
  * is the shared {@code prelude.lua} followed by its own body: Redis has no include, and one prelude
  * keeps the key layout and window arithmetic in a single place. The windows' spans are written
- * above the prelude from {@link Window}, not passed with every call. Spring runs a script by its
- * SHA1 and sends the text only when Redis answers NOSCRIPT (after a restart or flush).
+ * above the prelude from {@link Window}, not passed with every call. A script runs by its SHA1, and
+ * its text is sent only when Redis answers NOSCRIPT (after a restart or flush): {@link
+ * ScriptConnection}.
  */
 @SuppressWarnings("rawtypes")
 record LimitScripts(

@@ -14,14 +14,17 @@
 --   "q"              present once a monthly quota has applied to the ledger: only then does the
 --                    month's usage keep the hash alive past the day window (most deployments
 --                    have no monthly quota, and keep a user for a day)
--- and four summaries, so that admit and settle read a few fields (HMGET) instead of the whole
--- hash, which for a busy user holds ~200 buckets:
---   "S<p>"           per window: "<first>:<units>:<floor>": the units of every bucket from
---                    the first on; the buckets from the floor up to the first left the window and
---                    are deleted with the next HDEL (a settle's), none below the floor exists
---   "A"              the leases: "<count>:<reserved units>:<no lease expires before, millis>"
---   "C"              the time of the latest charge: a window is empty its length after it
---   "N"              the start of the latest month with an "M:" field
+-- and two summaries, so that admit and settle read a few fields (HMGET) instead of the whole
+-- hash, which for a busy user holds ~200 buckets. Their numbers are packed, 7-byte little-endian
+-- signed integers (struct.pack): one C call reads or writes each summary, where text took a
+-- match or a format per number; each stays within the 64 bytes of a listpack value.
+--   "H"              the leases (count, reserved units, no lease expires before millis), the time
+--                    of the latest charge (a window is empty its length after it; -1: none) and
+--                    the start of the latest month with an "M:" field (-1: none)
+--   "W"              per window, shortest first: its first bucket, units and floor: the units of
+--                    every bucket from the first on; the buckets from the floor up to the first
+--                    left the window and are deleted with the next HDEL (a settle's), none below
+--                    the floor exists
 -- A script that changes buckets without keeping the summaries deletes them (invalidate); the next
 -- admit or settle then reads the whole hash (readAll) and writes them anew. So does one that finds
 -- them unusable: a lease may have expired, a month later than now's was charged, or another
@@ -45,9 +48,10 @@ local now = tonumber(ARGV[1])
 local windowCount = #WINDOW_SPANS
 local windows = {}
 local windowByPrefix = {}
--- The summary fields: "A", "C", "N" and one "S<p>" per window.
-local summaryNames = {'A', 'C', 'N'}
-local isSummary = {A = true, C = true, N = true}
+-- The summary fields, then those of the text summaries an earlier version kept ("A", "C", "N",
+-- "S<p>"): a whole read deletes them, and so does every call that deletes the summaries.
+local summaryNames = {'H', 'W', 'A', 'C', 'N'}
+local isLegacySummary = {A = true, C = true, N = true}
 -- A hash lives until the longest window no longer counts anything it holds: its length after
 -- the latest charge (or the month's end, if later).
 local retentionMillis = 0
@@ -57,20 +61,24 @@ for i = 1, windowCount do
   local window = {
     index = i,
     prefix = prefix,
-    summary = 'S' .. prefix,
     bucketMillis = bucketMillis,
     perWindow = perWindow,
     lengthMillis = perWindow * bucketMillis
   }
   windows[i] = window
   windowByPrefix[window.prefix] = window
-  table.insert(summaryNames, window.summary)
-  isSummary[window.summary] = true
+  table.insert(summaryNames, 'S' .. prefix)
+  isLegacySummary['S' .. prefix] = true
   retentionMillis = math.max(retentionMillis, perWindow * bucketMillis)
 end
 local monthStart = tonumber(ARGV[2])
 local monthEnd = tonumber(ARGV[3])
 local MONTH = windowCount + 1
+local HEAD_FORMAT = '<i7i7i7i7i7'
+local WINDOWS_FORMAT = '<' .. string.rep('i7', 3 * windowCount)
+-- Past 2^53 a double no longer holds every whole number: a ledger whose units grow past it (far
+-- beyond the largest limit) keeps no summaries, and each call reads it whole.
+local PACKED_MAX = 9007199254740992
 local argIndex = 4
 
 local function nextArg()
@@ -139,7 +147,8 @@ local function newLedger(key)
     firsts = {},       -- window index -> first bucket whose units the sum holds ("S<p>")
     floors = {},       -- window index -> no bucket below it exists ("S<p>")
     counted = {},      -- window index -> field -> its buckets entry (readAll only)
-    stored = {},       -- summary name -> value as read
+    storedHead = nil,  -- "H" as read
+    storedWindows = nil, -- "W" as read
     changed = {},      -- field -> new value, for the HSET
     deleted = {},      -- lease fields for the HDEL
     stale = {},        -- buckets nothing counts: deleted with the next write
@@ -168,8 +177,12 @@ local function read(ledger)
     local name, value = fields[i], fields[i + 1]
     if name == 't' then
       ledger.latestWrite = tonumber(value)
-    elseif isSummary[name] then
-      ledger.stored[name] = value
+    elseif name == 'H' then
+      ledger.storedHead = value
+    elseif name == 'W' then
+      ledger.storedWindows = value
+    elseif isLegacySummary[name] then
+      table.insert(ledger.stale, name)
     elseif name == 'q' then
       ledger.keepsMonth = true
     elseif name == 'x' then
@@ -229,24 +242,23 @@ local function count(ledger)
   end
 end
 
--- The fields readEdges asks for: the ledger's own, then per window its summary and the two
--- buckets at its edge, then for a settle its lease and per window the bucket of now.
-local EDGE_FIELDS = 7
+-- The fields readEdges asks for: the ledger's own, then per window the two buckets at its edge,
+-- then for a settle its lease and per window the bucket of now.
+local EDGE_FIELDS = 6
 
 -- Asks for the summaries and per window the two buckets at its edge; for a settle (leaseId) its
 -- lease and the buckets it charges. Moves now up to the ledger's latest write; call edges() once
 -- every ledger of the script is read.
 local function readEdges(ledger, leaseId)
-  local names = {'t', 'x', 'q', 'A', 'C', 'N', ledger.monthField}
+  local names = {'t', 'x', 'q', 'H', 'W', ledger.monthField}
   local at = EDGE_FIELDS
   for i = 1, windowCount do
     local window = windows[i]
     local edge = edgeOf(window, now)
     ledger.edges[i] = edge
-    names[at + 1] = window.summary
-    names[at + 2] = bucketName(window, edge - 1)
-    names[at + 3] = bucketName(window, edge)
-    at = at + 3
+    names[at + 1] = bucketName(window, edge - 1)
+    names[at + 2] = bucketName(window, edge)
+    at = at + 2
   end
   if leaseId ~= nil then
     names[at + 1] = 'l:' .. leaseId
@@ -272,32 +284,33 @@ end
 -- the whole hash.
 local function edges(ledger, leaseId)
   local values = ledger.values
-  local known = ledger.latestWrite ~= nil
-  if known and not values[4] then
-    return false
-  end
-  ledger.expiresBy = tonumber(values[2])
-  ledger.keepsMonth = values[3] ~= false
-  if values[4] then
-    ledger.stored.A = values[4]
-    ledger.liveCount, ledger.liveReserved, ledger.leaseFloor = numbers(values[4])
+  local head, packed = values[4], nil
+  if ledger.latestWrite ~= nil then
+    if not head or not values[5] then
+      return false
+    end
+    local latestCharge, monthWritten
+    ledger.liveCount, ledger.liveReserved, ledger.leaseFloor, latestCharge, monthWritten =
+      struct.unpack(HEAD_FORMAT, head)
     if ledger.liveCount > 0 and ledger.leaseFloor <= now then
       return false
     end
-  end
-  if values[5] then
-    ledger.stored.C = values[5]
-    ledger.latestCharge = tonumber(values[5])
-  end
-  if values[6] then
-    ledger.stored.N = values[6]
-    ledger.monthWritten = tonumber(values[6])
-    if ledger.monthWritten > monthStart then
-      return false
+    if latestCharge >= 0 then
+      ledger.latestCharge = latestCharge
     end
+    if monthWritten >= 0 then
+      ledger.monthWritten = monthWritten
+      if monthWritten > monthStart then
+        return false
+      end
+    end
+    ledger.storedHead, ledger.storedWindows = head, values[5]
+    packed = {struct.unpack(WINDOWS_FORMAT, values[5])}
   end
-  if values[7] then
-    ledger.monthTokens = tonumber(values[7])
+  ledger.expiresBy = tonumber(values[2])
+  ledger.keepsMonth = values[3] ~= false
+  if values[6] then
+    ledger.monthTokens = tonumber(values[6])
     ledger.month = ledger.monthTokens
   end
   -- names of the buckets that left a window beyond the two read, and the window of each
@@ -309,17 +322,10 @@ local function edges(ledger, leaseId)
     if edge ~= edgeOf(window, now) then
       return false
     end
-    local summary = values[EDGE_FIELDS + (i - 1) * 3 + 1]
     local first, sum, floor = edge, 0, edge
-    if known then
-      if not summary then
-        return false
-      end
-      ledger.stored[window.summary] = summary
-      first, sum, floor = numbers(summary)
-      if floor == nil then
-        return false
-      end
+    if packed then
+      local at = (i - 1) * 3
+      first, sum, floor = packed[at + 1], packed[at + 2], packed[at + 3]
     end
     if first < edge - 1 and ledger.latestCharge ~= nil then
       for bucket = first, math.min(edge - 2, bucketOf(window, ledger.latestCharge)) do
@@ -341,17 +347,17 @@ local function edges(ledger, leaseId)
   end
   for i = 1, windowCount do
     local window = windows[i]
-    local at = EDGE_FIELDS + (i - 1) * 3
+    local at = EDGE_FIELDS + (i - 1) * 2
     local edge = ledger.edges[i]
     local first, sum = ledger.firsts[i], ledger.sums[i]
     if first <= edge - 1 then
-      if values[at + 2] then
-        sum = sum - unitsOf(values[at + 2])
+      if values[at + 1] then
+        sum = sum - unitsOf(values[at + 1])
       end
       first = edge
     end
-    if first == edge and values[at + 3] then
-      local offset, tokens = numbers(values[at + 3])
+    if first == edge and values[at + 2] then
+      local offset, tokens = numbers(values[at + 2])
       if expiryOf(window, edge, offset) <= now then
         sum = sum - tokens
         first = edge + 1
@@ -363,7 +369,7 @@ local function edges(ledger, leaseId)
     ledger.firsts[i], ledger.sums[i] = first, sum
   end
   if leaseId ~= nil then
-    local at = EDGE_FIELDS + 3 * windowCount + 1
+    local at = EDGE_FIELDS + 2 * windowCount + 1
     if values[at] then
       local reserved, expires = numbers(values[at])
       ledger.leases[leaseId] = {reserved = reserved, expires = expires}
@@ -495,7 +501,7 @@ local function deleteLeftBuckets(ledger)
   end
 end
 
--- The summaries as they must be after this call.
+-- The summaries ("H", "W") as they must be after this call; nil if a number outgrew them.
 local function summaries(ledger)
   local count, reserved, floor = ledger.liveCount, ledger.liveReserved, ledger.leaseFloor
   if ledger.full then
@@ -511,18 +517,22 @@ local function summaries(ledger)
   if count == 0 then
     floor = 0
   end
-  local result = {A = int(count) .. ':' .. int(reserved) .. ':' .. int(floor)}
+  -- times and bucket numbers stay far below it: only units may grow that large
+  if reserved > PACKED_MAX then
+    return nil
+  end
+  local perWindow = {}
   for i = 1, windowCount do
-    result[windows[i].summary] =
-      int(ledger.firsts[i]) .. ':' .. int(ledger.sums[i]) .. ':' .. int(ledger.floors[i])
+    if ledger.sums[i] > PACKED_MAX then
+      return nil
+    end
+    local at = (i - 1) * 3
+    perWindow[at + 1], perWindow[at + 2], perWindow[at + 3] =
+      ledger.firsts[i], ledger.sums[i], ledger.floors[i]
   end
-  if ledger.latestCharge ~= nil then
-    result.C = int(ledger.latestCharge)
-  end
-  if ledger.monthWritten ~= nil then
-    result.N = int(ledger.monthWritten)
-  end
-  return result
+  local head = struct.pack(
+    HEAD_FORMAT, count, reserved, floor, ledger.latestCharge or -1, ledger.monthWritten or -1)
+  return head, struct.pack(WINDOWS_FORMAT, unpack(perWindow))
 end
 
 -- Writes what changed: one HSET (with "t", the summaries that changed and, when the expiry
@@ -542,9 +552,17 @@ local function save(ledger)
     if ledger.full or #ledger.deleted > 0 then
       deleteLeftBuckets(ledger)
     end
-    for name, value in pairs(summaries(ledger)) do
-      if ledger.stored[name] ~= value then
-        ledger.changed[name] = value
+    local head, perWindow = summaries(ledger)
+    if head == nil then
+      for _, name in ipairs(summaryNames) do
+        table.insert(ledger.deleted, name)
+      end
+    else
+      if ledger.storedHead ~= head then
+        ledger.changed.H = head
+      end
+      if ledger.storedWindows ~= perWindow then
+        ledger.changed.W = perWindow
       end
     end
   end

@@ -24,6 +24,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -100,16 +101,16 @@ abstract class RedisLimitStoreScenarios {
   void bucketsNoWindowCountsAreDeletedWhenALeaseEnds() {
     String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0);
-    // t, x, one bucket per window, the month; the summaries: A, C, N and one per window
-    assertThat(call(key, "HLEN", key)).isEqualTo(6L + 6);
+    // t, x, one bucket per window, the month; the two summaries
+    assertThat(call(key, "HLEN", key)).isEqualTo(6L + 2);
 
     for (long at = T0; at < T0 + 3 * 3_600_000L; at += 13_000) {
       settleNew(ReservationRequest.fixed(0, 1, 1), 1, at);
     }
 
     // the minute's last 61 s hold 5 charges, the hour 61 buckets, 3 h 13 day buckets; t, x, the
-    // month and the 6 summaries
-    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 9, 5L + 61 + 13 + 9);
+    // month and the 2 summaries
+    assertThat((Long) call(key, "HLEN", key)).isBetween(5L + 61 + 12 + 5, 5L + 61 + 13 + 5);
   }
 
   /**
@@ -121,7 +122,7 @@ abstract class RedisLimitStoreScenarios {
     String key = RedisLimitStore.key(user);
     settleNew(ReservationRequest.fixed(0, 1, 100), 400, T0);
     Admitted inFlight = admitted(ReservationRequest.fixed(0, 1, 100), T0 + 1_000);
-    call(key, "HDEL", key, "A", "C", "N", "Sm", "Sh", "Sd");
+    call(key, "HDEL", key, "H", "W");
 
     // 400 counted and 100 reserved: 500 of the minute's 1,000 left, so 600 does not fit
     Rejected overTheMinute = rejected(ReservationRequest.fixed(0, 1, 600), T0 + 2_000);
@@ -130,12 +131,50 @@ abstract class RedisLimitStoreScenarios {
     Admitted fits = admitted(ReservationRequest.fixed(0, 1, 400), T0 + 2_000);
     assertThat(fits.quota().remainingTokens()).isEqualTo(100);
 
-    assertThat(call(key, "HGET", key, "A")).isEqualTo("2:500:" + (T0 + 1_000 + TTL));
-    assertThat(call(key, "HGET", key, "Sm")).isEqualTo(summary(Window.MINUTE, 400, T0 + 2_000));
+    assertThat(head(key)).containsExactly(2L, 500L, T0 + 1_000 + TTL, T0, monthStart(T0));
+    assertThat(window(key, Window.MINUTE)).isEqualTo(summary(Window.MINUTE, 400, T0 + 2_000));
     assertThat(store.settle(user, inFlight.leaseId(), 50, T0 + 3_000).block(BLOCK)).isTrue();
     assertThat(store.settle(user, fits.leaseId(), 50, T0 + 3_000).block(BLOCK)).isTrue();
     assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
-    assertThat(call(key, "HGET", key, "Sm")).isEqualTo(summary(Window.MINUTE, 500, T0 + 3_000));
+    assertThat(window(key, Window.MINUTE)).isEqualTo(summary(Window.MINUTE, 500, T0 + 3_000));
+  }
+
+  /**
+   * The text summaries an earlier version wrote ("A", "C", "N", one "S
+   *
+   * <p>" per window) are not read: the hash is read whole once, and they go with the packed ones'
+   * first write.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void theTextSummariesOfAnEarlierVersionAreReplaced() {
+    String key = RedisLimitStore.key(user);
+    settleNew(ReservationRequest.fixed(0, 1, 100), 400, T0);
+    call(key, "HDEL", key, "H", "W");
+    call(key, "HSET", key, "A", "0:0:0", "C", Long.toString(T0), "N", "0", "Sm", "1:2:3");
+
+    // 400 counted: 600 of the minute's 1,000 left
+    Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0 + 1_000);
+    assertThat(admitted.quota().remainingTokens()).isEqualTo(500);
+
+    assertThat((List<Object>) call(key, "HKEYS", key)).doesNotContain("A", "C", "N", "Sm");
+    assertThat(head(key)).containsExactly(1L, 100L, T0 + 1_000 + TTL, T0, monthStart(T0));
+    assertThat(window(key, Window.MINUTE)).isEqualTo(summary(Window.MINUTE, 400, T0 + 1_000));
+  }
+
+  /** Units past what a double holds exactly keep no summaries: each call reads the hash whole. */
+  @Test
+  void unitsPastWhatADoubleHoldsKeepNoSummaries() {
+    long huge = 1L << 54;
+    Limits unlimited = new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, 2);
+    String key = RedisLimitStore.key(user);
+
+    settleNew(ReservationRequest.fixed(0, 1, 100), huge, T0, unlimited);
+    assertThat(call(key, "HEXISTS", key, "H")).isEqualTo(0L);
+    settleNew(ReservationRequest.fixed(0, 1, 100), 100, T0 + 1_000, unlimited);
+
+    assertThat(call(key, "HEXISTS", key, "W")).isEqualTo(0L);
+    assertThat(usage(T0 + 1_000).minute()).isEqualTo(huge + 100);
   }
 
   @Test
@@ -145,33 +184,33 @@ abstract class RedisLimitStoreScenarios {
     String key = RedisLimitStore.key(user);
 
     long retention = Window.DAY.lengthMillis();
-    assertThat((List<Object>) call(key, "HGETALL", key))
-        .containsExactlyInAnyOrder(
+    String month = "M:" + monthStart(T0);
+    List<String> fields =
+        List.of(
             "t",
-            Long.toString(T0),
             "x",
-            Long.toString(T0 + TTL + retention + 3_600_000),
             bucket(Window.MINUTE, "m"),
-            offset(Window.MINUTE) + ":100",
             bucket(Window.HOUR, "h"),
-            offset(Window.HOUR) + ":100",
             bucket(Window.DAY, "d"),
-            offset(Window.DAY) + ":100",
-            "M:" + CalendarMonth.UTC.at(T0).startMillis(),
-            "100",
-            // the summaries: no lease, the latest charge, the month, each window's units
-            "A",
-            "0:0:0",
-            "C",
+            month);
+    assertThat((List<Object>) call(key, "HKEYS", key))
+        .containsExactlyInAnyOrderElementsOf(
+            Stream.concat(fields.stream(), Stream.of("H", "W")).toList());
+    assertThat(
+            (List<Object>)
+                call(key, Stream.concat(Stream.of("HMGET", key), fields.stream()).toArray()))
+        .containsExactly(
             Long.toString(T0),
-            "N",
-            Long.toString(CalendarMonth.UTC.at(T0).startMillis()),
-            "Sm",
-            summary(Window.MINUTE, 100),
-            "Sh",
-            summary(Window.HOUR, 100),
-            "Sd",
-            summary(Window.DAY, 100));
+            Long.toString(T0 + TTL + retention + 3_600_000),
+            offset(Window.MINUTE) + ":100",
+            offset(Window.HOUR) + ":100",
+            offset(Window.DAY) + ":100",
+            "100");
+    // the summaries: no lease, the latest charge, the month; each window's units
+    assertThat(head(key)).containsExactly(0L, 0L, 0L, T0, monthStart(T0));
+    for (Window window : Window.values()) {
+      assertThat(window(key, window)).isEqualTo(summary(window, 100));
+    }
     Admitted admitted = admitted(ReservationRequest.fixed(0, 1, 100), T0);
     assertThat(call(key, "HGET", key, "l:" + admitted.leaseId())).isEqualTo("100:" + (T0 + TTL));
   }
@@ -180,15 +219,41 @@ abstract class RedisLimitStoreScenarios {
     return prefix + ":" + window.bucketAt(T0);
   }
 
-  /** "first:units:floor": a window's summary at T0, when nothing left it yet. */
-  private static String summary(Window window, long units) {
+  private static long monthStart(long now) {
+    return CalendarMonth.UTC.at(now).startMillis();
+  }
+
+  /** First bucket, units, floor: a window's summary at T0, when nothing left it yet. */
+  private static List<Long> summary(Window window, long units) {
     return summary(window, units, T0);
   }
 
   /** A window's summary written at {@code now}, when the buckets that left it are deleted. */
-  private static String summary(Window window, long units, long now) {
+  private static List<Long> summary(Window window, long units, long now) {
     long edge = window.bucketAt(now - window.lengthMillis());
-    return edge + ":" + units + ":" + edge;
+    return List.of(edge, units, edge);
+  }
+
+  /** "H": lease count, reserved units, no lease expires before; latest charge; month written. */
+  private List<Long> head(String key) {
+    return unpacked(key, "H", 5);
+  }
+
+  /** {@code window}'s part of "W": its first bucket, units and floor. */
+  private List<Long> window(String key, Window window) {
+    int at = 3 * window.ordinal();
+    return unpacked(key, "W", 3 * Window.values().length).subList(at, at + 3);
+  }
+
+  /** A summary's packed numbers, unpacked by Redis's own struct library. */
+  @SuppressWarnings("unchecked")
+  private List<Long> unpacked(String key, String field, int count) {
+    String unpack =
+        "return {struct.unpack('<' .. string.rep('i7', ARGV[2]),"
+            + " redis.call('HGET', KEYS[1], ARGV[1]))}";
+    List<Long> numbers = (List<Long>) call(key, "EVAL", unpack, "1", key, field, "" + count);
+    // struct.unpack's last value is the position where it stopped
+    return numbers.subList(0, count);
   }
 
   private static long offset(Window window) {

@@ -242,13 +242,15 @@ local function count(ledger)
   end
 end
 
--- The fields readEdges asks for: the ledger's own, then per window the two buckets at its edge,
--- then for a settle its lease and per window the bucket of now.
+-- The fields readEdges asks for first: the ledger's own; then for an admission per window the two
+-- buckets at its edge, for a settle its lease and per window the bucket of now.
 local EDGE_FIELDS = 6
 
--- Asks for the summaries and per window the two buckets at its edge; for a settle (leaseId) its
--- lease and the buckets it charges. Moves now up to the ledger's latest write; call edges() once
--- every ledger of the script is read.
+-- Asks for the summaries; for an admission per window the two buckets at its edge, for a settle
+-- (leaseId) its lease and the buckets it charges: a settle only adds to its sums, it need not
+-- know what left the windows (the next admission takes that out). Each field asked costs a scan
+-- of the hash's listpack, the more so for a field it does not hold. Moves now up to the ledger's
+-- latest write; call edges() once every ledger of the script is read.
 local function readEdges(ledger, leaseId)
   local names = {'t', 'x', 'q', 'H', 'W', ledger.monthField}
   local at = EDGE_FIELDS
@@ -256,9 +258,11 @@ local function readEdges(ledger, leaseId)
     local window = windows[i]
     local edge = edgeOf(window, now)
     ledger.edges[i] = edge
-    names[at + 1] = bucketName(window, edge - 1)
-    names[at + 2] = bucketName(window, edge)
-    at = at + 2
+    if leaseId == nil then
+      names[at + 1] = bucketName(window, edge - 1)
+      names[at + 2] = bucketName(window, edge)
+      at = at + 2
+    end
   end
   if leaseId ~= nil then
     names[at + 1] = 'l:' .. leaseId
@@ -277,11 +281,12 @@ local function unitsOf(bucketValue)
   return tokens
 end
 
--- Takes what readEdges read into the ledger, and takes out of each window's sum the buckets that
--- left it since its summary was written. Those two edges did not read (the user paused) are read
--- with one more HMGET: no more than the window's buckets, since none was charged after the
--- latest charge. Returns false when the summaries cannot serve this call, which must then read
--- the whole hash.
+-- Takes what readEdges read into the ledger. For an admission, takes out of each window's sum the
+-- buckets that left it since its summary was written; those two edges did not read (the user
+-- paused) are read with one more HMGET: no more than the window's buckets, since none was charged
+-- after the latest charge. A settle keeps each sum as it was: it holds the units of every bucket
+-- from the window's first on, and the buckets of now are among them. Returns false when the
+-- summaries cannot serve this call, which must then read the whole hash.
 local function edges(ledger, leaseId)
   local values = ledger.values
   local head, packed = values[4], nil
@@ -319,6 +324,7 @@ local function edges(ledger, leaseId)
     local window = windows[i]
     local edge = ledger.edges[i]
     -- another replica's later write moved now into another bucket: names read are not the edge
+    -- (nor, the window being a whole number of buckets, the bucket of now)
     if edge ~= edgeOf(window, now) then
       return false
     end
@@ -327,14 +333,29 @@ local function edges(ledger, leaseId)
       local at = (i - 1) * 3
       first, sum, floor = packed[at + 1], packed[at + 2], packed[at + 3]
     end
-    if first < edge - 1 and ledger.latestCharge ~= nil then
+    if leaseId == nil and first < edge - 1 and ledger.latestCharge ~= nil then
       for bucket = first, math.min(edge - 2, bucketOf(window, ledger.latestCharge)) do
         farther[#farther + 1] = bucketName(window, bucket)
         farWindow[#farther] = i
       end
     end
-    ledger.edges[i] = edge
     ledger.firsts[i], ledger.sums[i], ledger.floors[i] = first, sum, floor
+  end
+  if leaseId ~= nil then
+    local at = EDGE_FIELDS + 1
+    if values[at] then
+      local reserved, expires = numbers(values[at])
+      ledger.leases[leaseId] = {reserved = reserved, expires = expires}
+    end
+    for i = 1, windowCount do
+      local value = values[at + i]
+      if value then
+        local name = ledger.names[at + i]
+        local offset, tokens = numbers(value)
+        ledger.buckets[name] = {window = windows[i], offset = offset, tokens = tokens}
+      end
+    end
+    return true
   end
   if #farther > 0 then
     local farValues = redis.call('HMGET', ledger.key, unpack(farther))
@@ -367,21 +388,6 @@ local function edges(ledger, leaseId)
       return false
     end
     ledger.firsts[i], ledger.sums[i] = first, sum
-  end
-  if leaseId ~= nil then
-    local at = EDGE_FIELDS + 2 * windowCount + 1
-    if values[at] then
-      local reserved, expires = numbers(values[at])
-      ledger.leases[leaseId] = {reserved = reserved, expires = expires}
-    end
-    for i = 1, windowCount do
-      local value = values[at + i]
-      if value then
-        local name = ledger.names[at + i]
-        local offset, tokens = numbers(value)
-        ledger.buckets[name] = {window = windows[i], offset = offset, tokens = tokens}
-      end
-    end
   end
   return true
 end

@@ -3,10 +3,8 @@ package io.simpletokenlimiter.upstream;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import java.time.Duration;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.client.HttpClient;
 
 /**
  * Whether vLLM answers its {@code /health} with 200. One probe serves every caller for {@code
@@ -18,17 +16,19 @@ public class ModelServerHealth {
 
   private final Mono<Boolean> cachedProbe;
 
-  public ModelServerHealth(
-      @Qualifier(UpstreamConfiguration.HTTP_CLIENT) HttpClient httpClient,
-      TokenLimitProperties.Upstream upstream) {
+  public ModelServerHealth(UpstreamClients clients, TokenLimitProperties.Upstream upstream) {
     Duration ttl = upstream.healthCacheTtl();
     Duration probeTimeout = upstream.connectTimeout();
     Mono<Boolean> probe =
-        httpClient
-            .get()
-            .uri("/health")
-            // response() reads and drops the body, so the connection goes back to the pool
-            .response()
+        Mono.defer(
+                () ->
+                    clients
+                        .current()
+                        .get()
+                        .uri("/health")
+                        // response() reads and drops the body, so the connection goes back to the
+                        // pool
+                        .response())
             .map(response -> HttpResponseStatus.OK.equals(response.status()))
             .timeout(probeTimeout)
             .onErrorReturn(false);

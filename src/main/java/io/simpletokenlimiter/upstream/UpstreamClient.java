@@ -39,24 +39,24 @@ public class UpstreamClient {
 
   private static final int MAX_ADDRESSES = 16;
 
-  private final HttpClient json;
-  private final HttpClient eventStream;
+  private final UpstreamClients json;
+  private final UpstreamClients eventStream;
   private final CircuitBreaker breaker;
   private final ProxyMetrics metrics;
   private final String baseUrl;
   private final Map<String, URI> addresses = new ConcurrentHashMap<>();
 
   public UpstreamClient(
-      @Qualifier(UpstreamConfiguration.HTTP_CLIENT) HttpClient httpClient,
+      UpstreamClients clients,
       @Qualifier(UpstreamConfiguration.CIRCUIT_BREAKER) CircuitBreaker breaker,
       ProxyMetrics metrics) {
-    this.json = accepting(httpClient, MediaType.APPLICATION_JSON);
-    this.eventStream = accepting(httpClient, MediaType.TEXT_EVENT_STREAM);
+    this.json = clients.map(client -> accepting(client, MediaType.APPLICATION_JSON));
+    this.eventStream = clients.map(client -> accepting(client, MediaType.TEXT_EVENT_STREAM));
     this.breaker = breaker;
     this.metrics = metrics;
     this.baseUrl =
         Objects.requireNonNull(
-            httpClient.configuration().baseUrl(),
+            clients.current().configuration().baseUrl(),
             "the vLLM client has no base URL (vLLM's address)");
   }
 
@@ -83,11 +83,12 @@ public class UpstreamClient {
    */
   public Mono<UpstreamResponse> post(
       String path, byte[] body, MediaType accept, Runnable onSending) {
-    HttpClient client = MediaType.TEXT_EVENT_STREAM.equals(accept) ? eventStream : json;
+    UpstreamClients clients = MediaType.TEXT_EVENT_STREAM.equals(accept) ? eventStream : json;
     return Mono.defer(
         () -> {
           Timer.Sample sample = metrics.startUpstreamCall();
-          return client
+          return clients
+              .current()
               .post()
               .uri(address(path))
               .send(

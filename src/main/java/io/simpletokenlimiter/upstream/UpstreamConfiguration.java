@@ -8,17 +8,21 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import java.time.Duration;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.ReactorResourceFactory;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
 
-/** The HTTP client and circuit breaker used to reach vLLM. */
+/** The HTTP clients and circuit breaker used to reach vLLM. */
 @Configuration(proxyBeanMethods = false)
 public class UpstreamConfiguration {
 
-  public static final String HTTP_CLIENT = "upstreamHttpClient";
   public static final String CIRCUIT_BREAKER = "upstreamCircuitBreaker";
 
   /**
@@ -27,26 +31,42 @@ public class UpstreamConfiguration {
    */
   private static final Duration MAX_IDLE = Duration.ofSeconds(4);
 
-  /** The pooled client every call to vLLM goes through, with vLLM's address as its base. */
-  @Bean(HTTP_CLIENT)
-  HttpClient upstreamHttpClient(TokenLimitProperties properties) {
+  /**
+   * The pooled clients every call to vLLM goes through, one per HTTP event loop (see {@link
+   * UpstreamClients}), with vLLM's address as their base.
+   */
+  @Bean
+  UpstreamClients upstreamClients(
+      TokenLimitProperties properties, ObjectProvider<ReactorResourceFactory> reactorResources) {
     TokenLimitProperties.Upstream upstream = properties.upstream();
-    ConnectionProvider pool =
-        ConnectionProvider.builder("vllm")
-            .maxConnections(upstream.maxConnections())
-            .pendingAcquireTimeout(upstream.connectTimeout())
-            .maxIdleTime(MAX_IDLE)
-            .evictInBackground(MAX_IDLE)
-            .build();
-    return HttpClient.create(pool)
-        .baseUrl(properties.vllmUrl().toString().replaceAll("/+$", ""))
-        .doOnChannelInit(
-            (observer, channel, address) ->
-                UpstreamReadDeadline.install(
-                    channel, upstream.firstByteTimeout(), upstream.idleTimeout()))
-        .option(
-            ChannelOption.CONNECT_TIMEOUT_MILLIS,
-            Math.toIntExact(upstream.connectTimeout().toMillis()));
+    BiFunction<String, Integer, ConnectionProvider> pool =
+        (suffix, maxConnections) ->
+            ConnectionProvider.builder("vllm" + suffix)
+                .maxConnections(maxConnections)
+                .pendingAcquireTimeout(upstream.connectTimeout())
+                .maxIdleTime(MAX_IDLE)
+                .evictInBackground(MAX_IDLE)
+                .build();
+    Function<ConnectionProvider, HttpClient> client =
+        connections ->
+            HttpClient.create(connections)
+                .baseUrl(properties.vllmUrl().toString().replaceAll("/+$", ""))
+                .doOnChannelInit(
+                    (observer, channel, address) ->
+                        UpstreamReadDeadline.install(
+                            channel, upstream.firstByteTimeout(), upstream.idleTimeout()))
+                .option(
+                    ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                    Math.toIntExact(upstream.connectTimeout().toMillis()));
+    ReactorResourceFactory loops = reactorResources.getIfAvailable();
+    if (loops == null) {
+      return UpstreamClients.single(client.apply(pool.apply("", upstream.maxConnections())));
+    }
+    return UpstreamClients.perLoop(
+        loops.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE),
+        upstream.maxConnections(),
+        pool,
+        client);
   }
 
   @Bean

@@ -3,6 +3,7 @@ package io.simpletokenlimiter.proxy;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.limit.Lease;
 import io.simpletokenlimiter.limit.TokenUsage;
+import io.simpletokenlimiter.server.LoopTimers;
 import io.simpletokenlimiter.upstream.UpstreamClient;
 import io.simpletokenlimiter.upstream.UpstreamResponse;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
@@ -81,7 +82,7 @@ public class CompletionForwarder {
                       .flatMap(response -> relayAnswer(response, lease, reservation))
                       // named: else the timeout works a name out of the chain per request
                       .name("vllm-answer")
-                      .timeout(answerTimeout)
+                      .timeout(answerTimeout, LoopTimers.INSTANCE)
                       .onErrorMap(TimeoutException.class, e -> deadlinePassed(lease, reservation));
             })
         // An upstream failure (unreachable, 5xx, timeout, breaker open): nothing was served.

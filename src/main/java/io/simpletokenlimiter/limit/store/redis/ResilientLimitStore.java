@@ -12,6 +12,7 @@ import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
+import io.simpletokenlimiter.server.LoopTimers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -245,7 +246,7 @@ public final class ResilientLimitStore implements LimitStore {
   private <T> Mono<T> guarded(String operation, Mono<T> call) {
     // named: else the timeout works a name out of the chain on every call
     return call.name(operation)
-        .timeout(timeout)
+        .timeout(timeout, LoopTimers.INSTANCE)
         .transformDeferred(CircuitBreakerOperator.of(breaker))
         .onErrorMap(
             e -> !(e instanceof StoreUnavailableException),

@@ -144,8 +144,8 @@ local function newLedger(key)
     monthField = 'M:' .. int(monthStart),
     sums = {},         -- window index -> counted units
     edges = {},        -- window index -> the oldest bucket that may count at now
-    firsts = {},       -- window index -> first bucket whose units the sum holds ("S<p>")
-    floors = {},       -- window index -> no bucket below it exists ("S<p>")
+    firsts = {},       -- window index -> first bucket whose units the sum holds ("W")
+    floors = {},       -- window index -> no bucket below it exists ("W")
     counted = {},      -- window index -> field -> its buckets entry (readAll only)
     storedHead = nil,  -- "H" as read
     storedWindows = nil, -- "W" as read

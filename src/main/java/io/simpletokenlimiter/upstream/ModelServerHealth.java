@@ -26,8 +26,7 @@ public class ModelServerHealth {
                         .current()
                         .get()
                         .uri("/health")
-                        // response() reads and drops the body, so the connection goes back to the
-                        // pool
+                        // reads and drops the body: the connection goes back to the pool
                         .response())
             .map(response -> HttpResponseStatus.OK.equals(response.status()))
             .timeout(probeTimeout)

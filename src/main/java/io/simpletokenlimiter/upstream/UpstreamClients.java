@@ -34,36 +34,33 @@ public final class UpstreamClients {
     this.clients = clients;
   }
 
-  /** Every call through {@code client}. */
-  static UpstreamClients single(HttpClient client) {
-    return new UpstreamClients(new EventLoop[0], new HttpClient[] {client});
-  }
-
   /**
-   * One client per loop of {@code group}: {@code client} made from a pool that {@code pool} sizes
-   * to the loop's share of {@code maxConnections} (and names with the loop's index), running its
-   * connections on that loop.
+   * One client per event loop of {@code loops} (the HTTP server's): {@code client} made from a pool
+   * that {@code pool} sizes to the loop's share of {@code maxConnections} (and names with the
+   * loop's index), running its connections on that loop. One client on Reactor Netty's own loops
+   * when there are no loops or fewer connections than loops.
    */
   static UpstreamClients perLoop(
-      EventLoopGroup group,
+      Iterable<EventExecutor> loops,
       int maxConnections,
       BiFunction<String, Integer, ConnectionProvider> pool,
       Function<ConnectionProvider, HttpClient> client) {
-    List<EventLoop> loops = new ArrayList<>();
-    for (EventExecutor executor : group) {
+    List<EventLoop> eventLoops = new ArrayList<>();
+    for (EventExecutor executor : loops) {
       if (executor instanceof EventLoop loop) {
-        loops.add(loop);
+        eventLoops.add(loop);
       }
     }
-    if (loops.isEmpty() || maxConnections < loops.size()) {
-      return single(client.apply(pool.apply("", maxConnections)));
+    if (eventLoops.isEmpty() || maxConnections < eventLoops.size()) {
+      return new UpstreamClients(
+          new EventLoop[0], new HttpClient[] {client.apply(pool.apply("", maxConnections))});
     }
-    HttpClient[] clients = new HttpClient[loops.size()];
+    HttpClient[] clients = new HttpClient[eventLoops.size()];
     for (int i = 0; i < clients.length; i++) {
       int share = maxConnections / clients.length + (i < maxConnections % clients.length ? 1 : 0);
-      clients[i] = client.apply(pool.apply("-" + i, share)).runOn(new OneLoop(loops.get(i)));
+      clients[i] = client.apply(pool.apply("-" + i, share)).runOn(new OneLoop(eventLoops.get(i)));
     }
-    return new UpstreamClients(loops.toArray(EventLoop[]::new), clients);
+    return new UpstreamClients(eventLoops.toArray(EventLoop[]::new), clients);
   }
 
   /** The client of the calling thread's loop, or the first one. */

@@ -6,8 +6,11 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
+import io.netty.util.concurrent.EventExecutor;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.springframework.beans.factory.ObjectProvider;
@@ -58,15 +61,12 @@ public class UpstreamConfiguration {
                 .option(
                     ChannelOption.CONNECT_TIMEOUT_MILLIS,
                     Math.toIntExact(upstream.connectTimeout().toMillis()));
-    ReactorResourceFactory loops = reactorResources.getIfAvailable();
-    if (loops == null) {
-      return UpstreamClients.single(client.apply(pool.apply("", upstream.maxConnections())));
-    }
-    return UpstreamClients.perLoop(
-        loops.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE),
-        upstream.maxConnections(),
-        pool,
-        client);
+    Iterable<EventExecutor> loops =
+        Optional.ofNullable(reactorResources.getIfAvailable())
+            .<Iterable<EventExecutor>>map(
+                resources -> resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE))
+            .orElse(List.of());
+    return UpstreamClients.perLoop(loops, upstream.maxConnections(), pool, client);
   }
 
   @Bean

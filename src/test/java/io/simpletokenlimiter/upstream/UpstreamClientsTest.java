@@ -97,6 +97,24 @@ class UpstreamClientsTest {
   }
 
   @Test
+  void withoutLoopsThereIsOnePoolOfEveryConnection() {
+    UpstreamClients clients = UpstreamClients.perLoop(List.of(), 9, this::pool, this::client);
+
+    assertThat(pools).extracting(ConnectionProvider::maxConnections).containsExactly(9);
+    assertThat(pools).extracting(ConnectionProvider::name).containsExactly("vllm");
+    assertThat(
+            clients
+                .current()
+                .get()
+                .uri("/health")
+                .responseContent()
+                .aggregate()
+                .asString()
+                .block(BLOCK))
+        .isEqualTo("ok");
+  }
+
+  @Test
   void aCallFromAnotherThreadUsesTheFirstLoopsClient() throws Exception {
     UpstreamClients clients = UpstreamClients.perLoop(group, 9, this::pool, this::client);
 

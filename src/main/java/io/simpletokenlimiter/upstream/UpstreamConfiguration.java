@@ -46,6 +46,8 @@ public class UpstreamConfiguration {
         (suffix, maxConnections) ->
             ConnectionProvider.builder("vllm" + suffix)
                 .maxConnections(maxConnections)
+                // beyond these, a request is refused at once (503) rather than queued
+                .pendingAcquireMaxCount(2 * maxConnections)
                 .pendingAcquireTimeout(upstream.connectTimeout())
                 .maxIdleTime(MAX_IDLE)
                 .evictInBackground(MAX_IDLE)

@@ -23,15 +23,20 @@ import reactor.netty.resources.LoopResources;
  * <p>The replica's {@code max-connections} is split between the loops (the first ones take the
  * remainder), so a loop whose connections are all busy waits for one of its own even while another
  * loop has idle ones. With fewer connections than loops, or no loops known, there is one client.
+ *
+ * <p>{@link #close()} (Spring calls it at shutdown, after the server has drained) closes the pools'
+ * connections.
  */
-public final class UpstreamClients {
+public final class UpstreamClients implements AutoCloseable {
 
   private final EventLoop[] loops;
   private final HttpClient[] clients;
+  private final List<ConnectionProvider> pools;
 
-  private UpstreamClients(EventLoop[] loops, HttpClient[] clients) {
+  private UpstreamClients(EventLoop[] loops, HttpClient[] clients, List<ConnectionProvider> pools) {
     this.loops = loops;
     this.clients = clients;
+    this.pools = pools;
   }
 
   /**
@@ -52,15 +57,18 @@ public final class UpstreamClients {
       }
     }
     if (eventLoops.isEmpty() || maxConnections < eventLoops.size()) {
+      ConnectionProvider shared = pool.apply("", maxConnections);
       return new UpstreamClients(
-          new EventLoop[0], new HttpClient[] {client.apply(pool.apply("", maxConnections))});
+          new EventLoop[0], new HttpClient[] {client.apply(shared)}, List.of(shared));
     }
     HttpClient[] clients = new HttpClient[eventLoops.size()];
+    List<ConnectionProvider> pools = new ArrayList<>();
     for (int i = 0; i < clients.length; i++) {
       int share = maxConnections / clients.length + (i < maxConnections % clients.length ? 1 : 0);
-      clients[i] = client.apply(pool.apply("-" + i, share)).runOn(new OneLoop(eventLoops.get(i)));
+      pools.add(pool.apply("-" + i, share));
+      clients[i] = client.apply(pools.get(i)).runOn(new OneLoop(eventLoops.get(i)));
     }
-    return new UpstreamClients(eventLoops.toArray(EventLoop[]::new), clients);
+    return new UpstreamClients(eventLoops.toArray(EventLoop[]::new), clients, List.copyOf(pools));
   }
 
   /** The client of the calling thread's loop, or the first one. */
@@ -79,7 +87,13 @@ public final class UpstreamClients {
     for (int i = 0; i < clients.length; i++) {
       changed[i] = change.apply(clients[i]);
     }
-    return new UpstreamClients(loops, changed);
+    return new UpstreamClients(loops, changed, pools);
+  }
+
+  /** Closes every pool's connections; a call made afterwards fails. */
+  @Override
+  public void close() {
+    pools.forEach(ConnectionProvider::dispose);
   }
 
   /** One HTTP loop as a client's only loop; the HTTP server shuts it down, not the client. */

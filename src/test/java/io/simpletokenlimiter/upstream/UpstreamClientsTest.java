@@ -104,6 +104,26 @@ class UpstreamClientsTest {
     assertThat(clients.current()).isSameAs(loops().get(0).submit(clients::current).get());
   }
 
+  @Test
+  void closingClosesEveryPool() {
+    UpstreamClients clients = UpstreamClients.perLoop(group, 9, this::pool, this::client);
+    UpstreamClients json = clients.map(client -> client.headers(h -> h.set("accept", "x/y")));
+
+    json.close();
+
+    assertThat(pools).hasSize(3).allMatch(ConnectionProvider::isDisposed);
+  }
+
+  @Test
+  void closingTheSharedPoolClosesIt() {
+    UpstreamClients clients = UpstreamClients.perLoop(List.of(), 9, this::pool, this::client);
+    assertThat(healthOf(clients.current())).isEqualTo("ok");
+
+    clients.close();
+
+    assertThat(pools).hasSize(1).allMatch(ConnectionProvider::isDisposed);
+  }
+
   private static String healthOf(HttpClient client) {
     return client.get().uri("/health").responseContent().aggregate().asString().block(BLOCK);
   }

@@ -8,10 +8,6 @@ import io.simpletokenlimiter.testing.LocalClient;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import io.simpletokenlimiter.upstream.UpstreamConfiguration;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,11 +16,9 @@ import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
-import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
-import reactor.core.publisher.Flux;
 
 /**
  * A pool of one connection to vLLM: requests that find it busy answer 503 without counting as
@@ -69,21 +63,7 @@ class UpstreamPoolTest {
   @Test
   void requestsFindingEveryConnectionBusyAre503AndLeaveTheBreakerClosed() {
     WebTestClient client = LocalClient.to(port);
-    VLLM.answerTokens(4).holdLastChunk();
-    Flux<String> held =
-        client
-            .post()
-            .uri("/v1/chat/completions")
-            .header("X-User-ID", USER)
-            .accept(MediaType.TEXT_EVENT_STREAM)
-            .bodyValue(CHAT.formatted(",\"stream\":true"))
-            .exchange()
-            .returnResult(String.class)
-            .getResponseBody();
-
-    List<String> events = new CopyOnWriteArrayList<>();
-    CompletableFuture<Void> streamEnd = held.doOnNext(events::add).then().toFuture();
-    await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+    HeldStream held = HeldStream.open(VLLM, client, USER, CHAT.formatted(",\"stream\":true"));
 
     // The stream holds the only connection: each of these waits for it, then gives up.
     for (int i = 0; i < 6; i++) {
@@ -98,9 +78,7 @@ class UpstreamPoolTest {
     assertThat(VLLM.generationRequests()).hasSize(1);
     assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
     assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isZero();
-    VLLM.releaseHeldChunks();
-    streamEnd.orTimeout(10, TimeUnit.SECONDS).join();
-    assertThat(events).last().asString().contains("[DONE]");
+    assertThat(held.release()).last().asString().contains("[DONE]");
     post(client).expectStatus().isOk();
     await().atMost(Duration.ofSeconds(5)).until(() -> store.unsettled() == 0);
     assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);

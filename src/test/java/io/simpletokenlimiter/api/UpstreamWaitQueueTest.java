@@ -10,7 +10,6 @@ import io.simpletokenlimiter.upstream.UpstreamConfiguration;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,6 @@ import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
-import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -69,22 +67,7 @@ class UpstreamWaitQueueTest {
   void aRequestPastTheFullWaitQueueIs503AtOnceAndTheWaitingOnesAreServed() throws Exception {
     WebTestClient client =
         LocalClient.to(port).mutate().responseTimeout(Duration.ofSeconds(20)).build();
-    VLLM.answerTokens(4).holdLastChunk();
-    List<String> events = new CopyOnWriteArrayList<>();
-    CompletableFuture<Void> streamEnd =
-        client
-            .post()
-            .uri("/v1/chat/completions")
-            .header("X-User-ID", USER)
-            .accept(MediaType.TEXT_EVENT_STREAM)
-            .bodyValue(CHAT.formatted(",\"stream\":true"))
-            .exchange()
-            .returnResult(String.class)
-            .getResponseBody()
-            .doOnNext(events::add)
-            .then()
-            .toFuture();
-    await().atMost(Duration.ofSeconds(10)).until(() -> !events.isEmpty());
+    HeldStream held = HeldStream.open(VLLM, client, USER, CHAT.formatted(",\"stream\":true"));
 
     // The stream holds the only connection; these two wait for it (the queue's whole length).
     List<CompletableFuture<Integer>> waiting = List.of(statusOf(client), statusOf(client));
@@ -103,8 +86,7 @@ class UpstreamWaitQueueTest {
         .as("still waiting: the refusal did not wait")
         .noneMatch(CompletableFuture::isDone);
 
-    VLLM.releaseHeldChunks();
-    streamEnd.orTimeout(10, TimeUnit.SECONDS).join();
+    assertThat(held.release()).last().asString().contains("[DONE]");
     for (CompletableFuture<Integer> request : waiting) {
       assertThat(request.get(20, TimeUnit.SECONDS)).isEqualTo(200);
     }

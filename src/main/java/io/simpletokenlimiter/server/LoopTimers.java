@@ -38,6 +38,7 @@ public final class LoopTimers implements Scheduler {
     return () -> timer.cancel(false);
   }
 
+  /** Timeouts schedule on the scheduler itself; anything asking for a worker gets Reactor's. */
   @Override
   public Worker createWorker() {
     return Schedulers.parallel().createWorker();

@@ -213,6 +213,18 @@ public final class FakeVllm implements AutoCloseable {
     }
   }
 
+  /**
+   * Lets the answers held so far go and holds every later one: the model frees the slots in use at
+   * once, and the requests that take them stay in flight until the next release.
+   */
+  public void releaseHeldAnswers() {
+    Sinks.Empty<Void> held = answerGate;
+    answerGate = Sinks.empty();
+    if (held != null) {
+      held.tryEmitEmpty();
+    }
+  }
+
   /** Closes the port: connections are refused until {@link #up()}. */
   public void down() {
     DisposableServer running = server;

@@ -5,6 +5,7 @@ import io.simpletokenlimiter.limit.TokenUsage;
 import io.simpletokenlimiter.tokens.PromptCount;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +29,9 @@ final class StreamRelay {
 
   private static final Logger log = LoggerFactory.getLogger(StreamRelay.class);
   private static final String DONE = "[DONE]";
+
+  /** vLLM's reads held for a client that reads slower than vLLM writes; then vLLM waits. */
+  private static final int QUEUED_READS = 32;
 
   /** Chunks of a choice that carry no token: the first (the role) and the last (finish reason). */
   private static final int CHUNKS_WITHOUT_TOKENS = 2;
@@ -65,11 +69,13 @@ final class StreamRelay {
    * settled to what was produced when vLLM ends the stream or it breaks (then a last error event).
    */
   Flux<byte[]> relay(Flux<byte[]> upstreamBody, Lease lease) {
+    // Events are counted as they arrive, before any operator queues them for the client: a client
+    // that reads slowly and leaves is charged every chunk this replica received, relayed or not.
     return upstreamBody
-        .concatMapIterable(splitter::push)
-        .concatWith(Flux.defer(() -> Flux.fromIterable(splitter.finish())))
-        .concatMapIterable(this::rewrite)
-        .map(data -> ("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8))
+        .map(bytes -> events(splitter.push(bytes)))
+        .concatWith(Mono.fromCallable(() -> events(splitter.finish())))
+        // A stream cut at its arrival still relays, first, the events the client has not read.
+        .concatMapDelayError(Flux::fromIterable, QUEUED_READS)
         .concatWith(Mono.fromRunnable(() -> lease.settle(produced(reservation))))
         .onErrorResume(
             error -> {
@@ -107,6 +113,17 @@ final class StreamRelay {
       return new TokenUsage(promptTokens, completion);
     }
     return chunksByChoice.isEmpty() ? beforeAnyChunk : reservation;
+  }
+
+  /** The client's SSE events for {@code data}, each upstream event's rewritten. */
+  private List<byte[]> events(List<String> data) {
+    List<byte[]> events = new ArrayList<>(data.size());
+    for (String upstream : data) {
+      for (String kept : rewrite(upstream)) {
+        events.add(("data: " + kept + "\n\n").getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    return events;
   }
 
   private List<String> rewrite(String data) {

@@ -105,6 +105,12 @@ public class CompletionForwarder {
     if (!response.successful()) {
       return passThrough(response, lease);
     }
+    if (!MediaType.TEXT_EVENT_STREAM.isCompatibleWith(response.contentType())) {
+      // A server that ignores "stream" (not vLLM; the benchmark's fake is one) sends one whole
+      // answer: the client gets it as it is, charged as a whole answer.
+      lease.chargeIfAbandoned(lease::wholeReservation);
+      return answers.relay(response, lease, reservation);
+    }
     StreamRelay relay =
         new StreamRelay(
             json, model.publicName(), prepared, lease.completionTokensPerChoice(), reservation);

@@ -96,6 +96,22 @@ class StreamingTest extends ProxyIntegrationTest {
   }
 
   @Test
+  void aServerThatIgnoresStreamAnswersWithItsWholeAnswerChargedByItsUsage() {
+    VLLM.mode(FakeVllm.Mode.JSON_ONLY).promptTokens(30).answerTokens(10);
+
+    RawAnswer answer =
+        postRaw("/v1/chat/completions", chatBody("\"stream\":true,\"max_tokens\":50"));
+
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.contentType()).startsWith("application/json");
+    JsonNode whole = JSON.readTree(answer.body());
+    assertThat(whole.path("object").stringValue()).isEqualTo("chat.completion");
+    assertThat(whole.path("model").stringValue()).isEqualTo(PUBLIC_MODEL);
+    awaitAllSettled();
+    assertThat(store.settles().get(0).chargedTokens()).isEqualTo(40);
+  }
+
+  @Test
   void legacyCompletionsStreamToo() {
     VLLM.promptTokens(4).answerTokens(3);
 

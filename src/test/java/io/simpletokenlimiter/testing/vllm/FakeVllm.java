@@ -65,7 +65,9 @@ public final class FakeVllm implements AutoCloseable {
     /** Non-streamed: usage reports 10^12 completion tokens, whatever {@code max_tokens} said. */
     OVER_REPORT,
     /** Streamed: content chunks, with usage, every {@link #chunkDelay(Duration)}, without end. */
-    ENDLESS_STREAM
+    ENDLESS_STREAM,
+    /** Ignores {@code stream}: one JSON answer to every request, as the benchmark's nginx fake. */
+    JSON_ONLY
   }
 
   public static final int OVERSIZED_BYTES = 20 * 1024 * 1024;
@@ -405,6 +407,7 @@ public final class FakeVllm implements AutoCloseable {
         yield sendJson(response, 200, answer);
       }
       case ENDLESS_STREAM -> sendEndlessStream(response, shape(body, chat).promptTokens());
+      case JSON_ONLY -> sendJson(response, 200, completion(body, chat, recorded));
     };
   }
 

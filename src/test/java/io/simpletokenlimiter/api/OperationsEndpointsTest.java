@@ -117,6 +117,7 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
         .atMost(Duration.ofSeconds(5))
         .pollInterval(Duration.ofMillis(100))
         .until(() -> healthStatus() == 200 && VLLM.healthProbes() >= 1);
+    long start = System.nanoTime();
     int before = VLLM.healthProbes();
 
     Flux.range(0, 40)
@@ -131,9 +132,12 @@ class OperationsEndpointsTest extends ProxyIntegrationTest {
                     .then(),
             20)
         .blockLast(Duration.ofSeconds(10));
+    int probes = VLLM.healthProbes() - before;
+    long elapsedMillis = Duration.ofNanos(System.nanoTime() - start).toMillis();
 
-    // A burst takes well under the 1 s cache: at most one cache refresh happens in it.
-    assertThat(VLLM.healthProbes() - before).isLessThanOrEqualTo(1);
+    // At most one probe per 1 s cache TTL (one at once if it just expired); a slow machine may
+    // stretch the burst past it. Without the sharing each of the 40 checks would probe.
+    assertThat(probes).isLessThanOrEqualTo(1 + (int) (elapsedMillis / 1000));
   }
 
   @Test

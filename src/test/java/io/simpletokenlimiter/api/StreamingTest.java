@@ -150,7 +150,8 @@ class StreamingTest extends ProxyIntegrationTest {
 
   @Test
   void clientDisconnectCancelsTheUpstreamAndChargesWhatWasProduced() {
-    VLLM.promptTokens(20).answerTokens(400).chunkDelay(Duration.ofMillis(20));
+    // Held at its last chunk, vLLM cannot finish before the cancel, however slow the client.
+    VLLM.promptTokens(20).answerTokens(400).chunkDelay(Duration.ofMillis(20)).holdLastChunk();
 
     StepVerifier.create(streamEvents(chatBody("\"stream\":true,\"max_tokens\":400")))
         .expectNextCount(5)
@@ -165,7 +166,8 @@ class StreamingTest extends ProxyIntegrationTest {
 
   @Test
   void aCutStreamWithSeveralChoicesIsChargedEveryChoice() {
-    VLLM.promptTokens(20).answerTokens(50).chunkDelay(Duration.ofMillis(5));
+    // Held at its last chunk, vLLM cannot finish before the cancel, however slow the client.
+    VLLM.promptTokens(20).answerTokens(50).chunkDelay(Duration.ofMillis(5)).holdLastChunk();
 
     // 4 role chunks, then tokens round-robin over the 4 choices: 40 events = 10 tokens each.
     StepVerifier.create(streamEvents(chatBody("\"stream\":true,\"max_tokens\":50,\"n\":4")))

@@ -54,8 +54,9 @@ class ConnectionDeadlinesTest {
             + "X-Padding: "
             + "p".repeat(200)
             + "\r\n\r\n";
+    // Before the connection opens, and so before the server's deadline starts.
+    long start = System.nanoTime();
     try (Socket socket = connect()) {
-      long start = System.nanoTime();
       CompletableFuture<Void> trickle =
           CompletableFuture.runAsync(() -> trickle(socket, request, Duration.ofMillis(50)));
       String answer = readUntilClosed(socket);
@@ -97,8 +98,9 @@ class ConnectionDeadlinesTest {
   /** {@code request} is answered (200, containing {@code expected}), then closed when idle. */
   private void assertClosedAtTheIdleTimeoutAfter(String request, String expected) throws Exception {
     try (Socket socket = connect()) {
-      send(socket, request);
+      // Before the request goes out, and so before the answer starts the idle timeout.
       long start = System.nanoTime();
+      send(socket, request);
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
@@ -113,11 +115,12 @@ class ConnectionDeadlinesTest {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
     try (Socket socket = connect()) {
       // Both requests in one write: the stream answers the second after the first is answered.
+      // Before the requests go out, and so before the stream starts.
+      long start = System.nanoTime();
       send(
           socket,
           "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
               + chat("piper", true, "Connection: close\r\n"));
-      long start = System.nanoTime();
       String answer = readUntilClosed(socket);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 

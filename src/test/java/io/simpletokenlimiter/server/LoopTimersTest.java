@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 @Timeout(30)
@@ -49,14 +48,16 @@ class LoopTimersTest {
   @Test
   void aCancelledDeadlineNeverFires() throws Exception {
     AtomicBoolean fired = new AtomicBoolean();
-    Disposable timer =
-        loop.submit(
-                () ->
-                    LoopTimers.INSTANCE.schedule(() -> fired.set(true), 50, TimeUnit.MILLISECONDS))
-            .get();
-    loop.submit(timer::dispose).get();
+    loop.submit(
+            () ->
+                LoopTimers.INSTANCE
+                    .schedule(() -> fired.set(true), 50, TimeUnit.MILLISECONDS)
+                    .dispose())
+        .get();
 
-    Thread.sleep(200);
+    // The loop runs due timers in deadline order: once this later one has run, the cancelled
+    // one would have fired, however late this thread is.
+    loop.schedule(() -> {}, 100, TimeUnit.MILLISECONDS).get();
     assertThat(fired).isFalse();
   }
 

@@ -47,6 +47,17 @@ class RedisOutageTest {
   /** Generous for a loaded CI machine; only a dead Redis without guard would exceed it. */
   private static final Duration BOUND = Duration.ofSeconds(5);
 
+  /**
+   * A timed-out admission is an error under both policies (a slow Redis is not a dead one), so a
+   * stall of a loaded CI machine past a short timeout would fail "no admission failed" while Redis
+   * is up. While it is down the timeout plays no part: with REJECT_COMMANDS Lettuce fails the
+   * commands in flight as the connection drops and refuses new ones at once (the breaker opened
+   * about 0.1 to 0.2 s after the kill, and 20 fail-closed calls took under 50 ms, with 250 ms as
+   * with 3 s). Were commands queued instead, they would time out: failures in the traffic, and too
+   * few degraded decisions under fail-closed, whatever the timeout.
+   */
+  private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(3);
+
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final MemoryLimitStore memory = new MemoryLimitStore();
   private LettuceConnectionFactory connections;
@@ -72,6 +83,9 @@ class RedisOutageTest {
     connections.afterPropertiesSet();
     connections.start();
     redis = new RedisLimitStore(connections);
+    // Connection, script loading and cold code paid once here, as production does before it
+    // reports ready, and without the guard: the tests' first admissions must not pay for them.
+    redis.warmUp(System.currentTimeMillis()).block(Duration.ofSeconds(30));
   }
 
   @AfterEach
@@ -83,7 +97,7 @@ class RedisOutageTest {
   void trafficGoesOnInMemoryWhileRedisIsDownAndBackToRedisWhenItReturns() throws Exception {
     ResilientLimitStore store =
         ResilientLimitStore.withFallback(
-            redis, memory, () -> 1, Clock.systemUTC(), Duration.ofMillis(250), breaker(), registry);
+            redis, memory, () -> 1, Clock.systemUTC(), COMMAND_TIMEOUT, breaker(), registry);
     Traffic traffic = new Traffic(store);
     Thread client = new Thread(traffic, "traffic");
     client.start();
@@ -123,7 +137,7 @@ class RedisOutageTest {
   @Test
   void failClosedAnswersUnavailableAtOnceAndRecovers() {
     ResilientLimitStore store =
-        ResilientLimitStore.failClosed(redis, Duration.ofMillis(250), breaker(), registry);
+        ResilientLimitStore.failClosed(redis, COMMAND_TIMEOUT, breaker(), registry);
     String user = "user-" + UUID.randomUUID();
     assertThat(store.admit(command(user)).block(BOUND)).isInstanceOf(Admitted.class);
 
@@ -149,7 +163,7 @@ class RedisOutageTest {
     return RedisStoreConfiguration.breaker(
         new RedisStoreProperties(
             OutagePolicy.FALLBACK_MEMORY,
-            Duration.ofMillis(250),
+            COMMAND_TIMEOUT,
             new BreakerSettings(50, 100, Duration.ofSeconds(60), 10, 5, Duration.ofMillis(500), 2),
             Duration.ofMillis(500)));
   }

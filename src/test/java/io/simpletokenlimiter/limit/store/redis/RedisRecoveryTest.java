@@ -59,7 +59,10 @@ class RedisRecoveryTest {
         .run(
             context -> {
               ResilientLimitStore store = context.getBean(ResilientLimitStore.class);
-              assertThat(redisDecides(store)).isTrue();
+              // The context runner runs no ApplicationRunner, so no warm-up: the first script call
+              // (connection, script load, cold code) may exceed the default 500 ms timeout on a
+              // loaded machine. The precondition is only that Redis decides before the outage.
+              await().atMost(Duration.ofSeconds(10)).until(() -> redisDecides(store));
 
               REDIS.server().stop();
               long outageEnds = System.nanoTime() + OUTAGE.toNanos();

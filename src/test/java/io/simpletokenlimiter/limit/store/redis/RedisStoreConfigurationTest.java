@@ -52,6 +52,11 @@ class RedisStoreConfigurationTest {
   void redisChosenGivesAGuardedRedisStoreThatFallsBackToMemory() {
     runner
         .withPropertyValues(redisProperties())
+        // The context runner runs no ApplicationRunner, so no warm-up: this first admission pays
+        // for the connection, the script load and cold code, which may exceed the default 500 ms
+        // on a loaded machine (and a timed-out admission is an error). The timeout is not the
+        // subject here.
+        .withPropertyValues("token.limit.redis.command-timeout=3s")
         .run(
             context -> {
               assertThat(context).hasNotFailed();

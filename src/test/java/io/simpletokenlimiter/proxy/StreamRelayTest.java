@@ -45,10 +45,7 @@ class StreamRelayTest {
 
   @Test
   void aClientThatLeavesAfterOneEventIsChargedEveryChunkReceived() {
-    Lease lease =
-        limiter
-            .admit("ann", ReservationRequest.fixed(PROMPT, 1, BUDGET), LeaseScope.UNBOUNDED)
-            .block();
+    Lease lease = admit("ann", BUDGET);
     StreamRelay relay = relay();
     lease.chargeIfAbandoned(relay::producedIfCut);
     Sinks.Many<byte[]> vllm = Sinks.many().unicast().onBackpressureBuffer();
@@ -70,10 +67,7 @@ class StreamRelayTest {
 
   @Test
   void aStreamReadToItsEndIsChargedItsReportedUsage() {
-    Lease lease =
-        limiter
-            .admit("bob", ReservationRequest.fixed(PROMPT, 1, BUDGET), LeaseScope.UNBOUNDED)
-            .block();
+    Lease lease = admit("bob", BUDGET);
     StreamRelay relay = relay();
     Flux<byte[]> vllm =
         Flux.concat(
@@ -96,8 +90,7 @@ class StreamRelayTest {
 
   @Test
   void aStreamPastItsBudgetRelaysTheUnreadEventsWithinItThenTheErrorEvent() {
-    Lease lease =
-        limiter.admit("cy", ReservationRequest.fixed(PROMPT, 1, 3), LeaseScope.UNBOUNDED).block();
+    Lease lease = admit("cy", 3);
     StreamRelay relay = relay(3);
     Sinks.Many<byte[]> vllm = Sinks.many().unicast().onBackpressureBuffer();
 
@@ -118,6 +111,12 @@ class StreamRelayTest {
 
     assertThat(vllm.currentSubscriberCount()).as("vLLM's stream is cancelled").isZero();
     assertThat(limiter.usage("cy").block().minute()).isEqualTo(PROMPT + 3);
+  }
+
+  private Lease admit(String user, int budget) {
+    return limiter
+        .admit(user, ReservationRequest.fixed(PROMPT, 1, budget), LeaseScope.UNBOUNDED)
+        .block();
   }
 
   private static StreamRelay relay() {

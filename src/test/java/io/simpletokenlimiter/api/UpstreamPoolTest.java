@@ -1,5 +1,8 @@
 package io.simpletokenlimiter.api;
 
+import static io.simpletokenlimiter.api.OneVllmConnection.CHAT;
+import static io.simpletokenlimiter.api.OneVllmConnection.USER;
+import static io.simpletokenlimiter.api.OneVllmConnection.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -30,19 +33,11 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 class UpstreamPoolTest {
 
   private static final FakeVllm VLLM = FakeVllm.start();
-  private static final String USER = "alice@example.com";
-  private static final String CHAT =
-      "{\"model\":\"llama3.2-1b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
-          + "\"max_tokens\":8%s}";
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
-    registry.add("token.limit.vllm-url", VLLM::baseUrl);
-    registry.add("token.limit.upstream.max-connections", () -> "1");
-    // also the wait for a free connection
-    registry.add("token.limit.upstream.connect-timeout", () -> "300ms");
-    registry.add("token.limit.upstream.first-byte-timeout", () -> "20s");
-    registry.add("token.limit.upstream.idle-timeout", () -> "20s");
+    // the pool's wait for its connection: far shorter than the held stream
+    OneVllmConnection.properties(registry, VLLM, "300ms");
     registry.add("token.limit.upstream.breaker.sliding-window-size", () -> "4");
     registry.add("token.limit.upstream.breaker.minimum-number-of-calls", () -> "4");
   }
@@ -82,14 +77,5 @@ class UpstreamPoolTest {
     post(client).expectStatus().isOk();
     await().atMost(Duration.ofSeconds(5)).until(() -> store.unsettled() == 0);
     assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
-  }
-
-  private WebTestClient.ResponseSpec post(WebTestClient client) {
-    return client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(CHAT.formatted(""))
-        .exchange();
   }
 }

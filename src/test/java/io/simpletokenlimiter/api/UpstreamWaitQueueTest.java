@@ -1,5 +1,8 @@
 package io.simpletokenlimiter.api;
 
+import static io.simpletokenlimiter.api.OneVllmConnection.CHAT;
+import static io.simpletokenlimiter.api.OneVllmConnection.USER;
+import static io.simpletokenlimiter.api.OneVllmConnection.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,19 +38,11 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 class UpstreamWaitQueueTest {
 
   private static final FakeVllm VLLM = FakeVllm.start();
-  private static final String USER = "alice@example.com";
-  private static final String CHAT =
-      "{\"model\":\"llama3.2-1b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
-          + "\"max_tokens\":8%s}";
 
   @DynamicPropertySource
   static void properties(DynamicPropertyRegistry registry) {
-    registry.add("token.limit.vllm-url", VLLM::baseUrl);
-    registry.add("token.limit.upstream.max-connections", () -> "1");
-    // the wait for a free connection: far longer than this test waits for the refused request
-    registry.add("token.limit.upstream.connect-timeout", () -> "30s");
-    registry.add("token.limit.upstream.first-byte-timeout", () -> "30s");
-    registry.add("token.limit.upstream.idle-timeout", () -> "30s");
+    // the pool's wait for its connection: far longer than this test waits for the refused request
+    OneVllmConnection.properties(registry, VLLM, "30s");
   }
 
   @LocalServerPort int port;
@@ -99,14 +94,5 @@ class UpstreamWaitQueueTest {
   private static CompletableFuture<Integer> statusOf(WebTestClient client) {
     return CompletableFuture.supplyAsync(
         () -> post(client).returnResult(String.class).getStatus().value());
-  }
-
-  private static WebTestClient.ResponseSpec post(WebTestClient client) {
-    return client
-        .post()
-        .uri("/api/v1/chat/completions")
-        .header("X-User-ID", USER)
-        .bodyValue(CHAT.formatted(""))
-        .exchange();
   }
 }

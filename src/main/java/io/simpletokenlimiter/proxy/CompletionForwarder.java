@@ -77,16 +77,25 @@ public class CompletionForwarder {
                       .flatMap(
                           response ->
                               relayStream(response, prepared, lease, reservation, firstChunk))
-                  : upstream
-                      .post(path, body, MediaType.APPLICATION_JSON, sending)
-                      .flatMap(response -> relayAnswer(response, lease, reservation))
-                      // named: else the timeout works a name out of the chain per request
-                      .name("vllm-answer")
-                      .timeout(answerTimeout, LoopTimers.INSTANCE)
-                      .onErrorMap(TimeoutException.class, e -> deadlinePassed(lease, reservation));
+                  : withinAnswerTimeout(
+                      upstream
+                          .post(path, body, MediaType.APPLICATION_JSON, sending)
+                          .flatMap(response -> relayAnswer(response, lease, reservation)),
+                      lease,
+                      reservation);
             })
         // An upstream failure (unreachable, 5xx, timeout, breaker open): nothing was served.
         .doOnError(error -> lease.release());
+  }
+
+  /** A whole answer must be in within the answer timeout; past it, the reservation is charged. */
+  private Mono<ClientAnswer> withinAnswerTimeout(
+      Mono<ClientAnswer> answer, Lease lease, TokenUsage reservation) {
+    return answer
+        // named: else the timeout works a name out of the chain per request
+        .name("vllm-answer")
+        .timeout(answerTimeout, LoopTimers.INSTANCE)
+        .onErrorMap(TimeoutException.class, e -> deadlinePassed(lease, reservation));
   }
 
   private Mono<ClientAnswer> relayAnswer(
@@ -109,7 +118,7 @@ public class CompletionForwarder {
       // A server that ignores "stream" (not vLLM; the benchmark's fake is one) sends one whole
       // answer: the client gets it as it is, charged as a whole answer.
       lease.chargeIfAbandoned(lease::wholeReservation);
-      return answers.relay(response, lease, reservation);
+      return withinAnswerTimeout(answers.relay(response, lease, reservation), lease, reservation);
     }
     StreamRelay relay =
         new StreamRelay(

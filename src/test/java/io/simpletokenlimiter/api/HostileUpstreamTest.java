@@ -9,6 +9,8 @@ import io.simpletokenlimiter.testing.vllm.RecordedRequest;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.MediaType;
 
@@ -32,12 +34,14 @@ class HostileUpstreamTest extends ProxyIntegrationTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> VLLM.lastRequest().cancelled());
   }
 
-  @Test
-  void anAnswerThatDripsPastTheDeadlineIsCutAndChargedItsReservation() {
+  /** Streamed too: a server that ignores {@code stream} sends this whole answer, as dripping. */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void anAnswerThatDripsPastTheDeadlineIsCutAndChargedItsReservation(boolean stream) {
     VLLM.mode(FakeVllm.Mode.DRIP).chunkDelay(Duration.ofMillis(200));
     long started = System.nanoTime();
 
-    expect503(chatBody("\"max_tokens\":40"));
+    expect503(chatBody("\"max_tokens\":40,\"stream\":" + stream));
 
     // answer-timeout is 2.5 s here; dripping the whole answer would take minutes.
     assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));

@@ -7,15 +7,19 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.EventLoopGroupProvider;
 import io.lettuce.core.resource.NettyCustomizer;
+import io.lettuce.core.resource.Transports;
+import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +38,7 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.resources.LoopResources;
 
 /**
  * One Redis connection per HTTP event loop, registered on that loop, for the scripts a request
@@ -198,7 +203,7 @@ final class LoopLocalRedis implements AutoCloseable {
           shared
               .mutate()
               .eventLoopGroupProvider(new OneLoop(loop))
-              .nettyCustomizer(new OneFlushPerLoopTurn(shared.nettyCustomizer()))
+              .nettyCustomizer(new OnLoopChannels(shared.nettyCustomizer(), channelTypeOf(loop)))
               .build();
     }
 
@@ -264,16 +269,46 @@ final class LoopLocalRedis implements AutoCloseable {
   }
 
   /**
-   * Sends the scripts a loop writes in one turn with one write: a turn serves every request whose
-   * bytes arrived together, each with a script to send, and a system call per script cost both this
-   * process and Redis (which then reads them with one call too). A flush waits at most for the
-   * loop's turn to end.
+   * The socket channel Reactor Netty opens on {@code loop}'s transport (io_uring, epoll, kqueue or
+   * NIO). Lettuce 6 picks its own, epoll's where io_uring is what the HTTP loops run (it knows only
+   * Netty's old incubator io_uring), and a loop refuses a channel of another transport.
    */
-  private record OneFlushPerLoopTurn(NettyCustomizer base) implements NettyCustomizer {
+  private static Class<? extends SocketChannel> channelTypeOf(EventLoop loop) {
+    LoopResources onlyThisLoop = useNative -> loop;
+    return onlyThisLoop.onChannelClass(SocketChannel.class, loop);
+  }
+
+  /**
+   * Opens the connection with a channel of its loop's transport, and sends the scripts a loop
+   * writes in one turn with one write: a turn serves every request whose bytes arrived together,
+   * each with a script to send, and a system call per script cost both this process and Redis
+   * (which then reads them with one call too). A flush waits at most for the loop's turn to end.
+   */
+  private record OnLoopChannels(NettyCustomizer base, Class<? extends SocketChannel> channelType)
+      implements NettyCustomizer {
 
     @Override
     public void afterBootstrapInitialized(Bootstrap bootstrap) {
       base.afterBootstrapInitialized(bootstrap);
+      if (Transports.socketChannelClass() != channelType) {
+        useChannel(bootstrap, channelType);
+      }
+    }
+
+    /**
+     * Lettuce has set its channel type already, and a bootstrap takes one only once: the one set is
+     * cleared first. Should that fail (another Netty), the connection does not open, and the loop
+     * keeps using the shared connection.
+     */
+    private static void useChannel(Bootstrap bootstrap, Class<? extends SocketChannel> type) {
+      try {
+        Field factory = AbstractBootstrap.class.getDeclaredField("channelFactory");
+        factory.setAccessible(true);
+        factory.set(bootstrap, null);
+      } catch (ReflectiveOperationException | RuntimeException error) {
+        throw new IllegalStateException("cannot open a " + type.getSimpleName(), error);
+      }
+      bootstrap.channel(type);
     }
 
     @Override

@@ -8,7 +8,8 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Client connections are bounded in time, not only by the file-descriptor limit: a deadline for
  * request headers (slowloris) and an idle timeout for keep-alive connections waiting for their next
- * request. Neither touches a request in progress: a long stream keeps its connection.
+ * request. Neither touches a request in progress: a long stream keeps its connection. Also a
+ * request asking to close its connection.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(ConnectionProperties.class)
@@ -21,5 +22,12 @@ public class ServerConnectionConfiguration {
             (observer, channel, remoteAddress) ->
                 ConnectionDeadlines.install(
                     channel, properties.headerTimeout(), properties.idleTimeout()));
+  }
+
+  @Bean
+  NettyServerCustomizer connectionCloseRequests() {
+    return server ->
+        server.doOnChannelInit(
+            (observer, channel, remoteAddress) -> ConnectionCloseRequests.install(channel));
   }
 }

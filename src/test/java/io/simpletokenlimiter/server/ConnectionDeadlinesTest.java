@@ -3,12 +3,9 @@ package io.simpletokenlimiter.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -56,10 +53,11 @@ class ConnectionDeadlinesTest {
             + "\r\n\r\n";
     // Before the connection opens, and so before the server's deadline starts.
     long start = System.nanoTime();
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       CompletableFuture<Void> trickle =
-          CompletableFuture.runAsync(() -> trickle(socket, request, Duration.ofMillis(50)));
-      String answer = readUntilClosed(socket);
+          CompletableFuture.runAsync(
+              () -> trickle(connection.socket(), request, Duration.ofMillis(50)));
+      String answer = connection.readUntilClosed();
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
       // The 408 is sent before the close, but a client still sending may see a reset first.
@@ -75,9 +73,9 @@ class ConnectionDeadlinesTest {
 
   @Test
   void aConnectionThatSendsNothingIsClosedAtTheHeaderDeadline() throws Exception {
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       long start = System.nanoTime();
-      String answer = readUntilClosed(socket);
+      String answer = connection.readUntilClosed();
       assertThat(answer).startsWith("HTTP/1.1 408");
       assertThat(Duration.ofNanos(System.nanoTime() - start))
           .isLessThan(HEADER_TIMEOUT.plusSeconds(8));
@@ -92,16 +90,16 @@ class ConnectionDeadlinesTest {
 
   @Test
   void aConnectionIdleAfterAnsweringAGenerationIsClosedAtTheIdleTimeout() throws Exception {
-    assertClosedAtTheIdleTimeoutAfter(chat("idler", false, ""), "chat.completion");
+    assertClosedAtTheIdleTimeoutAfter(RawConnection.chat("idler", false, ""), "chat.completion");
   }
 
   /** {@code request} is answered (200, containing {@code expected}), then closed when idle. */
   private void assertClosedAtTheIdleTimeoutAfter(String request, String expected) throws Exception {
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       // Before the request goes out, and so before the answer starts the idle timeout.
       long start = System.nanoTime();
-      send(socket, request);
-      String answer = readUntilClosed(socket);
+      connection.send(request);
+      String answer = connection.readUntilClosed();
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
       assertThat(answer).startsWith("HTTP/1.1 200").contains(expected);
@@ -113,15 +111,14 @@ class ConnectionDeadlinesTest {
   @Test
   void aStreamAnsweringAPipelinedRequestIsNotCutByTheIdleTimeout() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       // Both requests in one write: the stream answers the second after the first is answered.
       // Before the requests go out, and so before the stream starts.
       long start = System.nanoTime();
-      send(
-          socket,
+      connection.send(
           "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
-              + chat("piper", true, "Connection: close\r\n"));
-      String answer = readUntilClosed(socket);
+              + RawConnection.chat("piper", true, "Connection: close\r\n"));
+      String answer = connection.readUntilClosed();
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
       assertThat(answer)
@@ -135,11 +132,13 @@ class ConnectionDeadlinesTest {
   @Test
   void aRequestPipelinedBehindALongStreamIsAnsweredAfterIt() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       // The second request's headers are complete at once; it waits for the stream's end, longer
       // than the header deadline; then the idle timeout closes the connection.
-      send(socket, chat("piper", true, "") + "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      String answer = readUntilClosed(socket);
+      connection.send(
+          RawConnection.chat("piper", true, "")
+              + "GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      String answer = connection.readUntilClosed();
 
       assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
       assertThat(answer.substring(answer.indexOf("data: [DONE]")))
@@ -152,45 +151,15 @@ class ConnectionDeadlinesTest {
   @Test
   void aStreamLongerThanBothTimeoutsCompletes() throws Exception {
     VLLM.answerTokens(12).chunkDelay(Duration.ofMillis(300));
-    try (Socket socket = connect()) {
+    try (RawConnection connection = RawConnection.open(port)) {
       long start = System.nanoTime();
-      send(socket, chat("streamer", true, "Connection: close\r\n"));
-      String answer = readUntilClosed(socket);
+      connection.send(RawConnection.chat("streamer", true, "Connection: close\r\n"));
+      String answer = connection.readUntilClosed();
       Duration took = Duration.ofNanos(System.nanoTime() - start);
 
       assertThat(answer).startsWith("HTTP/1.1 200").contains("data: [DONE]");
       assertThat(took).isGreaterThan(IDLE_TIMEOUT.plus(HEADER_TIMEOUT));
     }
-  }
-
-  /** A chat completion request from {@code user}, with {@code headers} (each ending in CRLF). */
-  private static String chat(String user, boolean stream, String headers) {
-    String body =
-        "{\"model\":\"llama3.2-1b\",\"stream\":"
-            + stream
-            + ",\"max_tokens\":"
-            + (stream ? 12 : 4)
-            + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
-    return "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-User-ID: "
-        + user
-        + "\r\nContent-Type: application/json\r\n"
-        + headers
-        + "Content-Length: "
-        + body.length()
-        + "\r\n\r\n"
-        + body;
-  }
-
-  private Socket connect() throws IOException {
-    Socket socket = new Socket("localhost", port);
-    socket.setSoTimeout(20_000);
-    return socket;
-  }
-
-  private static void send(Socket socket, String text) throws IOException {
-    OutputStream out = socket.getOutputStream();
-    out.write(text.getBytes(StandardCharsets.US_ASCII));
-    out.flush();
   }
 
   private static void trickle(Socket socket, String text, Duration pause) {
@@ -204,22 +173,5 @@ class ConnectionDeadlinesTest {
     } catch (IOException | InterruptedException e) {
       // The server closed the connection: what the test waits for.
     }
-  }
-
-  /** Everything the server sent until it closed the connection (a reset counts as a close). */
-  private static String readUntilClosed(Socket socket) throws IOException {
-    InputStream in = socket.getInputStream();
-    ByteArrayOutputStream received = new ByteArrayOutputStream();
-    byte[] buffer = new byte[8192];
-    try {
-      for (int n; (n = in.read(buffer)) >= 0; ) {
-        received.write(buffer, 0, n);
-      }
-    } catch (SocketException e) {
-      if (!String.valueOf(e.getMessage()).contains("reset")) {
-        throw e;
-      }
-    }
-    return received.toString(StandardCharsets.ISO_8859_1);
   }
 }

@@ -7,19 +7,22 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * How long a client connection may hold the server without asking anything, under {@code
- * token.limit.server}.
+ * How long a client connection may hold the server without asking anything, and the transport its
+ * event loops run on, under {@code token.limit.server}.
  *
  * @param headerTimeout the time a client has to finish a request's line and headers, counted from
  *     the connection's opening or the first byte of a next request on it; then 408 and close
  * @param idleTimeout the time a keep-alive connection may wait for its next request; then close. A
  *     response in progress (a long stream) is never idle
+ * @param ioUring whether the event loops run on Netty's io_uring transport where the kernel offers
+ *     it (Reactor Netty's choice); false: on epoll
  */
 @ConfigurationProperties("token.limit.server")
 @Validated
 public record ConnectionProperties(
     @DefaultValue("10s") @NotNull Duration headerTimeout,
-    @DefaultValue("60s") @NotNull Duration idleTimeout) {
+    @DefaultValue("60s") @NotNull Duration idleTimeout,
+    @DefaultValue("true") boolean ioUring) {
 
   public ConnectionProperties {
     requirePositive("header-timeout", headerTimeout);

@@ -25,6 +25,11 @@ public final class EventLoopThreads {
     onePerCore(System.getProperties(), Runtime.getRuntime().availableProcessors());
   }
 
+  /** The number of event loops: the operator's, else one per core. */
+  static int count() {
+    return Integer.getInteger(PROPERTY, Math.max(1, Runtime.getRuntime().availableProcessors()));
+  }
+
   static void onePerCore(Properties properties, int cores) {
     if (properties.getProperty(PROPERTY) == null) {
       properties.setProperty(PROPERTY, Integer.toString(Math.max(1, cores)));

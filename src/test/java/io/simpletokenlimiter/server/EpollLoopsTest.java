@@ -1,0 +1,51 @@
+package io.simpletokenlimiter.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.client.ReactorResourceFactory;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import reactor.netty.resources.LoopResources;
+
+/**
+ * With {@code token.limit.server.io-uring=false} the event loops run on epoll, and a generation is
+ * answered through them (the server and the vLLM client share the loops).
+ */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = "token.limit.server.io-uring=false")
+class EpollLoopsTest {
+
+  static final FakeVllm VLLM = FakeVllm.start();
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    registry.add("token.limit.vllm-url", VLLM::baseUrl);
+  }
+
+  @Autowired ReactorResourceFactory resources;
+  @LocalServerPort int port;
+
+  @Test
+  void withIoUringOffTheLoopsRunOnEpoll() throws Exception {
+    assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
+    IoEventLoopGroup loops =
+        (IoEventLoopGroup) resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE);
+    assertThat(loops.isIoType(EpollIoHandler.class)).isTrue();
+    try (RawConnection connection = RawConnection.open(port)) {
+      connection.send(RawConnection.chat("epoll", false, "Connection: close\r\n"));
+      assertThat(connection.readUntilClosed())
+          .startsWith("HTTP/1.1 200")
+          .contains("chat.completion");
+    }
+  }
+}

@@ -15,6 +15,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
@@ -38,7 +39,6 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
-import reactor.netty.resources.LoopResources;
 
 /**
  * One Redis connection per HTTP event loop, registered on that loop, for the scripts a request
@@ -203,7 +203,11 @@ final class LoopLocalRedis implements AutoCloseable {
           shared
               .mutate()
               .eventLoopGroupProvider(new OneLoop(loop))
-              .nettyCustomizer(new OnLoopChannels(shared.nettyCustomizer(), channelTypeOf(loop)))
+              .addressResolverGroup(
+                  LoopChannels.dnsResolver(loop, DnsServerAddressStreamProviders.platformDefault()))
+              .nettyCustomizer(
+                  new OnLoopChannels(
+                      shared.nettyCustomizer(), LoopChannels.of(loop, SocketChannel.class)))
               .build();
     }
 
@@ -266,16 +270,6 @@ final class LoopLocalRedis implements AutoCloseable {
     public Duration getShutdownQuietPeriod() {
       return base.getShutdownQuietPeriod();
     }
-  }
-
-  /**
-   * The socket channel Reactor Netty opens on {@code loop}'s transport (io_uring, epoll, kqueue or
-   * NIO). Lettuce 6 picks its own, epoll's where io_uring is what the HTTP loops run (it knows only
-   * Netty's old incubator io_uring), and a loop refuses a channel of another transport.
-   */
-  private static Class<? extends SocketChannel> channelTypeOf(EventLoop loop) {
-    LoopResources onlyThisLoop = useNative -> loop;
-    return onlyThisLoop.onChannelClass(SocketChannel.class, loop);
   }
 
   /**

@@ -7,6 +7,7 @@ import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -17,12 +18,10 @@ import org.springframework.test.context.DynamicPropertySource;
 import reactor.netty.resources.LoopResources;
 
 /**
- * With {@code token.limit.server.io-uring=false} the event loops run on epoll, and a generation is
+ * By default the event loops run on epoll (where io_uring is there too), and a generation is
  * answered through them (the server and the vLLM client share the loops).
  */
-@SpringBootTest(
-    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = "token.limit.server.io-uring=false")
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class EpollLoopsTest {
 
   static final FakeVllm VLLM = FakeVllm.start();
@@ -36,7 +35,7 @@ class EpollLoopsTest {
   @LocalServerPort int port;
 
   @Test
-  void withIoUringOffTheLoopsRunOnEpoll() throws Exception {
+  void byDefaultTheLoopsRunOnEpoll() throws Exception {
     assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
     IoEventLoopGroup loops =
         (IoEventLoopGroup) resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE);
@@ -47,5 +46,16 @@ class EpollLoopsTest {
           .startsWith("HTTP/1.1 200")
           .contains("chat.completion");
     }
+  }
+
+  @Test
+  void theLoopsStopWhenDisposed() {
+    assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
+    EpollLoops loops = new EpollLoops(1);
+    assertThat(loops.onServer(true).submit(() -> "ran")).succeedsWithin(Duration.ofSeconds(5));
+
+    loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)).block(Duration.ofSeconds(10));
+
+    assertThat(loops.isDisposed()).isTrue();
   }
 }

@@ -17,10 +17,12 @@ import org.springframework.test.context.DynamicPropertySource;
 import reactor.netty.resources.LoopResources;
 
 /**
- * By default the event loops run on io_uring where the kernel offers it, and a generation is
- * answered through them (the server and the vLLM client share the loops).
+ * With {@code token.limit.server.io-uring} the event loops run on io_uring where the kernel offers
+ * it, and a generation is answered through them (the server and the vLLM client share the loops).
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = "token.limit.server.io-uring=true")
 class IoUringLoopsTest {
 
   static final FakeVllm VLLM = FakeVllm.start();

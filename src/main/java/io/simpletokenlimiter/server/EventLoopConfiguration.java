@@ -29,7 +29,10 @@ public class EventLoopConfiguration {
 
   private static final Logger log = LoggerFactory.getLogger(EventLoopConfiguration.class);
 
-  /** Epoll loops that Spring starts with the context and shuts down with it. */
+  /**
+   * Epoll loops that Spring starts with the context and shuts down with it; where there is no epoll
+   * (not Linux), Reactor Netty's own loops.
+   */
   @Bean
   @ConditionalOnProperty(
       name = "token.limit.server.io-uring",
@@ -57,7 +60,7 @@ public class EventLoopConfiguration {
             });
   }
 
-  static String transportOf(EventLoopGroup group) {
+  private static String transportOf(EventLoopGroup group) {
     if (group instanceof IoEventLoopGroup loops) {
       if (loops.isIoType(IoUringIoHandler.class)) {
         return "io_uring";

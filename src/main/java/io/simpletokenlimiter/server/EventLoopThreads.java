@@ -27,12 +27,16 @@ public final class EventLoopThreads {
 
   /** The number of event loops: the operator's, else one per core. */
   static int count() {
-    return Integer.getInteger(PROPERTY, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    return Integer.getInteger(PROPERTY, perCore(Runtime.getRuntime().availableProcessors()));
   }
 
   static void onePerCore(Properties properties, int cores) {
     if (properties.getProperty(PROPERTY) == null) {
-      properties.setProperty(PROPERTY, Integer.toString(Math.max(1, cores)));
+      properties.setProperty(PROPERTY, Integer.toString(perCore(cores)));
     }
+  }
+
+  private static int perCore(int cores) {
+    return Math.max(1, cores);
   }
 }

@@ -6,6 +6,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 
 /**
  * What goes back to the client, decided before any of it is written: the forwarder's deadline and
@@ -27,14 +28,24 @@ interface ClientAnswer {
     };
   }
 
-  /** Server-sent events, each flushed on its own so the client sees tokens as vLLM makes them. */
-  static ClientAnswer events(Flux<byte[]> events) {
+  /**
+   * Server-sent events, each flushed on its own so the client sees tokens as vLLM makes them. When
+   * the write ends other than complete (the client left), {@code upstreamLeft} runs: the write's
+   * cancel does not always reach the events' source, whose answer would then go on unread.
+   */
+  static ClientAnswer events(Flux<byte[]> events, Runnable upstreamLeft) {
     return client -> {
       client.setStatusCode(HttpStatus.OK);
       client.getHeaders().setContentType(MediaType.TEXT_EVENT_STREAM);
       client.getHeaders().setCacheControl("no-cache");
-      return client.writeAndFlushWith(
-          events.map(bytes -> Mono.just(client.bufferFactory().wrap(bytes))));
+      return client
+          .writeAndFlushWith(events.map(bytes -> Mono.just(client.bufferFactory().wrap(bytes))))
+          .doFinally(
+              signal -> {
+                if (signal != SignalType.ON_COMPLETE) {
+                  upstreamLeft.run();
+                }
+              });
     };
   }
 }

@@ -5,6 +5,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.timeout.ReadTimeoutException;
 import io.simpletokenlimiter.metrics.ProxyMetrics;
@@ -132,7 +133,28 @@ public class UpstreamClient {
             contentType == null
                 ? MediaType.APPLICATION_JSON
                 : MediaType.parseMediaType(contentType),
-            body));
+            body,
+            () -> abandon(connection)));
+  }
+
+  /**
+   * Closes the connection of {@code call} if its answer is still coming: vLLM stops generating only
+   * when the connection closes. Once the answer has ended the connection is back in the pool,
+   * perhaps carrying another call, and is left alone.
+   */
+  private static void abandon(Connection call) {
+    Channel channel = call.channel();
+    if (channel.eventLoop().inEventLoop()) {
+      closeIfStillOn(call);
+    } else {
+      channel.eventLoop().execute(() -> closeIfStillOn(call));
+    }
+  }
+
+  private static void closeIfStillOn(Connection call) {
+    if (Connection.from(call.channel()) == call) {
+      call.channel().close();
+    }
   }
 
   /**

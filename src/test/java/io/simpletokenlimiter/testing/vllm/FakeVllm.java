@@ -2,6 +2,7 @@ package io.simpletokenlimiter.testing.vllm;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -78,6 +79,7 @@ public final class FakeVllm implements AutoCloseable {
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger healthProbes = new AtomicInteger();
   private volatile DisposableServer server;
+  private volatile ChannelGroup connections;
   private volatile int port;
   private volatile Mode mode;
   private volatile int answerTokens;
@@ -260,6 +262,15 @@ public final class FakeVllm implements AutoCloseable {
     return generation.get(generation.size() - 1);
   }
 
+  /**
+   * The connections open to this fake now. A client's pool closes the ones it leaves idle, so a
+   * connection that stays open is held by someone: an answer nobody reads, which a real vLLM would
+   * go on generating.
+   */
+  public int openConnections() {
+    return connections.size();
+  }
+
   public int healthProbes() {
     return healthProbes.get();
   }
@@ -271,12 +282,13 @@ public final class FakeVllm implements AutoCloseable {
   }
 
   private void bind(int requestedPort) {
+    connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     server =
         HttpServer.create()
             .host("127.0.0.1")
             .port(requestedPort)
             // So that down() also closes open keep-alive connections, as a dead vLLM would.
-            .channelGroup(new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
+            .channelGroup(connections)
             .route(
                 routes ->
                     routes

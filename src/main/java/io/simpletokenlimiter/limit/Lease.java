@@ -188,8 +188,23 @@ public final class Lease {
     this.costIfAbandoned = cost;
   }
 
+  /**
+   * As {@link #chargeIfAbandoned}, for the step that sets vLLM to work: false if the lease has
+   * already ended, and then the step must not go ahead, since nothing would charge for that work. A
+   * client that leaves while its request is on the way can end the lease before a cancel reaches
+   * the request; this and {@link #abandon} take turns, so an abandon either sees {@code cost} or
+   * comes first and is seen here.
+   */
+  public synchronized boolean chargeIfAbandonedUnlessEnded(Supplier<TokenUsage> cost) {
+    if (isSettled()) {
+      return false;
+    }
+    this.costIfAbandoned = cost;
+    return true;
+  }
+
   /** Settles with what is known to have been spent: for a request whose client went away. */
-  public Mono<Void> abandon() {
+  public synchronized Mono<Void> abandon() {
     return end(costIfAbandoned.get(), Ending.ABANDONED);
   }
 

@@ -9,6 +9,7 @@ import io.simpletokenlimiter.upstream.UpstreamResponse;
 import io.simpletokenlimiter.upstream.UpstreamUnavailableException;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -61,7 +62,7 @@ public class CompletionForwarder {
     // first chunk, but a whole answer is being generated and vLLM will not say how much of it it
     // made. Until then, a client that leaves costs nothing.
     TokenUsage ifAbandoned = prepared.stream() ? prepared.promptOnly() : reservation;
-    Runnable sending = () -> lease.chargeIfAbandoned(() -> ifAbandoned);
+    BooleanSupplier sending = () -> lease.chargeIfAbandonedUnlessEnded(() -> ifAbandoned);
     return Mono.defer(
             () -> {
               byte[] body =

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -75,15 +76,16 @@ public class UpstreamClient {
    * when no answer comes, and later from the body when vLLM stops sending mid-way.
    */
   public Mono<UpstreamResponse> post(String path, byte[] body, MediaType accept) {
-    return post(path, body, accept, () -> {});
+    return post(path, body, accept, () -> true);
   }
 
   /**
    * As {@link #post(String, byte[], MediaType)}; {@code onSending} runs once a connection to vLLM
-   * is ready and the request is about to go out (not while it waits for a pooled connection).
+   * is ready and the request is about to go out (not while it waits for a pooled connection). When
+   * it answers false the request is not sent: the call fails with {@link CallerLeftException}.
    */
   public Mono<UpstreamResponse> post(
-      String path, byte[] body, MediaType accept, Runnable onSending) {
+      String path, byte[] body, MediaType accept, BooleanSupplier onSending) {
     UpstreamClients clients = MediaType.TEXT_EVENT_STREAM.equals(accept) ? eventStream : json;
     return Mono.defer(
         () -> {
@@ -94,7 +96,9 @@ public class UpstreamClient {
               .uri(address(path))
               .send(
                   (request, outbound) -> {
-                    onSending.run();
+                    if (!onSending.getAsBoolean()) {
+                      return Mono.error(new CallerLeftException());
+                    }
                     return outbound
                         .withConnection(
                             connection -> UpstreamReadDeadline.arm(connection.channel()))
@@ -105,11 +109,16 @@ public class UpstreamClient {
               .transformDeferred(CircuitBreakerOperator.of(breaker))
               .doOnSuccess(response -> metrics.upstreamCallEnded(sample, "answered"))
               .doOnError(
-                  error ->
+                  error -> {
+                    if (!(error instanceof CallerLeftException)) {
                       metrics.upstreamCallEnded(
-                          sample, isPoolExhausted(error) ? "pool_exhausted" : "failed"))
+                          sample, isPoolExhausted(error) ? "pool_exhausted" : "failed");
+                    }
+                  })
               .onErrorMap(
-                  error -> !(error instanceof UpstreamUnavailableException),
+                  error ->
+                      !(error instanceof UpstreamUnavailableException
+                          || error instanceof CallerLeftException),
                   UpstreamClient::unavailable);
         });
   }

@@ -83,6 +83,8 @@ public class UpstreamConfiguration {
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             // Waiting for one of our own busy connections says nothing about vLLM's health.
             .ignoreException(UpstreamClient::isPoolExhausted)
+            // nor does a request not sent because its client had left
+            .ignoreExceptions(CallerLeftException.class)
             .build();
     CircuitBreakerRegistry registry = CircuitBreakerRegistry.of(config);
     TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(registry).bindTo(meterRegistry);

@@ -147,6 +147,27 @@ class StrictTokenLimiterTest {
   }
 
   @Test
+  void workStartsOnlyOnALeaseStillOpenAndAnAbandonAfterwardsChargesIt() {
+    TestScope scope = new TestScope();
+    Lease lease = limiter.admit("alice", ReservationRequest.fixed(100, 1, 400), scope).block();
+
+    assertThat(lease.chargeIfAbandonedUnlessEnded(() -> new TokenUsage(100, 400))).isTrue();
+    scope.close();
+
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
+  }
+
+  @Test
+  void workDoesNotStartOnALeaseItsClientAlreadyLeft() {
+    TestScope scope = new TestScope();
+    Lease lease = limiter.admit("alice", ReservationRequest.fixed(100, 1, 400), scope).block();
+    scope.close();
+
+    assertThat(lease.chargeIfAbandonedUnlessEnded(() -> new TokenUsage(100, 400))).isFalse();
+    assertThat(limiter.usage("alice").block()).isEqualTo(new UsageSnapshot(0, 0, 0, 0, 0));
+  }
+
+  @Test
   void aLeaseAdmittedAfterItsScopeClosedIsReleasedAtOnce() {
     TestScope scope = new TestScope();
     scope.close();

@@ -5,14 +5,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One request as the fake vLLM received it. {@link #cancelled()} turns true when the client closed
- * the connection before the answer was complete: vLLM would then stop generating.
+ * One request as the fake vLLM received it. It ends either {@link #completed()} or {@link
+ * #cancelled()}, whichever happened first: an answer whose connection the client closed before the
+ * last byte was written is cancelled even if the write then finished into the closed connection
+ * (vLLM stops generating when it sees the connection close).
  */
 public final class RecordedRequest {
 
@@ -23,8 +24,7 @@ public final class RecordedRequest {
   private final Map<String, List<String>> headers;
   private final String body;
   private final Instant receivedAt;
-  private final AtomicBoolean completed = new AtomicBoolean();
-  private final AtomicBoolean cancelled = new AtomicBoolean();
+  private final AtomicReference<Ending> ending = new AtomicReference<>();
   private final AtomicReference<ReportedUsage> reportedUsage = new AtomicReference<>();
 
   RecordedRequest(
@@ -69,12 +69,12 @@ public final class RecordedRequest {
 
   /** The whole answer was written. */
   public boolean completed() {
-    return completed.get();
+    return ending.get() == Ending.COMPLETED;
   }
 
   /** The client went away before the whole answer was written. */
   public boolean cancelled() {
-    return cancelled.get();
+    return ending.get() == Ending.CANCELLED;
   }
 
   /**
@@ -90,13 +90,16 @@ public final class RecordedRequest {
   }
 
   void markCompleted() {
-    completed.set(true);
+    ending.compareAndSet(null, Ending.COMPLETED);
   }
 
   void markClosed() {
-    if (!completed.get()) {
-      cancelled.set(true);
-    }
+    ending.compareAndSet(null, Ending.CANCELLED);
+  }
+
+  private enum Ending {
+    COMPLETED,
+    CANCELLED
   }
 
   /** The {@code usage} object of an answer. */

@@ -15,14 +15,14 @@ import org.springframework.validation.annotation.Validated;
  * @param idleTimeout the time a keep-alive connection may wait for its next request; then close. A
  *     response in progress (a long stream) is never idle
  * @param ioUring whether the event loops run on Netty's io_uring transport where the kernel offers
- *     it (Reactor Netty's choice); by default on epoll
+ *     it (Reactor Netty's choice, the default), or on epoll
  */
 @ConfigurationProperties("token.limit.server")
 @Validated
 public record ConnectionProperties(
     @DefaultValue("10s") @NotNull Duration headerTimeout,
     @DefaultValue("60s") @NotNull Duration idleTimeout,
-    @DefaultValue("false") boolean ioUring) {
+    @DefaultValue("true") boolean ioUring) {
 
   public ConnectionProperties {
     requirePositive("header-timeout", headerTimeout);

@@ -18,11 +18,9 @@ import reactor.netty.resources.LoopResources;
 
 /**
  * The transport of the event loops that the server, the vLLM client and the loops' Redis
- * connections share: epoll, or with {@code token.limit.server.io-uring} Reactor Netty's choice
- * (io_uring where the kernel offers it). io_uring is not the default: under it a storm of client
- * cancels charged a user less than vLLM had served in full (ClientCancelTest, 1 storm in 8), never
- * on epoll. Reactor Netty takes io_uring wherever it is available and has no switch of its own, so
- * the epoll loops are made here.
+ * connections share: Reactor Netty's choice (io_uring where the kernel offers it, else epoll), or
+ * with {@code token.limit.server.io-uring=false} epoll. Reactor Netty takes io_uring wherever it is
+ * available and has no switch of its own, so the epoll loops are made here.
  */
 @Configuration(proxyBeanMethods = false)
 public class EventLoopConfiguration {
@@ -34,10 +32,7 @@ public class EventLoopConfiguration {
    * (not Linux), Reactor Netty's own loops.
    */
   @Bean
-  @ConditionalOnProperty(
-      name = "token.limit.server.io-uring",
-      havingValue = "false",
-      matchIfMissing = true)
+  @ConditionalOnProperty(name = "token.limit.server.io-uring", havingValue = "false")
   ReactorResourceFactory epollLoops() {
     ReactorResourceFactory resources = new ReactorResourceFactory();
     if (Epoll.isAvailable()) {

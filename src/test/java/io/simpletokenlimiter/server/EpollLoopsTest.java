@@ -9,12 +9,16 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 
-/** By default the event loops run on epoll, also where io_uring is there. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+/**
+ * With {@code token.limit.server.io-uring=false} the loops run on epoll, also where io_uring is.
+ */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = "token.limit.server.io-uring=false")
 class EpollLoopsTest extends LoopTransportCheck {
 
   @Test
-  void byDefaultTheLoopsRunOnEpoll() throws Exception {
+  void askedForEpollTheLoopsRunOnIt() throws Exception {
     assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
     assertServedOn(EpollIoHandler.class);
   }

@@ -7,16 +7,12 @@ import io.netty.channel.uring.IoUringIoHandler;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 
-/**
- * With {@code token.limit.server.io-uring} the loops run on io_uring where the kernel offers it.
- */
-@SpringBootTest(
-    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = "token.limit.server.io-uring=true")
+/** By default the loops run on io_uring where the kernel offers it. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class IoUringLoopsTest extends LoopTransportCheck {
 
   @Test
-  void askedForTheLoopsRunOnIoUring() throws Exception {
+  void byDefaultTheLoopsRunOnIoUring() throws Exception {
     assumeTrue(IoUring.isAvailable(), "io_uring is not offered here");
     assertServedOn(IoUringIoHandler.class);
   }

@@ -13,6 +13,7 @@ import java.net.URI;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -155,8 +156,12 @@ public class UpstreamClient {
     Channel channel = call.channel();
     if (channel.eventLoop().inEventLoop()) {
       closeIfStillOn(call);
-    } else {
+      return;
+    }
+    try {
       channel.eventLoop().execute(() -> closeIfStillOn(call));
+    } catch (RejectedExecutionException shuttingDown) {
+      // the loop is stopping and closes its connections itself
     }
   }
 

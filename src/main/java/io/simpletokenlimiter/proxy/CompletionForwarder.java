@@ -126,7 +126,7 @@ public class CompletionForwarder {
             json, model.publicName(), prepared, lease.completionTokensPerChoice(), reservation);
     lease.chargeIfAbandoned(relay::producedIfCut);
     Flux<byte[]> events = relay.relay(response.body(), lease).doOnNext(event -> firstChunk.run());
-    return Mono.just(ClientAnswer.events(events, response.abandon()));
+    return Mono.just(ClientAnswer.events(events, response.onAbandon()));
   }
 
   /** vLLM refused the request (4xx): its answer goes to the client as it is; nothing is charged. */

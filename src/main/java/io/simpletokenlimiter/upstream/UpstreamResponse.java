@@ -10,12 +10,12 @@ import reactor.core.publisher.Mono;
  * consumed, or cancelled, which closes the connection so vLLM stops generating.
  *
  * @param contentType the upstream content type, {@code application/json} when it sent none
- * @param abandon closes the connection if the answer is still coming, for a reader that stops
+ * @param onAbandon closes the connection if the answer is still coming, for a reader that stops
  *     without its cancel reaching the body: a client write that fails or is cancelled does not
  *     always cancel what it was reading from
  */
 public record UpstreamResponse(
-    int status, MediaType contentType, Flux<byte[]> body, Runnable abandon) {
+    int status, MediaType contentType, Flux<byte[]> body, Runnable onAbandon) {
 
   /** The most of an error answer (vLLM's 4xx) that is relayed: they are a few hundred bytes. */
   public static final int ERROR_BODY_LIMIT = 64 * 1024;

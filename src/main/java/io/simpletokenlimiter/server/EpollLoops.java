@@ -14,7 +14,7 @@ import reactor.core.scheduler.NonBlocking;
 import reactor.netty.resources.LoopResources;
 
 /**
- * The HTTP event loops on epoll, unless the operator asks for io_uring: Reactor Netty takes
+ * The HTTP event loops on epoll, for an operator who turns io_uring off: Reactor Netty takes
  * io_uring wherever the kernel offers it and has no switch of its own. One group serves the server
  * and the clients on its loops (vLLM's, Redis's), as Reactor Netty's own resources do; its threads
  * are Reactor's non-blocking ones, so that a blocking call on them fails as it does on the default

@@ -336,8 +336,7 @@ class ClientCancelTest {
               }
             });
     // A connection to vLLM left open after the storm is an answer nobody reads: vLLM would go on
-    // generating it for a client who is gone. The pool closes idle ones after 4 s, checked every 4
-    // s.
+    // generating it for a client who is gone. The pool closes idle connections within 8 s.
     await("every connection to vLLM closed")
         .atMost(Duration.ofSeconds(15))
         .until(VLLM::openConnections, open -> open == 0);

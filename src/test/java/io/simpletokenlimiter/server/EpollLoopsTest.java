@@ -20,17 +20,23 @@ class EpollLoopsTest extends LoopTransportCheck {
   @Test
   void askedForEpollTheLoopsRunOnIt() throws Exception {
     assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
-    assertServedOn(EpollIoHandler.class);
+    assertServedOn("epoll");
   }
 
   @Test
   void theLoopsStopWhenDisposed() {
     assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
-    EpollLoops loops = new EpollLoops(1);
+    NativeLoops loops = new NativeLoops("epoll", 1, EpollIoHandler.newFactory());
     assertThat(loops.onServer(true).submit(() -> "ran")).succeedsWithin(Duration.ofSeconds(5));
 
     loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)).block(Duration.ofSeconds(10));
 
     assertThat(loops.isDisposed()).isTrue();
+  }
+
+  @Test
+  void idleLoopsSleep() throws Exception {
+    assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
+    assertLoopsSleepWhenIdle();
   }
 }

@@ -3,7 +3,6 @@ package io.simpletokenlimiter.server;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.uring.IoUring;
-import io.netty.channel.uring.IoUringIoHandler;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 
@@ -14,6 +13,12 @@ class IoUringLoopsTest extends LoopTransportCheck {
   @Test
   void byDefaultTheLoopsRunOnIoUring() throws Exception {
     assumeTrue(IoUring.isAvailable(), "io_uring is not offered here");
-    assertServedOn(IoUringIoHandler.class);
+    assertServedOn("io_uring");
+  }
+
+  @Test
+  void idleLoopsSleep() throws Exception {
+    assumeTrue(IoUring.isAvailable(), "io_uring is not offered here");
+    assertLoopsSleepWhenIdle();
   }
 }

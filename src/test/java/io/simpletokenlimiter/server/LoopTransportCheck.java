@@ -2,9 +2,9 @@ package io.simpletokenlimiter.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.channel.IoEventLoopGroup;
-import io.netty.channel.IoHandler;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.client.ReactorResourceFactory;
@@ -22,22 +22,51 @@ abstract class LoopTransportCheck {
     registry.add("token.limit.vllm-url", VLLM::baseUrl);
   }
 
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
   @Autowired ReactorResourceFactory resources;
   @LocalServerPort int port;
 
   /**
-   * The loops run on {@code transport}, and a generation is answered through them (the server and
-   * the vLLM client share the loops).
+   * The loops run on {@code transport} ({@code io_uring}, {@code epoll}), and a generation is
+   * answered through them (the server and the vLLM client share the loops).
    */
-  void assertServedOn(Class<? extends IoHandler> transport) throws Exception {
-    IoEventLoopGroup loops =
-        (IoEventLoopGroup) resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE);
-    assertThat(loops.isIoType(transport)).as("loops on %s", transport.getSimpleName()).isTrue();
+  void assertServedOn(String transport) throws Exception {
+    assertThat(
+            EventLoopConfiguration.transportOf(
+                resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE)))
+        .isEqualTo(transport);
     try (RawConnection connection = RawConnection.open(port)) {
       connection.send(RawConnection.chat("transport", false, "Connection: close\r\n"));
       assertThat(connection.readUntilClosed())
           .startsWith("HTTP/1.1 200")
           .contains("chat.completion");
     }
+  }
+
+  /**
+   * Once a generation has been served, the loops (which busy-poll after their I/O by default) go to
+   * sleep: a second of no traffic costs them a small part of a second of CPU, not a core each.
+   */
+  void assertLoopsSleepWhenIdle() throws Exception {
+    assertServedOn(transport());
+    Thread.sleep(100);
+    long before = loopCpuNanos();
+    Thread.sleep(1_000);
+    long spent = loopCpuNanos() - before;
+
+    assertThat(spent).as("loop CPU over an idle second, ns").isLessThan(200_000_000L);
+  }
+
+  private String transport() {
+    return EventLoopConfiguration.transportOf(
+        resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE));
+  }
+
+  private static long loopCpuNanos() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(thread -> thread.getName().startsWith("reactor-http-"))
+        .mapToLong(thread -> Math.max(0, THREADS.getThreadCpuTime(thread.getId())))
+        .sum();
   }
 }

@@ -1,8 +1,8 @@
 package io.simpletokenlimiter.server;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
@@ -14,19 +14,22 @@ import reactor.core.scheduler.NonBlocking;
 import reactor.netty.resources.LoopResources;
 
 /**
- * The HTTP event loops on epoll, for an operator who turns io_uring off: Reactor Netty takes
- * io_uring wherever the kernel offers it and has no switch of its own. One group serves the server
- * and the clients on its loops (vLLM's, Redis's), as Reactor Netty's own resources do; its threads
- * are Reactor's non-blocking ones, so that a blocking call on them fails as it does on the default
+ * The HTTP event loops on one of Linux's transports (io_uring, epoll), made here rather than by
+ * Reactor Netty because it has no switch between the two and no way to wrap a loop's transport (to
+ * busy-poll). One group serves the server and the clients on its loops (vLLM's, Redis's), as
+ * Reactor Netty's own resources do; its threads are named as Reactor Netty names them and are
+ * Reactor's non-blocking ones, so that a blocking call on them fails as it does on Reactor Netty's
  * loops.
  */
-final class EpollLoops implements LoopResources {
+final class NativeLoops implements LoopResources {
 
   private final EventLoopGroup group;
 
-  EpollLoops(int threads) {
-    this.group =
-        new MultiThreadIoEventLoopGroup(threads, new LoopThreads(), EpollIoHandler.newFactory());
+  /**
+   * @param transport the transport's name in the threads' names ({@code io_uring}, {@code epoll})
+   */
+  NativeLoops(String transport, int threads, IoHandlerFactory handlers) {
+    this.group = new MultiThreadIoEventLoopGroup(threads, new LoopThreads(transport), handlers);
   }
 
   @Override
@@ -61,11 +64,16 @@ final class EpollLoops implements LoopResources {
 
   private static final class LoopThreads implements ThreadFactory {
 
+    private final String prefix;
     private final AtomicInteger count = new AtomicInteger();
+
+    LoopThreads(String transport) {
+      this.prefix = "reactor-http-" + transport + "-";
+    }
 
     @Override
     public Thread newThread(Runnable task) {
-      Thread thread = new LoopThread(task, "reactor-http-epoll-" + count.incrementAndGet());
+      Thread thread = new LoopThread(task, prefix + count.incrementAndGet());
       thread.setDaemon(true);
       return thread;
     }

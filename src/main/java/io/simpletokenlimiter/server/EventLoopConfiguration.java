@@ -25,7 +25,8 @@ import reactor.netty.resources.LoopResources;
  * The event loops that the server, the vLLM client and the loops' Redis connections share: on
  * io_uring where the kernel offers it, else (or with {@code token.limit.server.io-uring=false}) on
  * epoll, each loop busy-polling for {@code token.limit.server.busy-poll} after its I/O. Where
- * Linux's transports are missing (not Linux), Reactor Netty's own loops, without busy-polling.
+ * Linux's transports are missing (not Linux) or turned off ({@code -Dreactor.netty.native=false}),
+ * Reactor Netty's own loops, without busy-polling.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(ConnectionProperties.class)
@@ -37,6 +38,9 @@ public class EventLoopConfiguration {
   @Bean
   ReactorResourceFactory eventLoops(ConnectionProperties server) {
     ReactorResourceFactory resources = new ReactorResourceFactory();
+    if (!LoopResources.DEFAULT_NATIVE) {
+      return resources; // -Dreactor.netty.native=false: the operator asked for Java's NIO
+    }
     if (server.ioUring() && IoUring.isAvailable()) {
       use(resources, "io_uring", IoUringIoHandler.newFactory(), server.busyPoll());
     } else if (Epoll.isAvailable()) {

@@ -25,6 +25,7 @@ final class BusyPollingIoHandler implements IoHandler {
   private final LongSupplier clock;
   private final PollingContext polling = new PollingContext();
   private long lastIo;
+  private boolean stopping;
 
   BusyPollingIoHandler(IoHandler transport, Duration window, LongSupplier clock) {
     this.transport = transport;
@@ -53,7 +54,7 @@ final class BusyPollingIoHandler implements IoHandler {
 
   @Override
   public int run(IoHandlerContext context) {
-    boolean poll = clock.getAsLong() - lastIo < windowNanos;
+    boolean poll = !stopping && clock.getAsLong() - lastIo < windowNanos;
     int handled;
     if (poll) {
       polling.loop = context;
@@ -74,8 +75,10 @@ final class BusyPollingIoHandler implements IoHandler {
     transport.initialize();
   }
 
+  /** The loop is stopping: from now on it waits as the transport alone would. */
   @Override
   public void prepareToDestroy() {
+    stopping = true;
     transport.prepareToDestroy();
   }
 

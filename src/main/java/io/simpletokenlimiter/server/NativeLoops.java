@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.NonBlocking;
 import reactor.netty.resources.LoopResources;
@@ -23,13 +25,24 @@ import reactor.netty.resources.LoopResources;
  */
 final class NativeLoops implements LoopResources {
 
+  /** How long past its timeout a loop's shutdown is waited for. */
+  private static final Duration STRAGGLERS = Duration.ofSeconds(5);
+
+  private static final Logger log = LoggerFactory.getLogger(NativeLoops.class);
+
   private final EventLoopGroup group;
+  private final Duration stragglers;
 
   /**
    * @param transport the transport's name in the threads' names ({@code io_uring}, {@code epoll})
    */
   NativeLoops(String transport, int threads, IoHandlerFactory handlers) {
+    this(transport, threads, handlers, STRAGGLERS);
+  }
+
+  NativeLoops(String transport, int threads, IoHandlerFactory handlers, Duration stragglers) {
     this.group = new MultiThreadIoEventLoopGroup(threads, new LoopThreads(transport), handlers);
+    this.stragglers = stragglers;
   }
 
   @Override
@@ -42,24 +55,38 @@ final class NativeLoops implements LoopResources {
     return group.isShutdown();
   }
 
+  /**
+   * Stops the loops gracefully, and waits for them up to {@code timeout} and a few seconds more. A
+   * loop still running then is left to end with the JVM (its threads are daemons), with a warning:
+   * an io_uring loop can wait in its last drain of the ring for an operation that the kernel has
+   * not completed, and Spring's shutdown would otherwise wait for it without end.
+   */
   @Override
   public Mono<Void> disposeLater(Duration quietPeriod, Duration timeout) {
     return Mono.defer(
-        () -> {
-          Future<?> shutdown =
-              group.shutdownGracefully(
-                  quietPeriod.toMillis(), timeout.toMillis(), TimeUnit.MILLISECONDS);
-          return Mono.create(
-              done ->
-                  shutdown.addListener(
-                      ended -> {
-                        if (ended.isSuccess()) {
-                          done.success();
-                        } else {
-                          done.error(ended.cause());
-                        }
-                      }));
-        });
+            () -> {
+              Future<?> shutdown =
+                  group.shutdownGracefully(
+                      quietPeriod.toMillis(), timeout.toMillis(), TimeUnit.MILLISECONDS);
+              return Mono.<Void>create(
+                  done ->
+                      shutdown.addListener(
+                          ended -> {
+                            if (ended.isSuccess()) {
+                              done.success();
+                            } else {
+                              done.error(ended.cause());
+                            }
+                          }));
+            })
+        .timeout(
+            quietPeriod.plus(timeout).plus(stragglers),
+            Mono.fromRunnable(
+                () ->
+                    log.warn(
+                        "Event loops still running {} ms after their shutdown began; left to end"
+                            + " with the JVM",
+                        quietPeriod.plus(timeout).plus(stragglers).toMillis())));
   }
 
   private static final class LoopThreads implements ThreadFactory {

@@ -60,6 +60,17 @@ class BusyPollingIoHandlerTest {
   }
 
   @Test
+  void aStoppingLoopWaitsAsTheTransportAloneWould() {
+    transport.nextHandled = 1;
+    handler.run(loop);
+    handler.prepareToDestroy();
+    handler.run(loop);
+
+    assertThat(transport.mayBlock).containsExactly(true, true);
+    assertThat(transport.destroying).isTrue();
+  }
+
+  @Test
   void aLoopThatMayNotSleepIsNeverToldItMay() {
     loop.canBlock = false;
     handler.run(loop);
@@ -97,6 +108,12 @@ class BusyPollingIoHandlerTest {
     final List<Boolean> mayBlock = new ArrayList<>();
     final List<Long> deadlines = new ArrayList<>();
     int nextHandled;
+    boolean destroying;
+
+    @Override
+    public void prepareToDestroy() {
+      destroying = true;
+    }
 
     @Override
     public int run(IoHandlerContext context) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 
@@ -38,5 +40,33 @@ class EpollLoopsTest extends LoopTransportCheck {
   void idleLoopsSleep() throws Exception {
     assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
     assertLoopsSleepWhenIdle();
+  }
+
+  @Test
+  void aLoopThatWillNotStopDoesNotHoldUpTheShutdownPastItsTimeout() throws Exception {
+    assumeTrue(Epoll.isAvailable(), "epoll is not offered here");
+    NativeLoops loops =
+        new NativeLoops("epoll", 1, EpollIoHandler.newFactory(), Duration.ofMillis(200));
+    CountDownLatch release = new CountDownLatch(1);
+    loops.onServer(true).execute(() -> awaitQuietly(release));
+    try {
+      assertThat(
+              loops
+                  .disposeLater(Duration.ZERO, Duration.ofMillis(100))
+                  .toFuture()
+                  .get(10, TimeUnit.SECONDS))
+          .isNull();
+      assertThat(loops.onServer(true).isTerminated()).isFalse();
+    } finally {
+      release.countDown();
+    }
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

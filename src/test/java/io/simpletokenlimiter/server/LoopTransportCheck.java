@@ -2,9 +2,14 @@ package io.simpletokenlimiter.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import io.simpletokenlimiter.testing.vllm.FakeVllm;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.client.ReactorResourceFactory;
@@ -32,10 +37,7 @@ abstract class LoopTransportCheck {
    * answered through them (the server and the vLLM client share the loops).
    */
   void assertServedOn(String transport) throws Exception {
-    assertThat(
-            EventLoopConfiguration.transportOf(
-                resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE)))
-        .isEqualTo(transport);
+    assertThat(transport()).isEqualTo(transport);
     try (RawConnection connection = RawConnection.open(port)) {
       connection.send(RawConnection.chat("transport", false, "Connection: close\r\n"));
       assertThat(connection.readUntilClosed())
@@ -50,23 +52,33 @@ abstract class LoopTransportCheck {
    */
   void assertLoopsSleepWhenIdle() throws Exception {
     assertServedOn(transport());
+    List<Long> loops = loopThreadIds();
     Thread.sleep(100);
-    long before = loopCpuNanos();
+    long before = cpuNanos(loops);
     Thread.sleep(1_000);
-    long spent = loopCpuNanos() - before;
+    long spent = cpuNanos(loops) - before;
 
     assertThat(spent).as("loop CPU over an idle second, ns").isLessThan(200_000_000L);
   }
 
   private String transport() {
-    return EventLoopConfiguration.transportOf(
-        resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE));
+    return EventLoopConfiguration.transportOf(loops());
   }
 
-  private static long loopCpuNanos() {
-    return Thread.getAllStackTraces().keySet().stream()
-        .filter(thread -> thread.getName().startsWith("reactor-http-"))
-        .mapToLong(thread -> Math.max(0, THREADS.getThreadCpuTime(thread.getId())))
-        .sum();
+  private EventLoopGroup loops() {
+    return resources.getLoopResources().onServer(LoopResources.DEFAULT_NATIVE);
+  }
+
+  /** The threads of this service's loops, each asked on its loop. */
+  private List<Long> loopThreadIds() throws Exception {
+    List<Long> ids = new ArrayList<>();
+    for (EventExecutor loop : loops()) {
+      ids.add(loop.submit(() -> Thread.currentThread().getId()).get(5, TimeUnit.SECONDS));
+    }
+    return ids;
+  }
+
+  private static long cpuNanos(List<Long> threads) {
+    return threads.stream().mapToLong(id -> Math.max(0, THREADS.getThreadCpuTime(id))).sum();
   }
 }

@@ -30,10 +30,10 @@ interface ClientAnswer {
 
   /**
    * Server-sent events, each flushed on its own so the client sees tokens as vLLM makes them. When
-   * the write ends other than complete (the client left), {@code upstreamLeft} runs: the write's
+   * the write ends other than complete (the client left), {@code onAbandon} runs: the write's
    * cancel does not always reach the events' source, whose answer would then go on unread.
    */
-  static ClientAnswer events(Flux<byte[]> events, Runnable upstreamLeft) {
+  static ClientAnswer events(Flux<byte[]> events, Runnable onAbandon) {
     return client -> {
       client.setStatusCode(HttpStatus.OK);
       client.getHeaders().setContentType(MediaType.TEXT_EVENT_STREAM);
@@ -43,7 +43,7 @@ interface ClientAnswer {
           .doFinally(
               signal -> {
                 if (signal != SignalType.ON_COMPLETE) {
-                  upstreamLeft.run();
+                  onAbandon.run();
                 }
               });
     };

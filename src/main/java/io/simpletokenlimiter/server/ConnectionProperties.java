@@ -26,7 +26,7 @@ public record ConnectionProperties(
     @DefaultValue("10s") @NotNull Duration headerTimeout,
     @DefaultValue("60s") @NotNull Duration idleTimeout,
     @DefaultValue("true") boolean ioUring,
-    @DefaultValue("100us") @NotNull Duration busyPoll) {
+    @DefaultValue("0s") @NotNull Duration busyPoll) {
 
   public ConnectionProperties {
     requirePositive("header-timeout", headerTimeout);

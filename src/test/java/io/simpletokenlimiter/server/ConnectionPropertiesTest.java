@@ -15,12 +15,12 @@ class ConnectionPropertiesTest {
       new ApplicationContextRunner().withUserConfiguration(Bind.class);
 
   @Test
-  void byDefaultTheLoopsRunOnIoUringAndPollFor100MicrosecondsAfterTheirIo() {
+  void byDefaultTheLoopsRunOnIoUringAndDoNotBusyPoll() {
     runner.run(
         context -> {
           ConnectionProperties server = context.getBean(ConnectionProperties.class);
           assertThat(server.ioUring()).isTrue();
-          assertThat(server.busyPoll()).isEqualTo(Duration.ofNanos(100_000));
+          assertThat(server.busyPoll()).isZero();
         });
   }
 

@@ -16,7 +16,7 @@ import org.springframework.boot.test.context.SpringBootTest;
  */
 @SpringBootTest(
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = "token.limit.server.io-uring=false")
+    properties = {"token.limit.server.io-uring=false", "token.limit.server.busy-poll=100us"})
 class EpollLoopsTest extends LoopTransportCheck {
 
   @Test

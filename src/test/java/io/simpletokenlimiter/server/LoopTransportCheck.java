@@ -47,8 +47,8 @@ abstract class LoopTransportCheck {
   }
 
   /**
-   * Once a generation has been served, the loops (which busy-poll after their I/O by default) go to
-   * sleep: a second of no traffic costs them a small part of a second of CPU, not a core each.
+   * Once a generation has been served, the loops (set to busy-poll after their I/O) go to sleep: a
+   * second of no traffic costs them a small part of a second of CPU, not a core each.
    */
   void assertLoopsSleepWhenIdle() throws Exception {
     assertServedOn(transport());

@@ -103,10 +103,7 @@ public final class StrictTokenLimiter implements TokenLimiter {
                                   sink,
                                   cancelled,
                                   delivered)),
-                  error -> {
-                    releaseUnanswered(command);
-                    scope.resume(() -> sink.error(error));
-                  });
+                  error -> scope.resume(() -> sink.error(error)));
         });
   }
 
@@ -141,17 +138,6 @@ public final class StrictTokenLimiter implements TokenLimiter {
         sink.success(lease);
       }
     }
-  }
-
-  /**
-   * The store may have recorded the lease although its answer never reached us (a timeout after the
-   * script ran): release it, or it would hold a slot and its reservation until it expires.
-   */
-  private void releaseUnanswered(AdmitCommand command) {
-    store
-        .settle(command.userId(), command.leaseId(), 0, clock.millis())
-        .onErrorResume(e -> Mono.empty())
-        .subscribe();
   }
 
   @Override

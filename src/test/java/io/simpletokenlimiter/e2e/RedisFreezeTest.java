@@ -10,10 +10,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import reactor.core.publisher.Flux;
 
 /**
  * Redis frozen (SIGSTOP) for 3 s under load, two replicas with {@code fallback-memory}: the
@@ -40,15 +44,17 @@ class RedisFreezeTest {
     replicaA = LimiterInstance.start(properties());
     replicaB = LimiterInstance.start(properties());
     prompt = PromptProbe.countedPrompt(replicaA.api(), vllm, MINUTE);
-    // Both replicas count each other before the freeze (heartbeats every 5 s).
-    await()
-        .atMost(Duration.ofSeconds(15))
-        .until(
-            () -> {
-              try (var connection = redis.connect()) {
-                return connection.callLong("ZCARD", "stl:replicas") == 2;
-              }
-            });
+    // Both replicas count each other before the freeze (heartbeats every 5 s): each one's
+    // outage share is half of what Redis last left.
+    for (LimiterInstance replica : List.of(replicaA, replicaB)) {
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () ->
+                  Pattern.compile("(?m)^limiter_redis_replicas(\\{[^}]*})? 2\\.0$")
+                      .matcher(replica.api().get("/actuator/prometheus"))
+                      .find());
+    }
   }
 
   private static Map<String, String> properties() {
@@ -61,6 +67,13 @@ class RedisFreezeTest {
         Map.entry("token.limit.redis.command-timeout", "300ms"),
         Map.entry("token.limit.max-tokens-per-minute", Long.toString(MINUTE)),
         Map.entry("token.limit.max-concurrent-requests", "50"));
+  }
+
+  /** Each test begins on Redis: a freeze before it may have left a breaker open. */
+  @BeforeEach
+  void onRedis() {
+    awaitBreakerClosed(replicaA);
+    awaitBreakerClosed(replicaB);
   }
 
   @AfterAll
@@ -95,6 +108,15 @@ class RedisFreezeTest {
     int servedToSpent = 0;
     int fallbackAnswers = 0;
     try {
+      // The load: the timeouts of other users' requests open both breakers within one timeout.
+      Flux.range(0, 20)
+          .flatMap(
+              i ->
+                  (i % 2 == 0 ? replicaA : replicaB)
+                      .api()
+                      .chat("crowd-" + i, ChatRequest.of(MAX_TOKENS, "crowd").json()),
+              20)
+          .blockLast(Duration.ofSeconds(10));
       long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
       while (System.nanoTime() < end) {
         for (ApiClient api : List.of(replicaA.api(), replicaB.api())) {
@@ -119,6 +141,63 @@ class RedisFreezeTest {
     await()
         .atMost(Duration.ofSeconds(15))
         .until(() -> replicaB.api().usage(half).minute() >= halfBefore + written);
+  }
+
+  /**
+   * Admissions whose answer Redis did not give in time: the scripts run once Redis thaws, and
+   * record leases that nobody will settle. Each must be released, also those that timed out after
+   * the timeouts opened the breaker; else they hold their slots, and are charged their
+   * reservations, until they expire.
+   */
+  @Test
+  void admissionsRedisAnsweredTooLateHoldNothingOnceItThaws() {
+    String user = "late-" + UUID.randomUUID();
+    vllm.reset().promptTokens(Math.toIntExact(prompt)).answerTokens(MAX_TOKENS);
+
+    redis.freeze();
+    List<Answer> answers;
+    try {
+      answers =
+          Flux.range(0, 20)
+              .flatMap(i -> replicaA.api().chat(user, ChatRequest.of(MAX_TOKENS, user).json()), 20)
+              .collectList()
+              .block(Duration.ofSeconds(20));
+    } finally {
+      redis.thaw();
+    }
+
+    assertThat(answers).extracting(Answer::status).isSubsetOf(200, 503).contains(503);
+    long served = answers.stream().filter(a -> a.status() == 200).count() * (prompt + MAX_TOKENS);
+    // Read on the replica that sent nothing during the freeze: its breaker stayed closed, so this
+    // is Redis's count, not a fallback's.
+    await()
+        .atMost(Duration.ofSeconds(8))
+        .untilAsserted(
+            () -> {
+              assertThat(breakerState(replicaB)).isEqualTo("closed");
+              ApiClient.Usage usage = replicaB.api().usage(user);
+              assertThat(usage.concurrent()).as("slots held").isZero();
+              assertThat(usage.minute()).as("tokens charged").isEqualTo(served);
+            });
+  }
+
+  /** A half-open breaker closes on the calls it lets through: each look asks Redis for usage. */
+  private static void awaitBreakerClosed(LimiterInstance replica) {
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () -> {
+              replica.api().usage("breaker-probe");
+              return breakerState(replica).equals("closed");
+            });
+  }
+
+  /** The state {@code limiter_redis_breaker_state} marks with 1. */
+  private static String breakerState(LimiterInstance replica) {
+    Matcher state =
+        Pattern.compile("(?m)^limiter_redis_breaker_state\\{[^}]*state=\"([a-z_]+)\"[^}]*} 1\\.0$")
+            .matcher(replica.api().get("/actuator/prometheus"));
+    return state.find() ? state.group(1) : "none";
   }
 
   /** Charges about {@code tokens} to {@code user} in requests of this test's size. */

@@ -297,30 +297,6 @@ class StrictTokenLimiterTest {
   }
 
   @Test
-  void anAdmissionThatFailsAfterTheStoreRecordedItReleasesItsLease() {
-    LimitStore timesOutAfterRecording =
-        new DelegatingStore(store) {
-          @Override
-          public Mono<Admission> admit(AdmitCommand command) {
-            return store
-                .admit(command)
-                .then(Mono.error(new StoreUnavailableException("timed out", null)));
-          }
-        };
-    StrictTokenLimiter limiterOnSlowStore =
-        new StrictTokenLimiter(timesOutAfterRecording, limits, clock, TTL, LIFETIME, events);
-
-    assertThatThrownBy(
-            () ->
-                limiterOnSlowStore
-                    .admit("alice", ReservationRequest.fixed(100, 1, 300), LeaseScope.UNBOUNDED)
-                    .block())
-        .isInstanceOf(StoreUnavailableException.class);
-
-    assertThat(store.usage("alice", clock.millis()).block()).isEqualTo(UsageSnapshot.EMPTY);
-  }
-
-  @Test
   void aLeaseNeverSettledStopsBeingRenewedAfterItsMaximumLifetime() {
     admit("alice", ReservationRequest.fixed(10, 1, 10));
 

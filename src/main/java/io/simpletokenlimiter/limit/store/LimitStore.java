@@ -27,7 +27,8 @@ public interface LimitStore {
 
   /**
    * Admits the request if its least cost fits every window and a slot is free, recording a lease
-   * with the largest completion budget that fits; otherwise changes nothing.
+   * with the largest completion budget that fits; otherwise changes nothing. An admission that
+   * fails holds nothing: a store that gives up on an answer releases what it may have recorded.
    */
   Mono<Admission> admit(AdmitCommand command);
 

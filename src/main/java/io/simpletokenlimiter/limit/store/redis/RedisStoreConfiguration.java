@@ -4,6 +4,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.Delay;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.simpletokenlimiter.config.TokenLimitProperties;
 import io.simpletokenlimiter.config.store.RedisStoreSelected;
@@ -107,10 +108,16 @@ public class RedisStoreConfiguration {
   ReplicaHeartbeat replicaHeartbeat(
       ReactiveRedisConnectionFactory connectionFactory,
       Clock clock,
-      ObjectProvider<TokenLimitProperties> properties) {
+      ObjectProvider<TokenLimitProperties> properties,
+      MeterRegistry meterRegistry) {
     String replica =
         properties.getIfAvailable() == null ? "replica" : properties.getObject().replica();
-    return new ReplicaHeartbeat(new ReactiveStringRedisTemplate(connectionFactory), clock, replica);
+    ReplicaHeartbeat heartbeat =
+        new ReplicaHeartbeat(new ReactiveStringRedisTemplate(connectionFactory), clock, replica);
+    Gauge.builder("limiter.redis.replicas", heartbeat, ReplicaHeartbeat::getAsInt)
+        .description("Replicas sharing Redis, this one included, as its heartbeats last counted")
+        .register(meterRegistry);
+    return heartbeat;
   }
 
   @Bean

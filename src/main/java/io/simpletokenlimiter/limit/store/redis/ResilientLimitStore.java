@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.micrometer.core.instrument.Counter;
@@ -24,7 +25,9 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Puts a short timeout and a circuit breaker around a shared store (Redis), so that no request
@@ -40,6 +43,15 @@ import reactor.core.publisher.Mono;
 public final class ResilientLimitStore implements LimitStore {
 
   private static final Logger log = LoggerFactory.getLogger(ResilientLimitStore.class);
+
+  /** Tries to release an admission the primary did not answer: about 2 s of them in all. */
+  private static final int RELEASE_ATTEMPTS = 5;
+
+  private static final Duration FIRST_RELEASE_RETRY = Duration.ofMillis(100);
+  private static final Duration LONGEST_RELEASE_RETRY = Duration.ofSeconds(1);
+
+  /** Whose usage the probes of a half-open breaker read: a name no user id can have. */
+  private static final String PROBE_USER = "breaker probe";
 
   /** The longest a ranking of the heaviest users may take. */
   private static final Duration RANKING_TIMEOUT = Duration.ofSeconds(10);
@@ -87,8 +99,12 @@ public final class ResilientLimitStore implements LimitStore {
                 .getEventPublisher()
                 .onStateTransition(
                     event -> {
-                      if (event.getStateTransition().getToState() == CircuitBreaker.State.CLOSED) {
+                      CircuitBreaker.State to = event.getStateTransition().getToState();
+                      if (to == CircuitBreaker.State.CLOSED) {
                         remembering.writeBack(primary, timeout.multipliedBy(4)).subscribe();
+                      } else if (to == CircuitBreaker.State.HALF_OPEN
+                          && remembering.pendingWriteBack() > 0) {
+                        probe(remembering);
                       }
                     }));
     for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
@@ -138,6 +154,7 @@ public final class ResilientLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
+        .doOnError(StoreUnavailableException.class, down -> releaseIfSent(command, down))
         .doOnNext(admission -> fallback.ifPresent(f -> f.observe(command, admission)))
         .map(
             admission ->
@@ -150,13 +167,56 @@ public final class ResilientLimitStore implements LimitStore {
               if (down.getCause() instanceof TimeoutException) {
                 // A slow answer is not a dead Redis: it may still count this user as spent, so this
                 // replica's memory must not decide (503, retried by clients) until the breaker has
-                // seen enough failures to open. The limiter releases the lease the script may have
-                // recorded after all.
+                // seen enough failures to open.
                 return Mono.error(down);
               }
               degradedDecisions.increment();
               return fallback.map(f -> f.admit(command)).orElseGet(() -> Mono.error(down));
             });
+  }
+
+  /**
+   * An admission the primary did not answer may have been recorded there all the same: its script
+   * ran after the timeout, or its reply was lost with the connection. Released, it holds no slot
+   * and is charged nothing; left, it would hold its slot and be charged its reservation when it
+   * expires. The release passes the breaker by: the breaker keeps requests from waiting on a store
+   * that is down, and nobody waits for this; the timeouts that open it are what leaves such leases
+   * behind. Sent on the admission's connection (this thread's), it reaches Redis after the
+   * admission's script, so one answer settles it; a failure is tried again a few times.
+   */
+  private void releaseIfSent(AdmitCommand command, StoreUnavailableException down) {
+    if (down.getCause() instanceof CallNotPermittedException) {
+      return;
+    }
+    Mono.defer(() -> primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis()))
+        .timeout(timeout, LoopTimers.INSTANCE)
+        .retryWhen(
+            Retry.backoff(RELEASE_ATTEMPTS - 1, FIRST_RELEASE_RETRY)
+                .maxBackoff(LONGEST_RELEASE_RETRY)
+                .scheduler(LoopTimers.INSTANCE))
+        .subscribe(
+            null,
+            error -> {
+              errors.computeIfAbsent("release", this::errorCounter).increment();
+              log.warn(
+                  "Could not release lease {} of {}, whose admission Redis did not answer in"
+                      + " time; it expires by itself, charged its reservation: {}",
+                  command.leaseId(),
+                  command.userId(),
+                  error.toString());
+            });
+  }
+
+  /**
+   * A half-open breaker closes on the calls it lets through; a replica that gets no request would
+   * stay half-open, and what its outage admitted would not be written back until one came. So it
+   * asks Redis itself, as many times as the breaker lets through: a usage read, which writes
+   * nothing. If Redis is still down the breaker opens again, and half-opens to another probe.
+   */
+  private void probe(RememberingFallback remembering) {
+    Flux.range(0, breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState())
+        .concatMap(i -> guarded("usage", primary.usage(PROBE_USER, remembering.clock().millis())))
+        .subscribe(null, error -> log.debug("Redis probe failed: {}", error.toString()));
   }
 
   @Override

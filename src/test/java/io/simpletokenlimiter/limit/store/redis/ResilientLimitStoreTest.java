@@ -165,6 +165,31 @@ class ResilientLimitStoreTest {
         .isEqualTo(1);
   }
 
+  /**
+   * The scripts ran, their answers came too late: each lease is released in the primary, that of
+   * the admission whose timeout opened the breaker too. Else they would hold their slots and be
+   * charged their reservations until they expire.
+   */
+  @Test
+  void admissionsThePrimaryRecordedButDidNotAnswerInTimeAreReleasedThere() {
+    ResilientLimitStore store = withFallback();
+    primary.mode = Mode.LATE;
+
+    for (int i = 0; i < 4; i++) {
+      assertThatThrownBy(() -> store.admit(command("alice")).block(BLOCK))
+          .isInstanceOf(StoreUnavailableException.class);
+    }
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(primary.delegate.usage("alice", NOW).block(BLOCK))
+                    .isEqualTo(UsageSnapshot.EMPTY));
+    assertThat(primary.admits.get()).isEqualTo(4);
+  }
+
   @Test
   void theOpenBreakerStopsCallingTheDeadPrimary() {
     ResilientLimitStore store = withFallback();
@@ -174,7 +199,7 @@ class ResilientLimitStoreTest {
       assertThat(store.admit(command("user-" + i)).block(BLOCK)).isInstanceOf(Admitted.class);
     }
 
-    assertThat(primary.calls.get()).isEqualTo(4);
+    assertThat(primary.admits.get()).isEqualTo(4);
     assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
     assertThat(breakerGauge("open")).isEqualTo(1);
     assertThat(breakerGauge("closed")).isZero();
@@ -323,6 +348,37 @@ class ResilientLimitStoreTest {
         .until(() -> primary.delegate.usage("dave", NOW).block(BLOCK).minute() == 100);
   }
 
+  /**
+   * A replica that gets no request once the primary is back: its breaker half-opens by itself, and
+   * its own probes close it, so that what its outage admitted is written back all the same.
+   */
+  @Test
+  void aReplicaWithoutTrafficWritesTheOutageBackOnceThePrimaryAnswers() {
+    CircuitBreaker halfOpensSoon =
+        CircuitBreaker.of(
+            "redis-soon",
+            CircuitBreakerConfig.custom()
+                .slidingWindowSize(1)
+                .minimumNumberOfCalls(1)
+                .waitDurationInOpenState(Duration.ofMillis(200))
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .permittedNumberOfCallsInHalfOpenState(2)
+                .build());
+    ResilientLimitStore store = replica(memory, halfOpensSoon, 1);
+    primary.mode = Mode.FAIL;
+    Admitted outage =
+        admitted(store.admit(command("erin", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
+    outage.holder().settle("erin", outage.leaseId(), 40, NOW).block(BLOCK);
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+
+    primary.mode = Mode.UP;
+
+    await().atMost(BLOCK).until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
+    await()
+        .atMost(BLOCK)
+        .until(() -> primary.delegate.usage("erin", NOW).block(BLOCK).minute() == 100);
+  }
+
   private static CircuitBreaker freshBreaker() {
     return CircuitBreaker.of(
         "redis-b",
@@ -358,32 +414,42 @@ class ResilientLimitStoreTest {
   private enum Mode {
     UP,
     FAIL,
-    HANG
+    HANG,
+    /** Admissions are recorded, but their answers never come; everything else answers. */
+    LATE
   }
 
-  /** A memory store that can be made to fail at once or never answer, counting its calls. */
+  /**
+   * A memory store that can be made to fail at once or never answer, counting its calls and its
+   * admissions.
+   */
   private static final class SwitchableStore implements LimitStore {
 
     final MemoryLimitStore delegate = new MemoryLimitStore();
-    final AtomicInteger calls = new AtomicInteger();
+    final AtomicInteger admits = new AtomicInteger();
     volatile Mode mode = Mode.UP;
     volatile Duration delay = Duration.ZERO;
 
     private <T> Mono<T> call(Mono<T> answer) {
       return Mono.defer(
-          () -> {
-            calls.incrementAndGet();
-            return switch (mode) {
-              case UP -> delay.isZero() ? answer : answer.delayElement(delay);
-              case FAIL -> Mono.error(new IllegalStateException("connection refused"));
-              case HANG -> Mono.never();
-            };
-          });
+          () ->
+              switch (mode) {
+                case UP -> delay.isZero() ? answer : answer.delayElement(delay);
+                case FAIL -> Mono.error(new IllegalStateException("connection refused"));
+                case HANG -> Mono.never();
+                case LATE -> answer;
+              });
     }
 
     @Override
     public Mono<Admission> admit(AdmitCommand command) {
-      return call(delegate.admit(command));
+      return Mono.defer(
+          () -> {
+            admits.incrementAndGet();
+            return mode == Mode.LATE
+                ? delegate.admit(command).then(Mono.never())
+                : call(delegate.admit(command));
+          });
     }
 
     @Override

@@ -33,7 +33,8 @@ import reactor.util.retry.Retry;
  * Puts a short timeout and a circuit breaker around a shared store (Redis), so that no request
  * waits for a store that is down, and applies the {@link OutagePolicy} while it is: fail closed, or
  * decide with a fallback store of this replica. The breaker half-opens by itself, so the shared
- * store is used again as soon as it answers, without a restart.
+ * store is used again as soon as it answers, without a restart. Only the calls a request waits for
+ * go through the breaker; settles, renewals and releases have the timeout alone.
  *
  * <p>Each lease is settled and renewed where it was admitted ({@link Admission.Admitted#holder()}):
  * the shared store's leases through this guard, the fallback's in the fallback, where they expire
@@ -179,32 +180,33 @@ public final class ResilientLimitStore implements LimitStore {
    * An admission the primary did not answer may have been recorded there all the same: its script
    * ran after the timeout, or its reply was lost with the connection. Released, it holds no slot
    * and is charged nothing; left, it would hold its slot and be charged its reservation when it
-   * expires. The release passes the breaker by: the breaker keeps requests from waiting on a store
-   * that is down, and nobody waits for this; the timeouts that open it are what leaves such leases
-   * behind. Sent on the admission's connection (this thread's), it reaches Redis after the
-   * admission's script, so one answer settles it; a failure is tried again a few times.
+   * expires. Nobody waits for the release, so it passes the breaker by ({@link #unwaited}): the
+   * timeouts that open it are what leave such leases behind. Sent on the admission's connection
+   * (this thread's), it reaches Redis after the admission's script, so one answer settles it; a
+   * failure is tried again a few times.
    */
   private void releaseIfSent(AdmitCommand command, StoreUnavailableException down) {
     if (down.getCause() instanceof CallNotPermittedException) {
       return;
     }
-    Mono.defer(() -> primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis()))
-        .timeout(timeout, LoopTimers.INSTANCE)
+    Mono.defer(
+            () ->
+                unwaited(
+                    "release",
+                    primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis())))
         .retryWhen(
             Retry.backoff(RELEASE_ATTEMPTS - 1, FIRST_RELEASE_RETRY)
                 .maxBackoff(LONGEST_RELEASE_RETRY)
                 .scheduler(LoopTimers.INSTANCE))
         .subscribe(
             null,
-            error -> {
-              errors.computeIfAbsent("release", this::errorCounter).increment();
-              log.warn(
-                  "Could not release lease {} of {}, whose admission Redis did not answer in"
-                      + " time; it expires by itself, charged its reservation: {}",
-                  command.leaseId(),
-                  command.userId(),
-                  error.toString());
-            });
+            error ->
+                log.warn(
+                    "Could not release lease {} of {}, whose admission Redis did not answer in"
+                        + " time; it expires by itself, charged its reservation: {}",
+                    command.leaseId(),
+                    command.userId(),
+                    error.toString()));
   }
 
   /**
@@ -221,12 +223,12 @@ public final class ResilientLimitStore implements LimitStore {
 
   @Override
   public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis) {
-    return guarded("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
+    return unwaited("settle", primary.settle(userId, leaseId, chargedTokens, nowMillis));
   }
 
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
-    return guarded("renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis));
+    return unwaited("renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis));
   }
 
   /** The shared usage; while it is down, this replica's fallback counts under that policy. */
@@ -305,17 +307,33 @@ public final class ResilientLimitStore implements LimitStore {
    */
   private <T> Mono<T> guarded(String operation, Mono<T> call) {
     // named: else the timeout works a name out of the chain on every call
-    return call.name(operation)
-        .timeout(timeout, LoopTimers.INSTANCE)
-        .transformDeferred(CircuitBreakerOperator.of(breaker))
-        .onErrorMap(
-            e -> !(e instanceof StoreUnavailableException),
-            e -> {
-              errors.computeIfAbsent(operation, this::errorCounter).increment();
-              log.debug("limit store {} failed: {}", operation, e.toString());
-              return new StoreUnavailableException(
-                  "limit store unavailable (" + operation + "): " + e.getMessage(), e);
-            });
+    return unavailableOnError(
+        operation,
+        call.name(operation)
+            .timeout(timeout, LoopTimers.INSTANCE)
+            .transformDeferred(CircuitBreakerOperator.of(breaker)));
+  }
+
+  /**
+   * As {@link #guarded}, past the breaker: for the calls nobody waits for (settles, renewals,
+   * releases). The breaker keeps requests from waiting on a store that is down; refusing these
+   * would only leave leases to hold their slots until they expire, charged their reservations, and
+   * a breaker flapping under load refuses exactly the settles that were due.
+   */
+  private <T> Mono<T> unwaited(String operation, Mono<T> call) {
+    return unavailableOnError(
+        operation, call.name(operation).timeout(timeout, LoopTimers.INSTANCE));
+  }
+
+  private <T> Mono<T> unavailableOnError(String operation, Mono<T> call) {
+    return call.onErrorMap(
+        e -> !(e instanceof StoreUnavailableException),
+        e -> {
+          errors.computeIfAbsent(operation, this::errorCounter).increment();
+          log.debug("limit store {} failed: {}", operation, e.toString());
+          return new StoreUnavailableException(
+              "limit store unavailable (" + operation + "): " + e.getMessage(), e);
+        });
   }
 
   private Counter errorCounter(String operation) {

@@ -250,6 +250,24 @@ class ResilientLimitStoreTest {
     assertThat(memory.usage("alice", NOW).block(BLOCK)).isEqualTo(UsageSnapshot.EMPTY);
   }
 
+  /**
+   * Nobody waits for a settle or a renewal: the breaker, open on other calls' timeouts, does not
+   * refuse them, else the lease would hold its slot until it expired, charged its reservation.
+   */
+  @Test
+  void aPrimaryLeaseIsSettledAndRenewedThereWhileTheBreakerIsOpen() {
+    ResilientLimitStore store = withFallback();
+    Admitted admitted = admitted(store.admit(command("alice")).block(BLOCK));
+    breaker.transitionToOpenState();
+
+    assertThat(store.renew("alice", admitted.leaseId(), NOW, 30_000).block(BLOCK)).isTrue();
+    assertThat(store.settle("alice", admitted.leaseId(), 10, NOW).block(BLOCK)).isTrue();
+
+    assertThat(primary.delegate.usage("alice", NOW).block(BLOCK))
+        .isEqualTo(new UsageSnapshot(10, 10, 10, 10, 0));
+    assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+  }
+
   @Test
   void usageFallsBackToThisReplicasCountsUnderTheFallbackPolicy() {
     ResilientLimitStore store = withFallback();

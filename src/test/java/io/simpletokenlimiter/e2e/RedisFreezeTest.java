@@ -44,7 +44,7 @@ class RedisFreezeTest {
     replicaA = LimiterInstance.start(properties());
     replicaB = LimiterInstance.start(properties());
     prompt = PromptProbe.countedPrompt(replicaA.api(), vllm, MINUTE);
-    // Both replicas count each other before the freeze (heartbeats every 5 s): each one's
+    // Both replicas count each other before the freeze (a heartbeat a second): each one's
     // outage share is half of what Redis last left.
     for (LimiterInstance replica : List.of(replicaA, replicaB)) {
       await()

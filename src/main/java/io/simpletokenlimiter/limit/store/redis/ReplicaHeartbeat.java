@@ -14,13 +14,17 @@ import reactor.core.publisher.Mono;
 
 /**
  * Counts the replicas sharing this Redis: each one scores itself in one sorted set, {@code
- * stl:replicas}, every {@link #BEAT}, and drops members silent for three beats. While Redis is down
- * the last count stands: what each replica's outage share is divided by.
+ * stl:replicas}, every {@link #BEAT}, and drops members silent for {@link #SILENT_BEATS} beats.
+ * While Redis is down the last count stands: what each replica's outage share is divided by. The
+ * beat is short so that a replica counts one that has just started before an outage can begin
+ * (three commands a second per replica); the slack of five beats keeps a replica whose clock is a
+ * few seconds behind from being dropped.
  */
 final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
 
   static final String KEY = "stl:replicas";
-  static final Duration BEAT = Duration.ofSeconds(5);
+  static final Duration BEAT = Duration.ofSeconds(1);
+  static final int SILENT_BEATS = 5;
 
   private final ReactiveStringRedisTemplate redis;
   private final Clock clock;
@@ -49,7 +53,8 @@ final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
         .then(
             redis
                 .opsForZSet()
-                .removeRangeByScore(KEY, Range.closed(0.0, (double) (now - 3 * BEAT.toMillis()))))
+                .removeRangeByScore(
+                    KEY, Range.closed(0.0, (double) (now - SILENT_BEATS * BEAT.toMillis()))))
         .then(redis.opsForZSet().size(KEY))
         .doOnNext(count -> live.set((int) Math.max(1, count)));
   }

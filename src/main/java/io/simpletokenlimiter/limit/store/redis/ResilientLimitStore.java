@@ -86,14 +86,7 @@ public final class ResilientLimitStore implements LimitStore {
             .register(registry);
     breaker
         .getEventPublisher()
-        .onStateTransition(
-            event ->
-                log.warn(
-                    "redis limit store breaker {}: {}",
-                    event.getStateTransition(),
-                    policy == OutagePolicy.FAIL_CLOSED
-                        ? "admissions fail closed while open"
-                        : "this replica's memory decides while open"));
+        .onStateTransition(event -> logTransition(event.getStateTransition()));
     fallback.ifPresent(
         remembering ->
             breaker
@@ -142,6 +135,25 @@ public final class ResilientLimitStore implements LimitStore {
         timeout,
         breaker,
         registry);
+  }
+
+  /**
+   * Opening and closing are what an operator must see; while Redis stays down the breaker goes on
+   * half-opening to probe and opening again, twice a second, which only debug shows.
+   */
+  private void logTransition(CircuitBreaker.StateTransition transition) {
+    String consequence =
+        transition.getToState() == CircuitBreaker.State.CLOSED
+            ? "Redis decides again"
+            : policy == OutagePolicy.FAIL_CLOSED
+                ? "admissions fail closed while open"
+                : "this replica's memory decides while open";
+    if (transition == CircuitBreaker.StateTransition.HALF_OPEN_TO_OPEN
+        || transition == CircuitBreaker.StateTransition.OPEN_TO_HALF_OPEN) {
+      log.debug("redis limit store breaker {}: {}", transition, consequence);
+    } else {
+      log.warn("redis limit store breaker {}: {}", transition, consequence);
+    }
   }
 
   public OutagePolicy policy() {

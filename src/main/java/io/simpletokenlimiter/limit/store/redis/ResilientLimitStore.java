@@ -1,6 +1,5 @@
 package io.simpletokenlimiter.limit.store.redis;
 
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.micrometer.core.instrument.Counter;
@@ -167,7 +166,7 @@ public final class ResilientLimitStore implements LimitStore {
   @Override
   public Mono<Admission> admit(AdmitCommand command) {
     return guarded("admit", primary.admit(command))
-        .doOnError(StoreUnavailableException.class, down -> releaseIfSent(command, down))
+        .doOnError(StoreUnavailableException.class, down -> releaseIfTimedOut(command, down))
         .doOnNext(admission -> fallback.ifPresent(f -> f.observe(command, admission)))
         .map(
             admission ->
@@ -189,16 +188,18 @@ public final class ResilientLimitStore implements LimitStore {
   }
 
   /**
-   * An admission the primary did not answer may have been recorded there all the same: its script
-   * ran after the timeout, or its reply was lost with the connection. Released, it holds no slot
-   * and is charged nothing; left, it would hold its slot and be charged its reservation when it
-   * expires. Nobody waits for the release, so it passes the breaker by ({@link #unwaited}): the
-   * timeouts that open it are what leave such leases behind. Sent on the admission's connection
-   * (this thread's), it reaches Redis after the admission's script, so one answer settles it; a
-   * failure is tried again a few times.
+   * An admission the primary did not answer in time may have been recorded there all the same: its
+   * script ran after the timeout (a command caught in a dropped connection is sent again on the
+   * next, and ends the same way). One refused at once (the breaker open, the connection down, an
+   * error reply) never ran, and needs nothing. Released, it holds no slot and is charged nothing;
+   * left, it would hold its slot and be charged its reservation when it expires. Nobody waits for
+   * the release, so it passes the breaker by ({@link #unwaited}): the timeouts that open it are
+   * what leave such leases behind. Sent on the admission's connection (this thread's), it reaches
+   * Redis after the admission's script, so one answer settles it; a failure is tried again a few
+   * times.
    */
-  private void releaseIfSent(AdmitCommand command, StoreUnavailableException down) {
-    if (down.getCause() instanceof CallNotPermittedException) {
+  private void releaseIfTimedOut(AdmitCommand command, StoreUnavailableException down) {
+    if (!(down.getCause() instanceof TimeoutException)) {
       return;
     }
     Mono.defer(

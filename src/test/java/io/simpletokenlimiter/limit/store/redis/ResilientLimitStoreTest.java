@@ -200,6 +200,8 @@ class ResilientLimitStoreTest {
     }
 
     assertThat(primary.admits.get()).isEqualTo(4);
+    // refused at once, they never ran: nothing to release
+    assertThat(primary.settles.get()).isZero();
     assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
     assertThat(breakerGauge("open")).isEqualTo(1);
     assertThat(breakerGauge("closed")).isZero();
@@ -438,13 +440,14 @@ class ResilientLimitStoreTest {
   }
 
   /**
-   * A memory store that can be made to fail at once or never answer, counting its calls and its
-   * admissions.
+   * A memory store that can be made to fail at once or never answer, counting the admissions and
+   * settles sent to it.
    */
   private static final class SwitchableStore implements LimitStore {
 
     final MemoryLimitStore delegate = new MemoryLimitStore();
     final AtomicInteger admits = new AtomicInteger();
+    final AtomicInteger settles = new AtomicInteger();
     volatile Mode mode = Mode.UP;
     volatile Duration delay = Duration.ZERO;
 
@@ -472,7 +475,8 @@ class ResilientLimitStoreTest {
 
     @Override
     public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long now) {
-      return call(delegate.settle(userId, leaseId, chargedTokens, now));
+      return call(delegate.settle(userId, leaseId, chargedTokens, now))
+          .doOnSubscribe(subscription -> settles.incrementAndGet());
     }
 
     @Override

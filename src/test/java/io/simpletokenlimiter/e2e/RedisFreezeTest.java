@@ -166,7 +166,9 @@ class RedisFreezeTest {
       redis.thaw();
     }
 
-    assertThat(answers).extracting(Answer::status).isSubsetOf(200, 503).contains(503);
+    // 503 while the breaker waits for enough timeouts to open; once open, the fallback decides
+    // (200 or 429) for any request that came later
+    assertThat(answers).extracting(Answer::status).isSubsetOf(200, 429, 503).contains(503);
     long served = answers.stream().filter(a -> a.status() == 200).count() * (prompt + MAX_TOKENS);
     // Read on the replica that sent nothing during the freeze: its breaker stayed closed, so this
     // is Redis's count, not a fallback's.

@@ -230,7 +230,7 @@ public final class ResilientLimitStore implements LimitStore {
    */
   private void probe(RememberingFallback remembering) {
     Flux.range(0, breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState())
-        .concatMap(i -> guarded("usage", primary.usage(PROBE_USER, remembering.clock().millis())))
+        .concatMap(i -> guarded("probe", primary.usage(PROBE_USER, remembering.clock().millis())))
         .subscribe(null, error -> log.debug("Redis probe failed: {}", error.toString()));
   }
 

@@ -23,7 +23,8 @@ import reactor.core.publisher.Flux;
  * Redis frozen (SIGSTOP) for 3 s under load, two replicas with {@code fallback-memory}: the
  * fallback remembers what Redis last said. A user who had spent the minute gets no token through
  * during the freeze, a user with half the minute left gets at most that half across both replicas,
- * and what the outage admitted is in Redis once it answers again.
+ * and what the outage admitted is in Redis once it answers again. Admissions the freeze kept from
+ * being answered in time hold nothing once Redis thaws.
  */
 @Timeout(120)
 class RedisFreezeTest {

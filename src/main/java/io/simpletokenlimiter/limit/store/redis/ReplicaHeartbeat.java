@@ -16,9 +16,9 @@ import reactor.core.publisher.Mono;
  * Counts the replicas sharing this Redis: each one scores itself in one sorted set, {@code
  * stl:replicas}, every {@link #BEAT}, and drops members silent for {@link #SILENT_BEATS} beats.
  * While Redis is down the last count stands: what each replica's outage share is divided by. The
- * beat is short so that a replica counts one that has just started before an outage can begin
- * (three commands a second per replica); the slack of five beats keeps a replica whose clock is a
- * few seconds behind from being dropped.
+ * beat is short so that the others count a replica that has just started within a second (at three
+ * commands a second per replica); five beats of slack keep one whose clock is a few seconds behind
+ * from being dropped.
  */
 final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
 

@@ -175,10 +175,9 @@ public class LimiterConfiguration {
 
     @Override
     public void start() {
+      Duration renewEvery = properties.leaseTtl().dividedBy(3);
       Disposable renewals =
-          Flux.interval(properties.leaseTtl().dividedBy(3))
-              .concatMap(tick -> limiter.renewLeases())
-              .subscribe();
+          Periodically.run("Lease renewal", renewEvery, renewEvery, limiter::renewLeases);
       Disposable sweeps =
           Flux.interval(Duration.ofMinutes(1))
               .subscribe(tick -> memoryStore.evictIdle(clock.millis()));
@@ -191,11 +190,11 @@ public class LimiterConfiguration {
                   .subscribe(tick -> file.reloadIfChanged())
               : Disposables.single();
       Disposable refreshes =
-          Flux.interval(properties.runtimeLimitsRefresh())
-              // A slow read skips ticks rather than failing the interval.
-              .onBackpressureDrop()
-              .concatMap(tick -> runtimeLimits.refresh(), 1)
-              .subscribe();
+          Periodically.run(
+              "Run-time limits refresh",
+              properties.runtimeLimitsRefresh(),
+              properties.runtimeLimitsRefresh(),
+              runtimeLimits::refresh);
       tasks = Disposables.composite(renewals, sweeps, reloads, refreshes);
     }
 

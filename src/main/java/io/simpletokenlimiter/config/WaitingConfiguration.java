@@ -9,6 +9,7 @@ import io.simpletokenlimiter.limit.wait.LocalSettles;
 import io.simpletokenlimiter.limit.wait.WaitEvents;
 import io.simpletokenlimiter.limit.wait.WaitingAdmissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +17,6 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
 
 /** Wires waiting for room and the model's capacity over the limiter. */
@@ -108,10 +108,10 @@ public class WaitingConfiguration {
 
       @Override
       public void start() {
+        Duration renewEvery = properties.leaseTtl().dividedBy(3);
         renewals =
-            Flux.interval(properties.leaseTtl().dividedBy(3))
-                .concatMap(tick -> admissions.renewCapacityLeases())
-                .subscribe();
+            Periodically.run(
+                "Capacity lease renewal", renewEvery, renewEvery, admissions::renewCapacityLeases);
       }
 
       @Override

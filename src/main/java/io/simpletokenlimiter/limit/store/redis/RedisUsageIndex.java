@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.simpletokenlimiter.config.Periodically;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
@@ -106,11 +107,7 @@ final class RedisUsageIndex {
     if (flusher == null) {
       synchronized (this) {
         if (flusher == null) {
-          flusher =
-              Flux.interval(flushEvery, flushEvery)
-                  .onBackpressureDrop()
-                  .concatMap(tick -> flush())
-                  .subscribe();
+          flusher = Periodically.run("Usage index flush", flushEvery, flushEvery, this::flush);
         }
       }
     }

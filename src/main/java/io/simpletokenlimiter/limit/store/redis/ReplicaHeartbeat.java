@@ -1,5 +1,6 @@
 package io.simpletokenlimiter.limit.store.redis;
 
+import io.simpletokenlimiter.config.Periodically;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -9,7 +10,6 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.data.domain.Range;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -29,13 +29,20 @@ final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
   private final ReactiveStringRedisTemplate redis;
   private final Clock clock;
   private final String member;
+  private final Duration beat;
   private final AtomicInteger live = new AtomicInteger(1);
   private volatile Disposable beats;
 
   ReplicaHeartbeat(ReactiveStringRedisTemplate redis, Clock clock, String replica) {
+    this(redis, clock, replica, BEAT);
+  }
+
+  /** With another beat: for tests that must outlast many beats. */
+  ReplicaHeartbeat(ReactiveStringRedisTemplate redis, Clock clock, String replica, Duration beat) {
     this.redis = redis;
     this.clock = clock;
     this.member = replica + "/" + UUID.randomUUID();
+    this.beat = beat;
   }
 
   /** Replicas seen alive, this one included; at least 1. */
@@ -54,17 +61,15 @@ final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
             redis
                 .opsForZSet()
                 .removeRangeByScore(
-                    KEY, Range.closed(0.0, (double) (now - SILENT_BEATS * BEAT.toMillis()))))
+                    KEY, Range.closed(0.0, (double) (now - SILENT_BEATS * beat.toMillis()))))
         .then(redis.opsForZSet().size(KEY))
         .doOnNext(count -> live.set((int) Math.max(1, count)));
   }
 
   @Override
   public void start() {
-    beats =
-        Flux.interval(Duration.ZERO, BEAT)
-            .concatMap(tick -> beat().onErrorResume(e -> Mono.empty()))
-            .subscribe();
+    // a beat Redis does not answer holds the next ones: Periodically skips their ticks
+    beats = Periodically.run("Replica heartbeat", Duration.ZERO, beat, this::beat);
   }
 
   @Override

@@ -67,6 +67,33 @@ class ReplicaHeartbeatTest {
     assertThat(a.getAsInt()).isEqualTo(1);
   }
 
+  /**
+   * A frozen Redis holds a beat for many beat periods: the heartbeat must go on once it thaws, not
+   * have failed on the ticks that came meanwhile.
+   */
+  @Test
+  void theHeartbeatGoesOnAfterRedisWasFrozenForManyBeats() throws Exception {
+    Duration beat = Duration.ofMillis(20);
+    ReplicaHeartbeat a = new ReplicaHeartbeat(template, Clock.systemUTC(), "a", beat);
+    a.start();
+    try {
+      await().atMost(Duration.ofSeconds(3)).until(() -> a.getAsInt() == 1);
+      redis.freeze();
+      try {
+        Thread.sleep(beat.multipliedBy(100).toMillis());
+      } finally {
+        redis.thaw();
+      }
+      ReplicaHeartbeat b = new ReplicaHeartbeat(template, Clock.systemUTC(), "b", beat);
+      b.beat().block(Duration.ofSeconds(5));
+
+      await().atMost(Duration.ofSeconds(5)).until(() -> a.getAsInt() == 2);
+      assertThat(a.isRunning()).isTrue();
+    } finally {
+      a.stop();
+    }
+  }
+
   @Test
   void runningReplicasCountEachOtherWithinAFewSecondsAndAStoppedOneLeavesAtOnce() {
     ReplicaHeartbeat a = new ReplicaHeartbeat(template, Clock.systemUTC(), "a");

@@ -68,8 +68,14 @@ final class ReplicaHeartbeat implements SmartLifecycle, IntSupplier {
 
   @Override
   public void start() {
-    // a beat Redis does not answer holds the next ones: Periodically skips their ticks
-    beats = Periodically.run("Replica heartbeat", Duration.ZERO, beat, this::beat);
+    // A beat Redis does not answer holds the next ones: Periodically skips their ticks. One that
+    // fails changes nothing, quietly: while Redis is down the last count stands.
+    beats =
+        Periodically.run(
+            "Replica heartbeat",
+            Duration.ZERO,
+            beat,
+            () -> beat().onErrorResume(e -> Mono.empty()));
   }
 
   @Override

@@ -63,6 +63,7 @@ final class NativeLoops implements LoopResources {
    */
   @Override
   public Mono<Void> disposeLater(Duration quietPeriod, Duration timeout) {
+    Duration bound = quietPeriod.plus(timeout).plus(stragglers);
     return Mono.defer(
             () -> {
               Future<?> shutdown =
@@ -80,13 +81,13 @@ final class NativeLoops implements LoopResources {
                           }));
             })
         .timeout(
-            quietPeriod.plus(timeout).plus(stragglers),
+            bound,
             Mono.fromRunnable(
                 () ->
                     log.warn(
                         "Event loops still running {} ms after their shutdown began; left to end"
                             + " with the JVM",
-                        quietPeriod.plus(timeout).plus(stragglers).toMillis())));
+                        bound.toMillis())));
   }
 
   private static final class LoopThreads implements ThreadFactory {

@@ -7,8 +7,9 @@ import reactor.netty.resources.ConnectionProvider;
 /**
  * A floor, not a product: the least a proxy on Reactor Netty (the service's stack) does. The whole
  * body in, one call to the fake vLLM from a connection pool, the whole answer out. Run with the jars
- * of the service's BOOT-INF/lib on the class path: {@code java -cp ... ReactorNettyProxy.java
- * 18005}.
+ * of the service's BOOT-INF/lib on the class path: {@code java -Dreactor.netty.ioWorkerCount=1 -cp
+ * ... ReactorNettyProxy.java 18005}. One loop: the pooled connection then lives on the loop that
+ * serves the client, as the service's per-loop clients do.
  */
 public class ReactorNettyProxy {
 

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -79,6 +80,7 @@ public final class FakeVllm implements AutoCloseable {
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger healthProbes = new AtomicInteger();
   private volatile DisposableServer server;
+  private volatile boolean down;
   private volatile ChannelGroup connections;
   private volatile int port;
   private volatile Mode mode;
@@ -229,8 +231,13 @@ public final class FakeVllm implements AutoCloseable {
     }
   }
 
-  /** Closes the port: connections are refused until {@link #up()}. */
+  /**
+   * Closes the port: connections are refused until {@link #up()}. Kept-alive connections are closed
+   * on their own loops once the port is: a request read on one before that has its connection
+   * closed without an answer, as from a dead vLLM (SlotLeakTest once got a 200 so).
+   */
   public void down() {
+    down = true;
     DisposableServer running = server;
     if (running != null) {
       running.disposeNow(Duration.ofSeconds(5));
@@ -240,6 +247,7 @@ public final class FakeVllm implements AutoCloseable {
 
   /** Listens again on the same port. */
   public void up() {
+    down = false;
     if (server == null) {
       bind(port);
     }
@@ -292,13 +300,22 @@ public final class FakeVllm implements AutoCloseable {
             .route(
                 routes ->
                     routes
-                        .post("/v1/chat/completions", (req, res) -> generate(req, res, true))
-                        .post("/v1/completions", (req, res) -> generate(req, res, false))
-                        .get("/v1/models", this::models)
-                        .get("/health", this::health)
-                        .post("/tokenize", this::tokenize))
+                        .post("/v1/chat/completions", alive((req, res) -> generate(req, res, true)))
+                        .post("/v1/completions", alive((req, res) -> generate(req, res, false)))
+                        .get("/v1/models", alive(this::models))
+                        .get("/health", alive(this::health))
+                        .post("/tokenize", alive(this::tokenize)))
             .bindNow(Duration.ofSeconds(10));
     port = server.port();
+  }
+
+  /** {@code route}, unless the fake is down: then the connection closes without an answer. */
+  private BiFunction<HttpServerRequest, HttpServerResponse, Publisher<Void>> alive(
+      BiFunction<HttpServerRequest, HttpServerResponse, Publisher<Void>> route) {
+    return (request, response) ->
+        down
+            ? Mono.fromRunnable(() -> response.withConnection(c -> c.channel().close()))
+            : route.apply(request, response);
   }
 
   private Publisher<Void> health(HttpServerRequest request, HttpServerResponse response) {

@@ -196,7 +196,7 @@ public final class ResilientLimitStore implements LimitStore {
    * the release, so it passes the breaker by ({@link #unwaited}): the timeouts that open it are
    * what leave such leases behind. Sent on the admission's connection (this thread's), it reaches
    * Redis after the admission's script, so one answer settles it; a failure is tried again a few
-   * times.
+   * times. A try that timed out was still sent: a Redis that stalls runs it once it answers.
    */
   private void releaseIfTimedOut(AdmitCommand command, StoreUnavailableException down) {
     if (!(down.getCause() instanceof TimeoutException)) {
@@ -215,8 +215,9 @@ public final class ResilientLimitStore implements LimitStore {
             null,
             error ->
                 log.warn(
-                    "Could not release lease {} of {}, whose admission Redis did not answer in"
-                        + " time; it expires by itself, charged its reservation: {}",
+                    "No release of lease {} of {} (its admission timed out) was confirmed: sent"
+                        + " after the admission, the tries run once Redis answers again; if none"
+                        + " ever reaches it, the lease expires, charged its reservation: {}",
                     command.leaseId(),
                     command.userId(),
                     error.toString()));

@@ -139,9 +139,16 @@ class RedisFreezeTest {
     assertThat(servedToHalf).isLessThanOrEqualTo(MINUTE - halfBefore);
     // Back on Redis: what the outage admitted counts there too (written back at its reservations).
     long written = servedToHalf;
+    // Each replica writes its outage back when its breaker closes; the states say which did not.
     await()
         .atMost(Duration.ofSeconds(15))
-        .until(() -> replicaB.api().usage(half).minute() >= halfBefore + written);
+        .untilAsserted(
+            () ->
+                assertThat(replicaB.api().usage(half).minute())
+                    .as(
+                        "usage on Redis (breakers: A %s, B %s)",
+                        breakerState(replicaA), breakerState(replicaB))
+                    .isGreaterThanOrEqualTo(halfBefore + written));
     // The crowd's admissions timed out (503) and ran in Redis once it thawed, after the retries of
     // their releases had given up: the releases sent during the freeze still ran after them.
     for (int i = 0; i < 20; i++) {

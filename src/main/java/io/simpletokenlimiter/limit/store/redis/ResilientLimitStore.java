@@ -53,6 +53,12 @@ public final class ResilientLimitStore implements LimitStore {
   /** Whose usage the probes of a half-open breaker read: a name no user id can have. */
   private static final String PROBE_USER = "breaker probe";
 
+  /** Tries again to write an outage back while the breaker stays closed: about 12 s of them. */
+  private static final int WRITE_BACK_RETRIES = 5;
+
+  private static final Duration FIRST_WRITE_BACK_RETRY = Duration.ofMillis(500);
+  private static final Duration LONGEST_WRITE_BACK_RETRY = Duration.ofSeconds(5);
+
   /** The longest a ranking of the heaviest users may take. */
   private static final Duration RANKING_TIMEOUT = Duration.ofSeconds(10);
 
@@ -94,7 +100,7 @@ public final class ResilientLimitStore implements LimitStore {
                     event -> {
                       CircuitBreaker.State to = event.getStateTransition().getToState();
                       if (to == CircuitBreaker.State.CLOSED) {
-                        remembering.writeBack(primary, timeout.multipliedBy(4)).subscribe();
+                        writeBack(remembering);
                       } else if (to == CircuitBreaker.State.HALF_OPEN
                           && remembering.pendingWriteBack() > 0) {
                         probe(remembering);
@@ -221,6 +227,34 @@ public final class ResilientLimitStore implements LimitStore {
                     command.leaseId(),
                     command.userId(),
                     error.toString()));
+  }
+
+  /**
+   * Writes what the outage admitted back to Redis. A user whose write fails (a Redis still working
+   * through what it missed may time it out) is tried again a few times while the breaker stays
+   * closed; after that, when it next closes.
+   */
+  private void writeBack(RememberingFallback remembering) {
+    remembering
+        .writeBack(primary, timeout.multipliedBy(4))
+        .then(
+            Mono.defer(
+                () ->
+                    remembering.pendingWriteBack() > 0
+                            && breaker.getState() == CircuitBreaker.State.CLOSED
+                        ? Mono.error(new IllegalStateException("outage usage not all written back"))
+                        : Mono.<Void>empty()))
+        .retryWhen(
+            Retry.backoff(WRITE_BACK_RETRIES, FIRST_WRITE_BACK_RETRY)
+                .maxBackoff(LONGEST_WRITE_BACK_RETRY)
+                .scheduler(LoopTimers.INSTANCE))
+        .subscribe(
+            null,
+            error ->
+                log.warn(
+                    "{} outage tokens are not written back to Redis yet; tried again when the"
+                        + " breaker next closes",
+                    remembering.pendingWriteBack()));
   }
 
   /**

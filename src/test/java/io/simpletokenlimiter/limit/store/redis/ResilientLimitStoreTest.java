@@ -399,6 +399,35 @@ class ResilientLimitStoreTest {
         .until(() -> primary.delegate.usage("erin", NOW).block(BLOCK).minute() == 100);
   }
 
+  /** A write-back that fails is tried again while Redis answers, not only after the next outage. */
+  @Test
+  void aWriteBackThatFailsIsTriedAgain() {
+    CircuitBreaker halfOpensSoon =
+        CircuitBreaker.of(
+            "redis-retrying",
+            CircuitBreakerConfig.custom()
+                .slidingWindowSize(1)
+                .minimumNumberOfCalls(1)
+                .waitDurationInOpenState(Duration.ofMillis(200))
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .permittedNumberOfCallsInHalfOpenState(2)
+                .build());
+    ResilientLimitStore store = replica(memory, halfOpensSoon, 1);
+    primary.mode = Mode.FAIL;
+    Admitted outage =
+        admitted(store.admit(command("gus", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
+    outage.holder().settle("gus", outage.leaseId(), 40, NOW).block(BLOCK);
+    // Redis answers again, but refuses the write-back's first admission.
+    primary.failingAdmits.set(1);
+    primary.mode = Mode.UP;
+
+    await().atMost(BLOCK).until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
+    await()
+        .atMost(BLOCK)
+        .until(() -> primary.delegate.usage("gus", NOW).block(BLOCK).minute() == 100);
+    assertThat(primary.failingAdmits).hasValueLessThanOrEqualTo(0);
+  }
+
   private static CircuitBreaker freshBreaker() {
     return CircuitBreaker.of(
         "redis-b",
@@ -448,6 +477,10 @@ class ResilientLimitStoreTest {
     final MemoryLimitStore delegate = new MemoryLimitStore();
     final AtomicInteger admits = new AtomicInteger();
     final AtomicInteger settles = new AtomicInteger();
+
+    /** Admissions still to refuse at once, whatever the mode. */
+    final AtomicInteger failingAdmits = new AtomicInteger();
+
     volatile Mode mode = Mode.UP;
     volatile Duration delay = Duration.ZERO;
 
@@ -467,6 +500,9 @@ class ResilientLimitStoreTest {
       return Mono.defer(
           () -> {
             admits.incrementAndGet();
+            if (failingAdmits.getAndDecrement() > 0) {
+              return Mono.error(new IllegalStateException("connection reset"));
+            }
             return mode == Mode.LATE
                 ? delegate.admit(command).then(Mono.never())
                 : call(delegate.admit(command));

@@ -374,58 +374,55 @@ class ResilientLimitStoreTest {
    */
   @Test
   void aReplicaWithoutTrafficWritesTheOutageBackOnceThePrimaryAnswers() {
-    CircuitBreaker halfOpensSoon =
-        CircuitBreaker.of(
-            "redis-soon",
-            CircuitBreakerConfig.custom()
-                .slidingWindowSize(1)
-                .minimumNumberOfCalls(1)
-                .waitDurationInOpenState(Duration.ofMillis(200))
-                .automaticTransitionFromOpenToHalfOpenEnabled(true)
-                .permittedNumberOfCallsInHalfOpenState(2)
-                .build());
-    ResilientLimitStore store = replica(memory, halfOpensSoon, 1);
-    primary.mode = Mode.FAIL;
-    Admitted outage =
-        admitted(store.admit(command("erin", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
-    outage.holder().settle("erin", outage.leaseId(), 40, NOW).block(BLOCK);
+    ResilientLimitStore store = replica(memory, halfOpensSoon("redis-soon"), 1);
+    servedInOutage(store, "erin");
     assertThat(store.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
 
     primary.mode = Mode.UP;
 
-    await().atMost(BLOCK).until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
-    await()
-        .atMost(BLOCK)
-        .until(() -> primary.delegate.usage("erin", NOW).block(BLOCK).minute() == 100);
+    awaitWrittenBack(store, "erin");
   }
 
   /** A write-back that fails is tried again while Redis answers, not only after the next outage. */
   @Test
   void aWriteBackThatFailsIsTriedAgain() {
-    CircuitBreaker halfOpensSoon =
-        CircuitBreaker.of(
-            "redis-retrying",
-            CircuitBreakerConfig.custom()
-                .slidingWindowSize(1)
-                .minimumNumberOfCalls(1)
-                .waitDurationInOpenState(Duration.ofMillis(200))
-                .automaticTransitionFromOpenToHalfOpenEnabled(true)
-                .permittedNumberOfCallsInHalfOpenState(2)
-                .build());
-    ResilientLimitStore store = replica(memory, halfOpensSoon, 1);
-    primary.mode = Mode.FAIL;
-    Admitted outage =
-        admitted(store.admit(command("gus", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
-    outage.holder().settle("gus", outage.leaseId(), 40, NOW).block(BLOCK);
+    ResilientLimitStore store = replica(memory, halfOpensSoon("redis-retrying"), 1);
+    servedInOutage(store, "gus");
     // Redis answers again, but refuses the write-back's first admission.
     primary.failingAdmits.set(1);
     primary.mode = Mode.UP;
 
+    awaitWrittenBack(store, "gus");
+    assertThat(primary.failingAdmits).hasValueLessThanOrEqualTo(0);
+  }
+
+  /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */
+  private void servedInOutage(ResilientLimitStore store, String user) {
+    primary.mode = Mode.FAIL;
+    Admitted outage =
+        admitted(store.admit(command(user, ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
+    outage.holder().settle(user, outage.leaseId(), 40, NOW).block(BLOCK);
+  }
+
+  /** The breaker closes, and the primary then holds the outage's 100 units of {@code user}. */
+  private void awaitWrittenBack(ResilientLimitStore store, String user) {
     await().atMost(BLOCK).until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
     await()
         .atMost(BLOCK)
-        .until(() -> primary.delegate.usage("gus", NOW).block(BLOCK).minute() == 100);
-    assertThat(primary.failingAdmits).hasValueLessThanOrEqualTo(0);
+        .until(() -> primary.delegate.usage(user, NOW).block(BLOCK).minute() == 100);
+  }
+
+  /** Opens on one failure and half-opens 200 ms later by itself, letting two calls through. */
+  private static CircuitBreaker halfOpensSoon(String name) {
+    return CircuitBreaker.of(
+        name,
+        CircuitBreakerConfig.custom()
+            .slidingWindowSize(1)
+            .minimumNumberOfCalls(1)
+            .waitDurationInOpenState(Duration.ofMillis(200))
+            .automaticTransitionFromOpenToHalfOpenEnabled(true)
+            .permittedNumberOfCallsInHalfOpenState(2)
+            .build());
   }
 
   private static CircuitBreaker freshBreaker() {

@@ -134,7 +134,7 @@ final class RememberingFallback {
 
   /**
    * Writes what the outage admitted into {@code redis} (reservations, never less than what was
-   * served), user by user; a user whose write fails is tried again after the next outage.
+   * served), user by user; a user whose write fails keeps the tokens for the next try.
    */
   Mono<Void> writeBack(LimitStore redis, Duration timeout) {
     long nowMillis = clock.millis();
@@ -143,7 +143,9 @@ final class RememberingFallback {
             entry -> {
               long tokens = entry.getValue().getAndSet(0);
               if (tokens <= 0) {
-                grantedInOutage.remove(entry.getKey(), entry.getValue());
+                // Only while still empty: another write-back may have given tokens back meanwhile.
+                grantedInOutage.computeIfPresent(
+                    entry.getKey(), (user, granted) -> granted.get() <= 0 ? null : granted);
                 return Mono.empty();
               }
               String lease = "outage-" + nowMillis + "-" + entry.getKey().hashCode();
@@ -161,7 +163,14 @@ final class RememberingFallback {
                   .then()
                   .onErrorResume(
                       error -> {
-                        entry.getValue().addAndGet(tokens);
+                        // Into the map's count, which an empty entry's removal may have replaced.
+                        grantedInOutage.compute(
+                            entry.getKey(),
+                            (user, granted) -> {
+                              AtomicLong kept = granted == null ? new AtomicLong() : granted;
+                              kept.addAndGet(tokens);
+                              return kept;
+                            });
                         log.warn(
                             "Could not write {} outage tokens of {} back to Redis: {}",
                             tokens,

@@ -213,10 +213,7 @@ public final class ResilientLimitStore implements LimitStore {
                 unwaited(
                     "release",
                     primary.settle(command.userId(), command.leaseId(), 0, command.nowMillis())))
-        .retryWhen(
-            Retry.backoff(RELEASE_ATTEMPTS - 1, FIRST_RELEASE_RETRY)
-                .maxBackoff(LONGEST_RELEASE_RETRY)
-                .scheduler(LoopTimers.INSTANCE))
+        .retryWhen(backoff(RELEASE_ATTEMPTS - 1, FIRST_RELEASE_RETRY, LONGEST_RELEASE_RETRY))
         .subscribe(
             null,
             error ->
@@ -244,10 +241,7 @@ public final class ResilientLimitStore implements LimitStore {
                             && breaker.getState() == CircuitBreaker.State.CLOSED
                         ? Mono.error(new IllegalStateException("outage usage not all written back"))
                         : Mono.<Void>empty()))
-        .retryWhen(
-            Retry.backoff(WRITE_BACK_RETRIES, FIRST_WRITE_BACK_RETRY)
-                .maxBackoff(LONGEST_WRITE_BACK_RETRY)
-                .scheduler(LoopTimers.INSTANCE))
+        .retryWhen(backoff(WRITE_BACK_RETRIES, FIRST_WRITE_BACK_RETRY, LONGEST_WRITE_BACK_RETRY))
         .subscribe(
             null,
             error ->
@@ -255,6 +249,11 @@ public final class ResilientLimitStore implements LimitStore {
                     "{} outage tokens are not written back to Redis yet; tried again when the"
                         + " breaker next closes",
                     remembering.pendingWriteBack()));
+  }
+
+  /** Retries of a call nobody waits for, timed on the calling loop (else Reactor's timers). */
+  private static Retry backoff(int retries, Duration first, Duration longest) {
+    return Retry.backoff(retries, first).maxBackoff(longest).scheduler(LoopTimers.INSTANCE);
   }
 
   /**

@@ -12,9 +12,9 @@ import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,7 +53,7 @@ final class RememberingFallback {
           return size() > MAX_REMEMBERED;
         }
       };
-  private final Map<String, AtomicLong> grantedInOutage = new ConcurrentHashMap<>();
+  private final Map<String, Long> grantedInOutage = new ConcurrentHashMap<>();
 
   RememberingFallback(LimitStore memory, IntSupplier liveReplicas, Clock clock) {
     this.memory = memory;
@@ -93,23 +93,23 @@ final class RememberingFallback {
         () -> {
           Share share = shareOf(command);
           ReservationRequest request = command.request();
-          AtomicLong granted =
-              grantedInOutage.computeIfAbsent(command.userId(), u -> new AtomicLong());
+          String user = command.userId();
           long room =
-              share.tokens() == Long.MAX_VALUE ? Long.MAX_VALUE : share.tokens() - granted.get();
+              share.tokens() == Long.MAX_VALUE
+                  ? Long.MAX_VALUE
+                  : share.tokens() - grantedInOutage.getOrDefault(user, 0L);
           long completion =
               room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
           if (completion < request.minCompletionPerChoice()) {
             return Mono.just(rejected(command, share, Math.max(0, room)));
           }
           long upfront = command.unitsWith(completion);
-          if (share.tokens() != Long.MAX_VALUE && granted.addAndGet(upfront) > share.tokens()) {
-            granted.addAndGet(-upfront); // a concurrent admission took the room first
-            return Mono.just(rejected(command, share, 0));
+          if (!reserve(user, upfront, share.tokens())) {
+            return Mono.just(rejected(command, share, 0)); // a concurrent admission took the room
           }
           AdmitCommand within =
               new AdmitCommand(
-                  command.userId(),
+                  user,
                   command.leaseId(),
                   new ReservationRequest(
                       request.promptTokens(),
@@ -125,10 +125,45 @@ final class RememberingFallback {
               .admit(within)
               .doOnNext(
                   admission ->
-                      granted.addAndGet(
+                      add(
+                          user,
                           admission instanceof Admission.Admitted admitted
                               ? admitted.reservedTokens() - upfront
                               : -upfront));
+        });
+  }
+
+  /**
+   * Counts {@code tokens} as granted to {@code user} if that keeps them within {@code share}. In
+   * the map's own step for the user, as every change of the count is: a write-back that takes the
+   * user's count meanwhile never leaves a change behind on a count no longer in the map.
+   */
+  private boolean reserve(String user, long tokens, long share) {
+    boolean[] reserved = {false};
+    grantedInOutage.compute(
+        user,
+        (u, granted) -> {
+          long held = granted == null ? 0 : granted;
+          if (share != Long.MAX_VALUE && held + tokens > share) {
+            return granted;
+          }
+          reserved[0] = true;
+          return held + tokens;
+        });
+    return reserved[0];
+  }
+
+  /**
+   * Adds {@code tokens} (fewer than reserved: negative) to what {@code user} was granted. A count
+   * that ends at zero or below leaves the map: below zero, a write-back already took the tokens the
+   * admission then gave back, and Redis counts them, more than was served, never less.
+   */
+  private void add(String user, long tokens) {
+    grantedInOutage.compute(
+        user,
+        (u, granted) -> {
+          long held = (granted == null ? 0 : granted) + tokens;
+          return held > 0 ? held : null;
         });
   }
 
@@ -138,43 +173,33 @@ final class RememberingFallback {
    */
   Mono<Void> writeBack(LimitStore redis, Duration timeout) {
     long nowMillis = clock.millis();
-    return Flux.fromIterable(Map.copyOf(grantedInOutage).entrySet())
+    return Flux.fromIterable(List.copyOf(grantedInOutage.keySet()))
         .concatMap(
-            entry -> {
-              long tokens = entry.getValue().getAndSet(0);
-              if (tokens <= 0) {
-                // Only while still empty: another write-back may have given tokens back meanwhile.
-                grantedInOutage.computeIfPresent(
-                    entry.getKey(), (user, granted) -> granted.get() <= 0 ? null : granted);
+            user -> {
+              Long tokens = grantedInOutage.remove(user);
+              if (tokens == null) {
                 return Mono.empty();
               }
-              String lease = "outage-" + nowMillis + "-" + entry.getKey().hashCode();
+              String lease = "outage-" + nowMillis + "-" + user.hashCode();
               return redis
                   .admit(
                       new AdmitCommand(
-                          entry.getKey(),
+                          user,
                           lease,
                           ReservationRequest.fixed(0, 1, 1),
                           WRITE_BACK_LIMITS,
                           nowMillis,
                           timeout.toMillis()))
-                  .then(redis.settle(entry.getKey(), lease, tokens, nowMillis))
+                  .then(redis.settle(user, lease, tokens, nowMillis))
                   .timeout(timeout)
                   .then()
                   .onErrorResume(
                       error -> {
-                        // Into the map's count, which an empty entry's removal may have replaced.
-                        grantedInOutage.compute(
-                            entry.getKey(),
-                            (user, granted) -> {
-                              AtomicLong kept = granted == null ? new AtomicLong() : granted;
-                              kept.addAndGet(tokens);
-                              return kept;
-                            });
+                        add(user, tokens);
                         log.warn(
                             "Could not write {} outage tokens of {} back to Redis: {}",
                             tokens,
-                            entry.getKey(),
+                            user,
                             error.toString());
                         return Mono.empty();
                       });
@@ -184,7 +209,7 @@ final class RememberingFallback {
 
   /** Tokens admitted during outages and not yet written back to Redis. */
   long pendingWriteBack() {
-    return grantedInOutage.values().stream().mapToLong(AtomicLong::get).sum();
+    return grantedInOutage.values().stream().mapToLong(Long::longValue).sum();
   }
 
   private record Share(LimitType limitType, long limitTokens, long tokens) {}

@@ -396,6 +396,29 @@ class ResilientLimitStoreTest {
     assertThat(primary.failingAdmits).hasValueLessThanOrEqualTo(0);
   }
 
+  /**
+   * A fallback admission still being decided when the outage is written back: the write-back took
+   * its reservation, so the give-back when this replica's memory refuses it must not leave the user
+   * owed room (a count below zero) for the next outage.
+   */
+  @Test
+  void aGiveBackAfterTheWriteBackTookTheReservationLeavesNoRoomOwed() {
+    SwitchableStore slowMemory = new SwitchableStore();
+    for (int i = 0; i < LIMITS.maxConcurrent(); i++) {
+      admitted(slowMemory.delegate.admit(command("hal")).block(BLOCK));
+    }
+    slowMemory.delay = Duration.ofMillis(300);
+    RememberingFallback fallback = new RememberingFallback(slowMemory, () -> 1, CLOCK);
+
+    Mono<Admission> deciding = fallback.admit(command("hal")).cache();
+    deciding.subscribe();
+    fallback.writeBack(primary, BLOCK).block(BLOCK);
+
+    assertThat(primary.delegate.usage("hal", NOW).block(BLOCK).minute()).isEqualTo(100);
+    assertThat(deciding.block(BLOCK)).isInstanceOf(Admission.Rejected.class);
+    assertThat(fallback.pendingWriteBack()).isZero();
+  }
+
   /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */
   private void servedInOutage(ResilientLimitStore store, String user) {
     primary.mode = Mode.FAIL;

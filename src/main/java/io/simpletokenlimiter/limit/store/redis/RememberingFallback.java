@@ -169,10 +169,13 @@ final class RememberingFallback {
 
   /**
    * Writes what the outage admitted into {@code redis} (reservations, never less than what was
-   * served), user by user; a user whose write fails keeps the tokens for the next try.
+   * served), user by user; a user whose write fails keeps the tokens for the next try. One warning
+   * per pass, however many users failed: a Redis that refuses them all would else log one line per
+   * user and try.
    */
   Mono<Void> writeBack(LimitStore redis, Duration timeout) {
     long nowMillis = clock.millis();
+    WriteBackFailures failures = new WriteBackFailures();
     return Flux.fromIterable(List.copyOf(grantedInOutage.keySet()))
         .concatMap(
             user -> {
@@ -196,7 +199,8 @@ final class RememberingFallback {
                   .onErrorResume(
                       error -> {
                         add(user, tokens);
-                        log.warn(
+                        failures.add(tokens, error);
+                        log.debug(
                             "Could not write {} outage tokens of {} back to Redis: {}",
                             tokens,
                             user,
@@ -204,7 +208,32 @@ final class RememberingFallback {
                         return Mono.empty();
                       });
             })
-        .then();
+        .then(Mono.fromRunnable(failures::log));
+  }
+
+  /** What one write-back pass could not write, for its one warning. */
+  private static final class WriteBackFailures {
+    private int users;
+    private long tokens;
+    private Throwable first;
+
+    // One pass runs its users one after another (concatMap): never two of these at once.
+    void add(long userTokens, Throwable error) {
+      users++;
+      tokens += userTokens;
+      first = first == null ? error : first;
+    }
+
+    void log() {
+      if (users > 0) {
+        log.warn(
+            "Could not write {} outage tokens of {} users back to Redis, kept for the next try;"
+                + " the first failure: {}",
+            tokens,
+            users,
+            first.toString());
+      }
+    }
   }
 
   /** Tokens admitted during outages and not yet written back to Redis. */

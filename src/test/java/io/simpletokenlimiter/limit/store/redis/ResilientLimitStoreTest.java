@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -28,6 +32,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /** The outage policy around a primary store that can be switched off, fail fast or hang. */
@@ -417,6 +422,45 @@ class ResilientLimitStoreTest {
     assertThat(primary.delegate.usage("hal", NOW).block(BLOCK).minute()).isEqualTo(100);
     assertThat(deciding.block(BLOCK)).isInstanceOf(Admission.Rejected.class);
     assertThat(fallback.pendingWriteBack()).isZero();
+  }
+
+  /**
+   * A Redis that refuses every user's write-back: one warning for the pass, not one per user (a
+   * busy replica's outage holds thousands), and every user's tokens kept for the next pass.
+   */
+  @Test
+  void aWriteBackRedisRefusesWarnsOncePerPassAndKeepsEveryUsersTokens() {
+    RememberingFallback fallback = new RememberingFallback(memory, () -> 1, CLOCK);
+    List<String> users = List.of("ida", "jon", "kim");
+    for (String user : users) {
+      admitted(fallback.admit(command(user)).block(BLOCK));
+    }
+    Logger logger = (Logger) LoggerFactory.getLogger(RememberingFallback.class);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      primary.mode = Mode.FAIL;
+      fallback.writeBack(primary, BLOCK).block(BLOCK);
+
+      assertThat(logs.list)
+          .filteredOn(event -> event.getLevel() == Level.WARN)
+          .singleElement()
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .asString()
+          .contains("300 outage tokens of 3 users");
+      assertThat(fallback.pendingWriteBack()).isEqualTo(300);
+
+      primary.mode = Mode.UP;
+      fallback.writeBack(primary, BLOCK).block(BLOCK);
+    } finally {
+      logger.detachAppender(logs);
+    }
+    assertThat(fallback.pendingWriteBack()).isZero();
+    for (String user : users) {
+      assertThat(primary.delegate.usage(user, NOW).block(BLOCK).minute()).isEqualTo(100);
+    }
+    assertThat(logs.list).filteredOn(event -> event.getLevel() == Level.WARN).hasSize(1);
   }
 
   /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */

@@ -3,7 +3,9 @@
 -- KEYS[1] the user's one hash: stl:{<user>}:ledger, or for a member of a team
 --         stl:{team:<team>}:user:<user> (the braces are the cluster hash tag: a team's members
 --         live in the team's slot); KEYS[2], for a team member, the team's hash
---         stl:{team:<team>}:team, laid out the same way. Each hash holds:
+--         stl:{team:<team>}:team, laid out the same way. (charge-once.lua takes one more key
+--         last: the user's hash's name and ":charges", a set of the ids it has charged.)
+--         Each hash holds:
 --   "t"              the latest now any write of this ledger has seen (epoch millis)
 --   "x"              the time (caller's clock) until which the hash's expiry was last set
 --   "l:<lease id>"   a live lease: "<reserved units>:<expires at millis>"
@@ -605,9 +607,10 @@ end
 -- The ledgers of this call: the user's, and the team's for a team member.
 local ledgers = {}
 
--- Reads every ledger whole, then counts all of them at the same now.
-local function readAll()
-  for i = 1, #KEYS do
+-- Reads the first n keys' ledgers (every key's when n is nil) whole, then counts all of them at
+-- the same now.
+local function readAll(n)
+  for i = 1, n or #KEYS do
     ledgers[i] = newLedger(KEYS[i])
     read(ledgers[i])
   end

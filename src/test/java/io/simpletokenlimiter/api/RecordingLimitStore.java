@@ -116,6 +116,12 @@ public final class RecordingLimitStore implements LimitStore {
     return gate == null ? record : gate.asMono().then(record);
   }
 
+  /** No outage ever writes back here. */
+  @Override
+  public Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long nowMillis) {
+    return Mono.error(new UnsupportedOperationException("chargeOnce"));
+  }
+
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     return Mono.just(true);

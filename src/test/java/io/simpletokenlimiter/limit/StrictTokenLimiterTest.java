@@ -390,6 +390,11 @@ class StrictTokenLimiterTest {
     }
 
     @Override
+    public Mono<Boolean> chargeOnce(String user, String chargeId, long units, long now) {
+      return delegate.chargeOnce(user, chargeId, units, now);
+    }
+
+    @Override
     public Mono<Boolean> renew(String user, String lease, long now, long ttl) {
       return delegate.renew(user, lease, now, ttl);
     }

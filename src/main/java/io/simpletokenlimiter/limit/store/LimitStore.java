@@ -38,6 +38,16 @@ public interface LimitStore {
    */
   Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long nowMillis);
 
+  /**
+   * Charges {@code units} counted outside the store (what an outage's fallback admitted) into the
+   * buckets of {@code nowMillis}, in the user's ledger and, for a team member, the team's too; at
+   * most once per {@code chargeId}: a try sent again after its answer was lost finds the id and
+   * charges nothing (returns false). Redis remembers a ledger's charge ids for a day after its
+   * latest; the memory store, never a write-back's target but in tests, its latest {@value
+   * io.simpletokenlimiter.limit.store.memory.MemoryLimitStore#CHARGE_IDS_KEPT} of all users.
+   */
+  Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long nowMillis);
+
   /** Pushes a live lease's expiry to {@code nowMillis + leaseTtlMillis}; false if it is gone. */
   Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis);
 

@@ -104,6 +104,36 @@ public abstract class LimitStoreContract {
     assertThat(usage(T0)).isEqualTo(new UsageSnapshot(300, 300, 300, 300, 0));
   }
 
+  // --- charges counted outside the store (an outage written back) ----------------------------
+
+  @Test
+  void aChargeSentAgainIsCountedOnceAndAdmissionsSeeIt() {
+    assertThat(store.chargeOnce(user, "outage-1", 300, T0).block(TIMEOUT)).isTrue();
+    assertThat(store.chargeOnce(user, "outage-1", 300, T0 + 1_000).block(TIMEOUT)).isFalse();
+    assertThat(store.chargeOnce(user, "outage-2", 200, T0 + 2_000).block(TIMEOUT)).isTrue();
+
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(500, 500, 500, 500, 0));
+    assertThat(admit(fixed(0, 501), DEFAULTS, T0 + 3_000)).isInstanceOf(Rejected.class);
+    assertThat(store.chargeOnce("other-" + user, "outage-1", 300, T0).block(TIMEOUT))
+        .as("the same id for another user")
+        .isTrue();
+  }
+
+  @Test
+  void aTeamMembersChargeCountsForTheTeamToo() {
+    Team team = team(new Limits(1_000, 10_000, 100_000, 10));
+    String alice = Ledgers.member(team.name(), "alice");
+    String bob = Ledgers.member(team.name(), "bob");
+
+    assertThat(store.chargeOnce(alice, "outage-1", 700, T0).block(TIMEOUT)).isTrue();
+
+    assertThat(store.usage(alice, T0).block(TIMEOUT).minute()).isEqualTo(700);
+    assertThat(teamUsage(team, T0).minute()).isEqualTo(700);
+    Rejected rejected =
+        rejected(store.admit(member(bob, fixed(0, 301), DEFAULTS, team, T0)).block(TIMEOUT));
+    assertThat(rejected.scope()).isEqualTo(LimitScope.TEAM);
+  }
+
   @Test
   void rejectsWhatDoesNotFitAndChangesNoCounter() {
     charge(900, T0);

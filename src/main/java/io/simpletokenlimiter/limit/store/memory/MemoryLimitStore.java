@@ -14,10 +14,14 @@ import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreFullException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,7 +48,20 @@ public final class MemoryLimitStore implements LimitStore {
 
   private static final Logger log = LoggerFactory.getLogger(MemoryLimitStore.class);
 
+  /** The most charge ids {@link #chargeOnce} remembers, of all users together. */
+  public static final int CHARGE_IDS_KEPT = 10_000;
+
   private final ConcurrentMap<String, UserLedger> ledgers = new ConcurrentHashMap<>();
+
+  /** {@link #chargeOnce}'s ids ("ledger\nid"), the oldest dropped first; guarded by itself. */
+  private final Set<String> chargeIds =
+      Collections.newSetFromMap(
+          new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+              return size() > CHARGE_IDS_KEPT;
+            }
+          });
 
   /**
    * Team ledgers, and one lock per team that every call of a team member holds around the user's
@@ -108,6 +125,36 @@ public final class MemoryLimitStore implements LimitStore {
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     return onLease(
         userId, nowMillis, ledger -> ledger.renew(leaseId, nowMillis, leaseTtlMillis, calendar));
+  }
+
+  @Override
+  public Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long nowMillis) {
+    return Mono.fromSupplier(
+        () -> {
+          String id = userId + '\n' + chargeId;
+          synchronized (chargeIds) {
+            if (!chargeIds.add(id)) {
+              return false;
+            }
+          }
+          try {
+            withTeam(
+                userId,
+                nowMillis,
+                true,
+                (user, team) -> {
+                  team.ifPresent(ledger -> ledger.chargeAt(units, nowMillis, calendar));
+                  user.chargeAt(units, nowMillis, calendar);
+                  return null;
+                });
+          } catch (RuntimeException e) {
+            synchronized (chargeIds) {
+              chargeIds.remove(id);
+            }
+            throw e;
+          }
+          return true;
+        });
   }
 
   /** A lease lives in the user's ledger and, for a team member, in the team's: both change. */

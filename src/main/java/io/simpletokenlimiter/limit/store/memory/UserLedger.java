@@ -99,6 +99,15 @@ final class UserLedger {
     return true;
   }
 
+  /** Charges {@code tokens} counted outside the store into the buckets of now. */
+  void chargeAt(long tokens, long nowMillis, CalendarMonth calendar) {
+    long now = at(nowMillis);
+    CalendarMonth.Span month = calendar.at(now);
+    expireLeases(now, month);
+    wroteAt(now);
+    charge(tokens, now, month);
+  }
+
   boolean renew(String leaseId, long nowMillis, long leaseTtlMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
     expireLeases(now, calendar.at(now));

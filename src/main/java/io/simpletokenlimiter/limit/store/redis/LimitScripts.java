@@ -27,7 +27,8 @@ record LimitScripts(
     RedisScript<Long> forget,
     RedisScript<List> carryRead,
     RedisScript<Long> carryIn,
-    RedisScript<Long> carrySubtract) {
+    RedisScript<Long> carrySubtract,
+    RedisScript<Long> chargeOnce) {
 
   static LimitScripts load() {
     String prelude = windowSpans() + read("prelude.lua");
@@ -39,7 +40,8 @@ record LimitScripts(
         script(prelude, "forget.lua", Long.class),
         script(prelude, "carry-read.lua", List.class),
         script(prelude, "carry-in.lua", Long.class),
-        script(prelude, "carry-subtract.lua", Long.class));
+        script(prelude, "carry-subtract.lua", Long.class),
+        script(prelude, "charge-once.lua", Long.class));
   }
 
   /**

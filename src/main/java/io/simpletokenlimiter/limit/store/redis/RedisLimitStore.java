@@ -210,6 +210,25 @@ public final class RedisLimitStore implements LimitStore {
     return run(scripts.settle(), keys(userId), args).map(found -> found == 1L);
   }
 
+  /** One script; the ids sit in a set beside the user's hash for a day after the latest. */
+  @Override
+  public Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long nowMillis) {
+    List<String> args = windowArgs(nowMillis);
+    args.add(chargeId);
+    args.add(Long.toString(units));
+    args.add(Long.toString(Window.DAY.lengthMillis()));
+    List<String> keys = new ArrayList<>(keys(userId));
+    keys.add(key(userId) + ":charges");
+    return run(scripts.chargeOnce(), keys, args)
+        .map(charged -> charged == 1L)
+        .doOnNext(
+            charged -> {
+              if (charged) {
+                usageIndex.record(userId, units, nowMillis);
+              }
+            });
+  }
+
   @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     List<String> args = windowArgs(nowMillis);

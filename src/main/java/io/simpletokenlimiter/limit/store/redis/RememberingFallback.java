@@ -12,8 +12,10 @@ import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
@@ -37,8 +39,6 @@ final class RememberingFallback {
 
   private static final Logger log = LoggerFactory.getLogger(RememberingFallback.class);
   private static final long REMEMBERED_FOR_MILLIS = Window.DAY.lengthMillis();
-  private static final Limits WRITE_BACK_LIMITS =
-      new Limits(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED, Integer.MAX_VALUE);
 
   private record LastSeen(
       LimitType tightest, long limitTokens, long remainingTokens, long atMillis) {}
@@ -54,6 +54,14 @@ final class RememberingFallback {
         }
       };
   private final Map<String, Long> grantedInOutage = new ConcurrentHashMap<>();
+
+  /**
+   * Per user, the write-back sent whose answer never came: it may have been charged. Sent again
+   * with the same id, Redis charges it at most once.
+   */
+  private final Map<String, Charge> unconfirmed = new ConcurrentHashMap<>();
+
+  private record Charge(String id, long tokens) {}
 
   RememberingFallback(LimitStore memory, IntSupplier liveReplicas, Clock clock) {
     this.memory = memory;
@@ -94,17 +102,23 @@ final class RememberingFallback {
           Share share = shareOf(command);
           ReservationRequest request = command.request();
           String user = command.userId();
-          long room =
+          // What the user may still be granted here; a charge whose write-back is unconfirmed
+          // may not be in what Redis last left.
+          long limit =
               share.tokens() == Long.MAX_VALUE
                   ? Long.MAX_VALUE
-                  : share.tokens() - grantedInOutage.getOrDefault(user, 0L);
+                  : share.tokens() - unconfirmed(user);
+          long room =
+              limit == Long.MAX_VALUE
+                  ? Long.MAX_VALUE
+                  : limit - grantedInOutage.getOrDefault(user, 0L);
           long completion =
               room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
           if (completion < request.minCompletionPerChoice()) {
             return Mono.just(rejected(command, share, Math.max(0, room)));
           }
           long upfront = command.unitsWith(completion);
-          if (!reserve(user, upfront, share.tokens())) {
+          if (!reserve(user, upfront, limit)) {
             return Mono.just(rejected(command, share, 0)); // a concurrent admission took the room
           }
           AdmitCommand within =
@@ -169,46 +183,70 @@ final class RememberingFallback {
 
   /**
    * Writes what the outage admitted into {@code redis} (reservations, never less than what was
-   * served), user by user; a user whose write fails keeps the tokens for the next try. One warning
-   * per pass, however many users failed: a Redis that refuses them all would else log one line per
-   * user and try.
+   * served), user by user, one charge each with an id of its own: a user whose write fails keeps it
+   * for the next try, which sends the same charge again (Redis charges an id once: a try that timed
+   * out after Redis applied it is not counted twice), then what was admitted since. One warning per
+   * pass, however many users failed: a Redis that refuses them all would else log one line per user
+   * and try.
    */
   Mono<Void> writeBack(LimitStore redis, Duration timeout) {
     long nowMillis = clock.millis();
     WriteBackFailures failures = new WriteBackFailures();
-    return Flux.fromIterable(List.copyOf(grantedInOutage.keySet()))
+    Set<String> users = new LinkedHashSet<>(unconfirmed.keySet());
+    users.addAll(grantedInOutage.keySet());
+    return Flux.fromIterable(users)
         .concatMap(
-            user -> {
-              Long tokens = grantedInOutage.remove(user);
-              if (tokens == null) {
-                return Mono.empty();
-              }
-              String lease = "outage-" + nowMillis + "-" + user.hashCode();
-              return redis
-                  .admit(
-                      new AdmitCommand(
-                          user,
-                          lease,
-                          ReservationRequest.fixed(0, 1, 1),
-                          WRITE_BACK_LIMITS,
-                          nowMillis,
-                          timeout.toMillis()))
-                  .then(redis.settle(user, lease, tokens, nowMillis))
-                  .timeout(timeout)
-                  .then()
-                  .onErrorResume(
-                      error -> {
-                        add(user, tokens);
-                        failures.add(tokens, error);
-                        log.debug(
-                            "Could not write {} outage tokens of {} back to Redis: {}",
-                            tokens,
-                            user,
-                            error.toString());
-                        return Mono.empty();
-                      });
-            })
+            user ->
+                send(redis, user, unconfirmed.get(user), nowMillis, timeout, failures)
+                    .filter(sent -> sent)
+                    .flatMap(
+                        sent -> send(redis, user, newCharge(user), nowMillis, timeout, failures)))
         .then(Mono.fromRunnable(failures::log));
+  }
+
+  /** The user's count, taken out of the map as an unconfirmed charge; null if none (or one is). */
+  private Charge newCharge(String user) {
+    Long tokens = grantedInOutage.remove(user);
+    if (tokens == null) {
+      return null;
+    }
+    Charge charge = new Charge(UUID.randomUUID().toString(), tokens);
+    if (unconfirmed.putIfAbsent(user, charge) != null) {
+      add(user, tokens); // an overlapping pass has a charge of this user out: the next pass sends
+      return null;
+    }
+    return charge;
+  }
+
+  /** True when {@code charge} is confirmed (or there is none); false if it stays unconfirmed. */
+  private Mono<Boolean> send(
+      LimitStore redis,
+      String user,
+      Charge charge,
+      long nowMillis,
+      Duration timeout,
+      WriteBackFailures failures) {
+    if (charge == null) {
+      return Mono.just(true);
+    }
+    return redis
+        .chargeOnce(user, charge.id(), charge.tokens(), nowMillis)
+        .timeout(timeout)
+        .map(
+            charged -> {
+              unconfirmed.remove(user, charge);
+              return true;
+            })
+        .onErrorResume(
+            error -> {
+              failures.add(charge.tokens(), error);
+              log.debug(
+                  "Could not write {} outage tokens of {} back to Redis: {}",
+                  charge.tokens(),
+                  user,
+                  error.toString());
+              return Mono.just(false);
+            });
   }
 
   /** What one write-back pass could not write, for its one warning. */
@@ -236,9 +274,15 @@ final class RememberingFallback {
     }
   }
 
-  /** Tokens admitted during outages and not yet written back to Redis. */
+  /** Tokens admitted during outages and not yet written back to Redis for sure. */
   long pendingWriteBack() {
-    return grantedInOutage.values().stream().mapToLong(Long::longValue).sum();
+    return grantedInOutage.values().stream().mapToLong(Long::longValue).sum()
+        + unconfirmed.values().stream().mapToLong(Charge::tokens).sum();
+  }
+
+  private long unconfirmed(String user) {
+    Charge charge = unconfirmed.get(user);
+    return charge == null ? 0 : charge.tokens();
   }
 
   private record Share(LimitType limitType, long limitTokens, long tokens) {}

@@ -274,6 +274,11 @@ public final class ResilientLimitStore implements LimitStore {
   }
 
   @Override
+  public Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long nowMillis) {
+    return unwaited("charge", primary.chargeOnce(userId, chargeId, units, nowMillis));
+  }
+
+  @Override
   public Mono<Boolean> renew(String userId, String leaseId, long nowMillis, long leaseTtlMillis) {
     return unwaited("renew", primary.renew(userId, leaseId, nowMillis, leaseTtlMillis));
   }

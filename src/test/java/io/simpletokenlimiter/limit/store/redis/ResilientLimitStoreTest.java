@@ -16,10 +16,13 @@ import io.simpletokenlimiter.limit.Admission.Admitted;
 import io.simpletokenlimiter.limit.LimitType;
 import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.ReservationRequest;
+import io.simpletokenlimiter.limit.Team;
+import io.simpletokenlimiter.limit.TokenWeights;
 import io.simpletokenlimiter.limit.UsageSnapshot;
 import io.simpletokenlimiter.limit.UserUsage;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
+import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
@@ -28,6 +31,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -393,12 +397,12 @@ class ResilientLimitStoreTest {
   void aWriteBackThatFailsIsTriedAgain() {
     ResilientLimitStore store = replica(memory, halfOpensSoon("redis-retrying"), 1);
     servedInOutage(store, "gus");
-    // Redis answers again, but refuses the write-back's first admission.
-    primary.failingAdmits.set(1);
+    // Redis answers again, but refuses the write-back's first charge.
+    primary.failingCharges.set(1);
     primary.mode = Mode.UP;
 
     awaitWrittenBack(store, "gus");
-    assertThat(primary.failingAdmits).hasValueLessThanOrEqualTo(0);
+    assertThat(primary.failingCharges).hasValueLessThanOrEqualTo(0);
   }
 
   /**
@@ -461,6 +465,72 @@ class ResilientLimitStoreTest {
       assertThat(primary.delegate.usage(user, NOW).block(BLOCK).minute()).isEqualTo(100);
     }
     assertThat(logs.list).filteredOn(event -> event.getLevel() == Level.WARN).hasSize(1);
+  }
+
+  /**
+   * A write-back Redis applied but whose answer never came (a stall right after the outage): the
+   * next try sends the same charge, and Redis counts it once.
+   */
+  @Test
+  void aWriteBackWhoseAnswerWasLostIsCountedOnce() {
+    RememberingFallback fallback = new RememberingFallback(memory, () -> 1, CLOCK);
+    admitted(fallback.admit(command("lea")).block(BLOCK));
+
+    primary.mode = Mode.LATE;
+    fallback.writeBack(primary, TIMEOUT).block(BLOCK);
+    assertThat(primary.delegate.usage("lea", NOW).block(BLOCK).minute()).isEqualTo(100);
+    assertThat(fallback.pendingWriteBack()).as("unconfirmed").isEqualTo(100);
+
+    primary.mode = Mode.UP;
+    fallback.writeBack(primary, TIMEOUT).block(BLOCK);
+
+    assertThat(primary.delegate.usage("lea", NOW).block(BLOCK).minute()).isEqualTo(100);
+    assertThat(fallback.pendingWriteBack()).isZero();
+  }
+
+  /**
+   * While a user's write-back is unconfirmed, a new outage grants them only what is left of their
+   * share after it: it may not be in what Redis last reported.
+   */
+  @Test
+  void anUnconfirmedWriteBackCountsAgainstTheNextOutagesShare() {
+    RememberingFallback fallback = new RememberingFallback(memory, () -> 1, CLOCK);
+    Admitted first =
+        admitted(
+            fallback.admit(command("max", ReservationRequest.fixed(100, 1, 800))).block(BLOCK));
+    // Served nothing: this replica's memory has room, and only the share can refuse.
+    first.holder().settle("max", first.leaseId(), 0, NOW).block(BLOCK);
+    primary.mode = Mode.FAIL;
+    fallback.writeBack(primary, TIMEOUT).block(BLOCK);
+
+    Admission next =
+        fallback.admit(command("max", ReservationRequest.fixed(100, 1, 100))).block(BLOCK);
+
+    assertThat(next).isInstanceOf(Admission.Rejected.class);
+  }
+
+  /** A team member's outage counts against the team's limits once written back, not only theirs. */
+  @Test
+  void aTeamMembersOutageIsWrittenBackToTheTeamToo() {
+    Team team = new Team("team-" + UUID.randomUUID(), new Limits(5_000, 50_000, 500_000, 10));
+    String member = Ledgers.member(team.name(), "nia");
+    RememberingFallback fallback = new RememberingFallback(memory, () -> 1, CLOCK);
+    AdmitCommand inOutage =
+        new AdmitCommand(
+            member,
+            UUID.randomUUID().toString(),
+            ReservationRequest.fixed(10, 1, 90),
+            LIMITS,
+            NOW,
+            30_000,
+            TokenWeights.ONE,
+            Optional.of(team));
+    admitted(fallback.admit(inOutage).block(BLOCK));
+
+    fallback.writeBack(primary, BLOCK).block(BLOCK);
+
+    assertThat(primary.delegate.usage(member, NOW).block(BLOCK).minute()).isEqualTo(100);
+    assertThat(primary.delegate.teamUsage(team.name(), NOW).block(BLOCK).minute()).isEqualTo(100);
   }
 
   /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */
@@ -528,7 +598,7 @@ class ResilientLimitStoreTest {
     UP,
     FAIL,
     HANG,
-    /** Admissions are recorded, but their answers never come; everything else answers. */
+    /** Admissions and charges are recorded, but their answers never come; the rest answers. */
     LATE
   }
 
@@ -542,8 +612,8 @@ class ResilientLimitStoreTest {
     final AtomicInteger admits = new AtomicInteger();
     final AtomicInteger settles = new AtomicInteger();
 
-    /** Admissions still to refuse at once, whatever the mode. */
-    final AtomicInteger failingAdmits = new AtomicInteger();
+    /** Charges still to refuse at once, whatever the mode. */
+    final AtomicInteger failingCharges = new AtomicInteger();
 
     volatile Mode mode = Mode.UP;
     volatile Duration delay = Duration.ZERO;
@@ -564,9 +634,6 @@ class ResilientLimitStoreTest {
       return Mono.defer(
           () -> {
             admits.incrementAndGet();
-            if (failingAdmits.getAndDecrement() > 0) {
-              return Mono.error(new IllegalStateException("connection reset"));
-            }
             return mode == Mode.LATE
                 ? delegate.admit(command).then(Mono.never())
                 : call(delegate.admit(command));
@@ -577,6 +644,18 @@ class ResilientLimitStoreTest {
     public Mono<Boolean> settle(String userId, String leaseId, long chargedTokens, long now) {
       return call(delegate.settle(userId, leaseId, chargedTokens, now))
           .doOnSubscribe(subscription -> settles.incrementAndGet());
+    }
+
+    @Override
+    public Mono<Boolean> chargeOnce(String userId, String chargeId, long units, long now) {
+      Mono<Boolean> charge = delegate.chargeOnce(userId, chargeId, units, now);
+      return Mono.defer(
+          () -> {
+            if (failingCharges.getAndDecrement() > 0) {
+              return Mono.error(new IllegalStateException("connection reset"));
+            }
+            return mode == Mode.LATE ? charge.then(Mono.never()) : call(charge);
+          });
     }
 
     @Override

@@ -168,8 +168,26 @@ public class RedisStoreConfiguration {
         connectionFactory, properties.outagePolicy(), properties.commandTimeout().multipliedBy(4));
   }
 
+  /**
+   * A half-open breaker waits for every call it let through to end; one that never ended would keep
+   * it half-open, refusing Redis to all other calls, for good. Each call has the command timeout,
+   * so none should last; should one all the same, the breaker opens after {@link #longestHalfOpen}
+   * and half-opens again with new calls.
+   */
   static CircuitBreaker breaker(RedisStoreProperties properties) {
-    return CircuitBreaker.of("redis", properties.breaker().config().build());
+    return CircuitBreaker.of(
+        "redis",
+        properties
+            .breaker()
+            .config()
+            .maxWaitDurationInHalfOpenState(longestHalfOpen(properties.commandTimeout()))
+            .build());
+  }
+
+  /** The half-open breaker's calls (its probes run one after another) with room to spare. */
+  static Duration longestHalfOpen(Duration commandTimeout) {
+    Duration calls = commandTimeout.multipliedBy(4);
+    return calls.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : calls;
   }
 
   /** Run-time limits in Redis, shared by every replica; replaces this replica's own. */

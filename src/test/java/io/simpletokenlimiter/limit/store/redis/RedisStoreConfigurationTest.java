@@ -1,7 +1,10 @@
 package io.simpletokenlimiter.limit.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker.State;
 import io.lettuce.core.ClientOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -144,6 +147,28 @@ class RedisStoreConfigurationTest {
               assertThat(context.getBean(ResilientLimitStore.class).policy())
                   .isEqualTo(OutagePolicy.FAIL_CLOSED);
             });
+  }
+
+  /**
+   * Calls a half-open breaker let through that never end (none should: each has the command
+   * timeout) keep it half-open no longer than its bound: it opens, then half-opens with new calls.
+   */
+  @Test
+  void aHalfOpenBreakerWhoseCallsNeverEndOpensAndTriesAgain() {
+    CircuitBreaker breaker =
+        RedisStoreConfiguration.breaker(
+            new RedisStoreProperties(
+                OutagePolicy.FALLBACK_MEMORY,
+                Duration.ofMillis(100),
+                null,
+                Duration.ofMillis(500)));
+    breaker.transitionToOpenState();
+    breaker.transitionToHalfOpenState();
+    // Every call it lets through, none of which ever ends.
+    while (breaker.tryAcquirePermission()) {}
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> breaker.getState() == State.OPEN);
+    await().atMost(Duration.ofSeconds(5)).until(breaker::tryAcquirePermission);
   }
 
   @Test

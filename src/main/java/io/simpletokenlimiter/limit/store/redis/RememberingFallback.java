@@ -73,10 +73,6 @@ final class RememberingFallback {
     return memory;
   }
 
-  Clock clock() {
-    return clock;
-  }
-
   /** Remembers the room Redis left the user after {@code admission}. */
   void observe(AdmitCommand command, Admission admission) {
     Quota quota;

@@ -91,21 +91,16 @@ public final class ResilientLimitStore implements LimitStore {
             .register(registry);
     breaker
         .getEventPublisher()
-        .onStateTransition(event -> logTransition(event.getStateTransition()));
-    fallback.ifPresent(
-        remembering ->
-            breaker
-                .getEventPublisher()
-                .onStateTransition(
-                    event -> {
-                      CircuitBreaker.State to = event.getStateTransition().getToState();
-                      if (to == CircuitBreaker.State.CLOSED) {
-                        writeBack(remembering);
-                      } else if (to == CircuitBreaker.State.HALF_OPEN
-                          && remembering.pendingWriteBack() > 0) {
-                        probe(remembering);
-                      }
-                    }));
+        .onStateTransition(
+            event -> {
+              logTransition(event.getStateTransition());
+              CircuitBreaker.State to = event.getStateTransition().getToState();
+              if (to == CircuitBreaker.State.HALF_OPEN) {
+                probe();
+              } else if (to == CircuitBreaker.State.CLOSED) {
+                fallback.ifPresent(this::writeBack);
+              }
+            });
     for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
       Gauge.builder("limiter.redis.breaker.state", breaker, b -> b.getState() == state ? 1 : 0)
           .description("1 for the current state of the circuit breaker around Redis")
@@ -257,15 +252,25 @@ public final class ResilientLimitStore implements LimitStore {
   }
 
   /**
-   * A half-open breaker closes on the calls it lets through; a replica that gets no request would
-   * stay half-open, and what its outage admitted would not be written back until one came. So it
-   * asks Redis itself, as many times as the breaker lets through: a usage read, which writes
-   * nothing. If Redis is still down the breaker opens again, and half-opens to another probe.
+   * A half-open breaker closes on the calls it lets through. A replica that gets no request would
+   * stay half-open (and, past the breaker's longest half-open wait, open again and again), its
+   * first request perhaps finding it open and decided without Redis, and what its outage admitted
+   * would not be written back until a request came. So it asks Redis itself, as many times as the
+   * breaker lets through, each whatever the one before did, so that the breaker decides at once: a
+   * usage read, which writes nothing. If Redis is still down the breaker opens again, and
+   * half-opens to another probe.
    */
-  private void probe(RememberingFallback remembering) {
+  private void probe() {
     Flux.range(0, breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState())
-        .concatMap(i -> guarded("probe", primary.usage(PROBE_USER, remembering.clock().millis())))
-        .subscribe(null, error -> log.debug("Redis probe failed: {}", error.toString()));
+        .concatMap(
+            i ->
+                guarded("probe", primary.usage(PROBE_USER, System.currentTimeMillis()))
+                    .onErrorResume(
+                        error -> {
+                          log.debug("Redis probe failed: {}", error.toString());
+                          return Mono.empty();
+                        }))
+        .subscribe();
   }
 
   @Override

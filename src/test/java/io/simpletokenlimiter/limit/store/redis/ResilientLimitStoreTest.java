@@ -392,6 +392,33 @@ class ResilientLimitStoreTest {
     awaitWrittenBack(store, "erin");
   }
 
+  /**
+   * A replica that gets no request once the primary is back, with nothing to write back, under
+   * either policy: its own probes close its breaker, so its next request goes to the primary.
+   */
+  @Test
+  void aReplicaWithoutTrafficGoesBackToThePrimaryOnceItAnswers() {
+    ResilientLimitStore withFallback = replica(memory, halfOpensSoon("redis-idle"), 1);
+    ResilientLimitStore failClosed =
+        ResilientLimitStore.failClosed(
+            primary, TIMEOUT, halfOpensSoon("redis-idle-closed"), registry);
+    primary.mode = Mode.FAIL;
+    for (ResilientLimitStore store : List.of(withFallback, failClosed)) {
+      // One failed read opens it (and it half-opens 200 ms later by itself).
+      store
+          .usage("olga", NOW)
+          .onErrorResume(StoreUnavailableException.class, down -> Mono.empty())
+          .block(BLOCK);
+      assertThat(store.breakerState()).isNotEqualTo(CircuitBreaker.State.CLOSED);
+    }
+
+    primary.mode = Mode.UP;
+
+    for (ResilientLimitStore store : List.of(withFallback, failClosed)) {
+      await().atMost(BLOCK).until(() -> store.breakerState() == CircuitBreaker.State.CLOSED);
+    }
+  }
+
   /** A write-back that fails is tried again while Redis answers, not only after the next outage. */
   @Test
   void aWriteBackThatFailsIsTriedAgain() {

@@ -144,17 +144,17 @@ final class RememberingFallback {
   }
 
   /**
-   * Counts {@code tokens} as granted to {@code user} if that keeps them within {@code share}. In
+   * Counts {@code tokens} as granted to {@code user} if that keeps them within {@code limit}. In
    * the map's own step for the user, as every change of the count is: a write-back that takes the
    * user's count meanwhile never leaves a change behind on a count no longer in the map.
    */
-  private boolean reserve(String user, long tokens, long share) {
+  private boolean reserve(String user, long tokens, long limit) {
     boolean[] reserved = {false};
     grantedInOutage.compute(
         user,
         (u, granted) -> {
           long held = granted == null ? 0 : granted;
-          if (share != Long.MAX_VALUE && held + tokens > share) {
+          if (limit != Long.MAX_VALUE && held + tokens > limit) {
             return granted;
           }
           reserved[0] = true;

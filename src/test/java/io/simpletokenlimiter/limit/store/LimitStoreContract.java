@@ -120,6 +120,20 @@ public abstract class LimitStoreContract {
   }
 
   @Test
+  void aChargeBesideALiveLeaseKeepsEveryCountRight() {
+    charge(200, T0);
+    Admitted inFlight = admitted(admit(fixed(100, 100), DEFAULTS, T0 + 1_000));
+
+    assertThat(store.chargeOnce(user, "outage-1", 300, T0 + 2_000).block(TIMEOUT)).isTrue();
+    assertThat(usage(T0 + 2_000)).isEqualTo(new UsageSnapshot(700, 700, 700, 700, 1));
+    assertThat(settle(inFlight, 50, T0 + 3_000)).isTrue();
+
+    assertThat(usage(T0 + 3_000)).isEqualTo(new UsageSnapshot(550, 550, 550, 550, 0));
+    Admitted last = admitted(admit(flexible(0, 1, 1, 1_000), DEFAULTS, T0 + 4_000));
+    assertThat(last.reservedTokens()).isEqualTo(450);
+  }
+
+  @Test
   void aTeamMembersChargeCountsForTheTeamToo() {
     Team team = team(new Limits(1_000, 10_000, 100_000, 10));
     String alice = Ledgers.member(team.name(), "alice");

@@ -131,6 +131,8 @@ final class RememberingFallback {
                   command.leaseTtlMillis(),
                   command.weights(),
                   command.team());
+          // What memory did not grant is given back: a refusal, or a failure (memory full: 503)
+          // that served nothing and must not be written back as if it had.
           return memory
               .admit(within)
               .doOnNext(
@@ -139,7 +141,8 @@ final class RememberingFallback {
                           user,
                           admission instanceof Admission.Admitted admitted
                               ? admitted.reservedTokens() - upfront
-                              : -upfront));
+                              : -upfront))
+              .doOnError(error -> add(user, -upfront));
         });
   }
 

@@ -24,6 +24,7 @@ import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.Ledgers;
 import io.simpletokenlimiter.limit.store.LimitStore;
+import io.simpletokenlimiter.limit.store.StoreFullException;
 import io.simpletokenlimiter.limit.store.StoreUnavailableException;
 import io.simpletokenlimiter.limit.store.memory.MemoryLimitStore;
 import java.time.Clock;
@@ -558,6 +559,22 @@ class ResilientLimitStoreTest {
 
     assertThat(primary.delegate.usage(member, NOW).block(BLOCK).minute()).isEqualTo(100);
     assertThat(primary.delegate.teamUsage(team.name(), NOW).block(BLOCK).minute()).isEqualTo(100);
+  }
+
+  /**
+   * An outage admission this replica's memory fails (it tracks its most users: the client gets a
+   * 503) served nothing: nothing of it is written back.
+   */
+  @Test
+  void anAdmissionThisReplicasMemoryFailsLeavesNothingToWriteBack() {
+    RememberingFallback fallback =
+        new RememberingFallback(new MemoryLimitStore(1, new SimpleMeterRegistry()), () -> 1, CLOCK);
+    admitted(fallback.admit(command("pia")).block(BLOCK));
+
+    assertThatThrownBy(() -> fallback.admit(command("quinn")).block(BLOCK))
+        .isInstanceOf(StoreFullException.class);
+
+    assertThat(fallback.pendingWriteBack()).isEqualTo(100);
   }
 
   /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */

@@ -6,6 +6,7 @@ import io.simpletokenlimiter.limit.Limits;
 import io.simpletokenlimiter.limit.Quota;
 import io.simpletokenlimiter.limit.ReservationRequest;
 import io.simpletokenlimiter.limit.RetryHints;
+import io.simpletokenlimiter.limit.Team;
 import io.simpletokenlimiter.limit.Window;
 import io.simpletokenlimiter.limit.store.AdmitCommand;
 import io.simpletokenlimiter.limit.store.LimitStore;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,6 +56,13 @@ final class RememberingFallback {
         }
       };
   private final Map<String, Long> grantedInOutage = new ConcurrentHashMap<>();
+
+  /**
+   * Per team, what this replica's outage granted its members: at most the team's share of its
+   * limit. Not written back (the members' charges are, into the team's ledger too); forgotten once
+   * an outage is all written back.
+   */
+  private final Map<String, Long> grantedToTeams = new ConcurrentHashMap<>();
 
   /**
    * Per user, the write-back sent whose answer never came: it may have been charged. Sent again
@@ -104,18 +113,26 @@ final class RememberingFallback {
               share.tokens() == Long.MAX_VALUE
                   ? Long.MAX_VALUE
                   : share.tokens() - unconfirmed(user);
+          Optional<String> team = command.team().map(Team::name);
+          long teamLimit = teamShare(command);
           long room =
-              limit == Long.MAX_VALUE
-                  ? Long.MAX_VALUE
-                  : limit - grantedInOutage.getOrDefault(user, 0L);
+              Math.min(
+                  roomWithin(limit, grantedInOutage.getOrDefault(user, 0L)),
+                  roomWithin(
+                      teamLimit, team.map(t -> grantedToTeams.getOrDefault(t, 0L)).orElse(0L)));
           long completion =
               room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
           if (completion < request.minCompletionPerChoice()) {
             return Mono.just(rejected(command, share, Math.max(0, room)));
           }
           long upfront = command.unitsWith(completion);
-          if (!reserve(user, upfront, limit)) {
-            return Mono.just(rejected(command, share, 0)); // a concurrent admission took the room
+          // A concurrent admission may have taken the room first.
+          if (!reserve(grantedInOutage, user, upfront, limit)) {
+            return Mono.just(rejected(command, share, 0));
+          }
+          if (team.isPresent() && !reserve(grantedToTeams, team.get(), upfront, teamLimit)) {
+            add(grantedInOutage, user, -upfront);
+            return Mono.just(rejected(command, share, 0));
           }
           AdmitCommand within =
               new AdmitCommand(
@@ -137,25 +154,35 @@ final class RememberingFallback {
               .admit(within)
               .doOnNext(
                   admission ->
-                      add(
+                      giveBack(
                           user,
+                          team,
                           admission instanceof Admission.Admitted admitted
-                              ? admitted.reservedTokens() - upfront
-                              : -upfront))
-              .doOnError(error -> add(user, -upfront));
+                              ? upfront - admitted.reservedTokens()
+                              : upfront))
+              .doOnError(error -> giveBack(user, team, upfront));
         });
   }
 
+  private static long roomWithin(long limit, long granted) {
+    return limit == Long.MAX_VALUE ? Long.MAX_VALUE : limit - granted;
+  }
+
+  private void giveBack(String user, Optional<String> team, long tokens) {
+    add(grantedInOutage, user, -tokens);
+    team.ifPresent(name -> add(grantedToTeams, name, -tokens));
+  }
+
   /**
-   * Counts {@code tokens} as granted to {@code user} if that keeps them within {@code limit}. In
-   * the map's own step for the user, as every change of the count is: a write-back that takes the
-   * user's count meanwhile never leaves a change behind on a count no longer in the map.
+   * Counts {@code tokens} as granted to {@code key} if that keeps them within {@code limit}. In the
+   * map's own step for the key, as every change of a count is: a write-back that takes the user's
+   * count meanwhile never leaves a change behind on a count no longer in the map.
    */
-  private boolean reserve(String user, long tokens, long limit) {
+  private static boolean reserve(Map<String, Long> counts, String key, long tokens, long limit) {
     boolean[] reserved = {false};
-    grantedInOutage.compute(
-        user,
-        (u, granted) -> {
+    counts.compute(
+        key,
+        (k, granted) -> {
           long held = granted == null ? 0 : granted;
           if (limit != Long.MAX_VALUE && held + tokens > limit) {
             return granted;
@@ -167,14 +194,14 @@ final class RememberingFallback {
   }
 
   /**
-   * Adds {@code tokens} (fewer than reserved: negative) to what {@code user} was granted. A count
+   * Adds {@code tokens} (fewer than reserved: negative) to what {@code key} was granted. A count
    * that ends at zero or below leaves the map: below zero, a write-back already took the tokens the
    * admission then gave back, and Redis counts them, more than was served, never less.
    */
-  private void add(String user, long tokens) {
-    grantedInOutage.compute(
-        user,
-        (u, granted) -> {
+  private static void add(Map<String, Long> counts, String key, long tokens) {
+    counts.compute(
+        key,
+        (k, granted) -> {
           long held = (granted == null ? 0 : granted) + tokens;
           return held > 0 ? held : null;
         });
@@ -200,7 +227,14 @@ final class RememberingFallback {
                     .filter(sent -> sent)
                     .flatMap(
                         sent -> send(redis, user, newCharge(user), nowMillis, timeout, failures)))
-        .then(Mono.fromRunnable(failures::log));
+        .then(
+            Mono.fromRunnable(
+                () -> {
+                  failures.log();
+                  if (pendingWriteBack() == 0) {
+                    grantedToTeams.clear();
+                  }
+                }));
   }
 
   /** The user's count, taken out of the map as an unconfirmed charge; null if none (or one is). */
@@ -211,7 +245,7 @@ final class RememberingFallback {
     }
     Charge charge = new Charge(UUID.randomUUID().toString(), tokens);
     if (unconfirmed.putIfAbsent(user, charge) != null) {
-      add(user, tokens); // an overlapping pass has a charge of this user out: the next pass sends
+      add(grantedInOutage, user, tokens); // an overlapping pass has a charge out: the next sends
       return null;
     }
     return charge;
@@ -285,6 +319,24 @@ final class RememberingFallback {
   }
 
   private record Share(LimitType limitType, long limitTokens, long tokens) {}
+
+  /**
+   * A team member's team may be granted its tightest window's limit ÷ live replicas here, whatever
+   * Redis last left it (replies carry the room of the tighter of user and team only): all replicas
+   * together at most the team's limit, on top of what Redis counted.
+   */
+  private long teamShare(AdmitCommand command) {
+    int replicas = Math.max(1, liveReplicas.getAsInt());
+    long least = Long.MAX_VALUE;
+    for (Window window : Window.values()) {
+      long limit =
+          command.team().map(team -> team.limits().tokens(window)).orElse(Limits.UNLIMITED);
+      if (limit != Limits.UNLIMITED) {
+        least = Math.min(least, limit / replicas);
+      }
+    }
+    return least;
+  }
 
   private Share shareOf(AdmitCommand command) {
     int replicas = Math.max(1, liveReplicas.getAsInt());

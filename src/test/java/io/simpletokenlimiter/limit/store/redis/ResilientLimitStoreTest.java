@@ -543,17 +543,7 @@ class ResilientLimitStoreTest {
     Team team = new Team("team-" + UUID.randomUUID(), new Limits(5_000, 50_000, 500_000, 10));
     String member = Ledgers.member(team.name(), "nia");
     RememberingFallback fallback = new RememberingFallback(memory, () -> 1, CLOCK);
-    AdmitCommand inOutage =
-        new AdmitCommand(
-            member,
-            UUID.randomUUID().toString(),
-            ReservationRequest.fixed(10, 1, 90),
-            LIMITS,
-            NOW,
-            30_000,
-            TokenWeights.ONE,
-            Optional.of(team));
-    admitted(fallback.admit(inOutage).block(BLOCK));
+    admitted(fallback.admit(member(team, "nia", ReservationRequest.fixed(10, 1, 90))).block(BLOCK));
 
     fallback.writeBack(primary, BLOCK).block(BLOCK);
 
@@ -575,6 +565,37 @@ class ResilientLimitStoreTest {
         .isInstanceOf(StoreFullException.class);
 
     assertThat(fallback.pendingWriteBack()).isEqualTo(100);
+  }
+
+  /**
+   * Members of a team during an outage, two replicas: this one grants the team at most half its
+   * limit, however much room each member has of their own (half of theirs each).
+   */
+  @Test
+  void anOutageGrantsATeamAtMostItsShareAcrossItsMembers() {
+    Team team = new Team("team-" + UUID.randomUUID(), new Limits(1_000, 10_000, 100_000, 10));
+    RememberingFallback fallback = new RememberingFallback(memory, () -> 2, CLOCK);
+    admitted(fallback.admit(member(team, "ana", ReservationRequest.fixed(0, 1, 400))).block(BLOCK));
+
+    assertThat(
+            fallback.admit(member(team, "ben", ReservationRequest.fixed(0, 1, 400))).block(BLOCK))
+        .isInstanceOf(Admission.Rejected.class);
+    Admitted rest =
+        admitted(
+            fallback.admit(member(team, "ben", new ReservationRequest(0, 1, 1, 400))).block(BLOCK));
+    assertThat(rest.reservedTokens()).isEqualTo(100);
+  }
+
+  private static AdmitCommand member(Team team, String user, ReservationRequest request) {
+    return new AdmitCommand(
+        Ledgers.member(team.name(), user),
+        UUID.randomUUID().toString(),
+        request,
+        LIMITS,
+        NOW,
+        30_000,
+        TokenWeights.ONE,
+        Optional.of(team));
   }
 
   /** With the primary down, the fallback admits {@code user} 100 units and 40 are served. */

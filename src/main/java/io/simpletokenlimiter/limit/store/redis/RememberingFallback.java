@@ -13,16 +13,9 @@ import io.simpletokenlimiter.limit.store.LimitStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -39,7 +32,6 @@ final class RememberingFallback {
 
   static final int MAX_REMEMBERED = 100_000;
 
-  private static final Logger log = LoggerFactory.getLogger(RememberingFallback.class);
   private static final long REMEMBERED_FOR_MILLIS = Window.DAY.lengthMillis();
 
   private record LastSeen(
@@ -55,22 +47,7 @@ final class RememberingFallback {
           return size() > MAX_REMEMBERED;
         }
       };
-  private final Map<String, Long> grantedInOutage = new ConcurrentHashMap<>();
-
-  /**
-   * Per team, what this replica's outage granted its members: at most the team's share of its
-   * limit. Not written back (the members' charges are, into the team's ledger too); forgotten once
-   * an outage is all written back.
-   */
-  private final Map<String, Long> grantedToTeams = new ConcurrentHashMap<>();
-
-  /**
-   * Per user, the write-back sent whose answer never came: it may have been charged. Sent again
-   * with the same id, Redis charges it at most once.
-   */
-  private final Map<String, Charge> unconfirmed = new ConcurrentHashMap<>();
-
-  private record Charge(String id, long tokens) {}
+  private final OutageGrants grants = new OutageGrants();
 
   RememberingFallback(LimitStore memory, IntSupplier liveReplicas, Clock clock) {
     this.memory = memory;
@@ -107,32 +84,17 @@ final class RememberingFallback {
           Share share = shareOf(command);
           ReservationRequest request = command.request();
           String user = command.userId();
-          // What the user may still be granted here; a charge whose write-back is unconfirmed
-          // may not be in what Redis last left.
-          long limit =
-              share.tokens() == Long.MAX_VALUE
-                  ? Long.MAX_VALUE
-                  : share.tokens() - unconfirmed(user);
           Optional<String> team = command.team().map(Team::name);
-          long teamLimit = teamShare(command);
-          long room =
-              Math.min(
-                  roomWithin(limit, grantedInOutage.getOrDefault(user, 0L)),
-                  roomWithin(
-                      teamLimit, team.map(t -> grantedToTeams.getOrDefault(t, 0L)).orElse(0L)));
+          long teamShare = teamShare(command);
+          long room = grants.room(user, team, share.tokens(), teamShare);
           long completion =
               room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
           if (completion < request.minCompletionPerChoice()) {
             return Mono.just(rejected(command, share, Math.max(0, room)));
           }
           long upfront = command.unitsWith(completion);
-          // A concurrent admission may have taken the room first.
-          if (!reserve(grantedInOutage, user, upfront, limit)) {
-            return Mono.just(rejected(command, share, 0));
-          }
-          if (team.isPresent() && !reserve(grantedToTeams, team.get(), upfront, teamLimit)) {
-            add(grantedInOutage, user, -upfront);
-            return Mono.just(rejected(command, share, 0));
+          if (!grants.reserve(user, team, upfront, share.tokens(), teamShare)) {
+            return Mono.just(rejected(command, share, 0)); // a concurrent admission took the room
           }
           AdmitCommand within =
               new AdmitCommand(
@@ -154,168 +116,27 @@ final class RememberingFallback {
               .admit(within)
               .doOnNext(
                   admission ->
-                      giveBack(
+                      grants.giveBack(
                           user,
                           team,
                           admission instanceof Admission.Admitted admitted
                               ? upfront - admitted.reservedTokens()
                               : upfront))
-              .doOnError(error -> giveBack(user, team, upfront));
-        });
-  }
-
-  private static long roomWithin(long limit, long granted) {
-    return limit == Long.MAX_VALUE ? Long.MAX_VALUE : limit - granted;
-  }
-
-  private void giveBack(String user, Optional<String> team, long tokens) {
-    add(grantedInOutage, user, -tokens);
-    team.ifPresent(name -> add(grantedToTeams, name, -tokens));
-  }
-
-  /**
-   * Counts {@code tokens} as granted to {@code key} if that keeps them within {@code limit}. In the
-   * map's own step for the key, as every change of a count is: a write-back that takes the user's
-   * count meanwhile never leaves a change behind on a count no longer in the map.
-   */
-  private static boolean reserve(Map<String, Long> counts, String key, long tokens, long limit) {
-    boolean[] reserved = {false};
-    counts.compute(
-        key,
-        (k, granted) -> {
-          long held = granted == null ? 0 : granted;
-          if (limit != Long.MAX_VALUE && held + tokens > limit) {
-            return granted;
-          }
-          reserved[0] = true;
-          return held + tokens;
-        });
-    return reserved[0];
-  }
-
-  /**
-   * Adds {@code tokens} (fewer than reserved: negative) to what {@code key} was granted. A count
-   * that ends at zero or below leaves the map: below zero, a write-back already took the tokens the
-   * admission then gave back, and Redis counts them, more than was served, never less.
-   */
-  private static void add(Map<String, Long> counts, String key, long tokens) {
-    counts.compute(
-        key,
-        (k, granted) -> {
-          long held = (granted == null ? 0 : granted) + tokens;
-          return held > 0 ? held : null;
+              .doOnError(error -> grants.giveBack(user, team, upfront));
         });
   }
 
   /**
-   * Writes what the outage admitted into {@code redis} (reservations, never less than what was
-   * served), user by user, one charge each with an id of its own: a user whose write fails keeps it
-   * for the next try, which sends the same charge again (Redis charges an id once: a try that timed
-   * out after Redis applied it is not counted twice), then what was admitted since. One warning per
-   * pass, however many users failed: a Redis that refuses them all would else log one line per user
-   * and try.
+   * Writes what the outage admitted into {@code redis}, at most once per user's charge: {@link
+   * OutageGrants#writeBack}.
    */
   Mono<Void> writeBack(LimitStore redis, Duration timeout) {
-    long nowMillis = clock.millis();
-    WriteBackFailures failures = new WriteBackFailures();
-    Set<String> users = new LinkedHashSet<>(unconfirmed.keySet());
-    users.addAll(grantedInOutage.keySet());
-    return Flux.fromIterable(users)
-        .concatMap(
-            user ->
-                send(redis, user, unconfirmed.get(user), nowMillis, timeout, failures)
-                    .filter(sent -> sent)
-                    .flatMap(
-                        sent -> send(redis, user, newCharge(user), nowMillis, timeout, failures)))
-        .then(
-            Mono.fromRunnable(
-                () -> {
-                  failures.log();
-                  if (pendingWriteBack() == 0) {
-                    grantedToTeams.clear();
-                  }
-                }));
-  }
-
-  /** The user's count, taken out of the map as an unconfirmed charge; null if none (or one is). */
-  private Charge newCharge(String user) {
-    Long tokens = grantedInOutage.remove(user);
-    if (tokens == null) {
-      return null;
-    }
-    Charge charge = new Charge(UUID.randomUUID().toString(), tokens);
-    if (unconfirmed.putIfAbsent(user, charge) != null) {
-      add(grantedInOutage, user, tokens); // an overlapping pass has a charge out: the next sends
-      return null;
-    }
-    return charge;
-  }
-
-  /** True when {@code charge} is confirmed (or there is none); false if it stays unconfirmed. */
-  private Mono<Boolean> send(
-      LimitStore redis,
-      String user,
-      Charge charge,
-      long nowMillis,
-      Duration timeout,
-      WriteBackFailures failures) {
-    if (charge == null) {
-      return Mono.just(true);
-    }
-    return redis
-        .chargeOnce(user, charge.id(), charge.tokens(), nowMillis)
-        .timeout(timeout)
-        .map(
-            charged -> {
-              unconfirmed.remove(user, charge);
-              return true;
-            })
-        .onErrorResume(
-            error -> {
-              failures.add(charge.tokens(), error);
-              log.debug(
-                  "Could not write {} outage tokens of {} back to Redis: {}",
-                  charge.tokens(),
-                  user,
-                  error.toString());
-              return Mono.just(false);
-            });
-  }
-
-  /** What one write-back pass could not write, for its one warning. */
-  private static final class WriteBackFailures {
-    private int users;
-    private long tokens;
-    private Throwable first;
-
-    // One pass runs its users one after another (concatMap): never two of these at once.
-    void add(long userTokens, Throwable error) {
-      users++;
-      tokens += userTokens;
-      first = first == null ? error : first;
-    }
-
-    void log() {
-      if (users > 0) {
-        log.warn(
-            "Could not write {} outage tokens of {} users back to Redis, kept for the next try;"
-                + " the first failure: {}",
-            tokens,
-            users,
-            first.toString());
-      }
-    }
+    return grants.writeBack(redis, clock.millis(), timeout);
   }
 
   /** Tokens admitted during outages and not yet written back to Redis for sure. */
   long pendingWriteBack() {
-    return grantedInOutage.values().stream().mapToLong(Long::longValue).sum()
-        + unconfirmed.values().stream().mapToLong(Charge::tokens).sum();
-  }
-
-  private long unconfirmed(String user) {
-    Charge charge = unconfirmed.get(user);
-    return charge == null ? 0 : charge.tokens();
+    return grants.pending();
   }
 
   private record Share(LimitType limitType, long limitTokens, long tokens) {}

@@ -467,7 +467,7 @@ class ResilientLimitStoreTest {
     for (String user : users) {
       admitted(fallback.admit(command(user)).block(BLOCK));
     }
-    Logger logger = (Logger) LoggerFactory.getLogger(RememberingFallback.class);
+    Logger logger = (Logger) LoggerFactory.getLogger(OutageGrants.class);
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
     logs.start();
     logger.addAppender(logs);

@@ -84,22 +84,21 @@ final class UserLedger {
   }
 
   boolean settle(String leaseId, long chargedTokens, long nowMillis, CalendarMonth calendar) {
-    long now = at(nowMillis);
-    CalendarMonth.Span month = calendar.at(now);
     int index = leaseIndex(leaseId);
-    if (index >= 0) {
-      removeLease(index);
-    }
-    expireLeases(now, month);
     if (index < 0) {
+      long now = at(nowMillis);
+      expireLeases(now, calendar.at(now));
       return false;
     }
-    wroteAt(now);
-    charge(chargedTokens, now, month);
+    removeLease(index);
+    chargeAt(chargedTokens, nowMillis, calendar);
     return true;
   }
 
-  /** Charges {@code tokens} counted outside the store into the buckets of now. */
+  /**
+   * Charges {@code tokens} into the buckets of now: a settled lease's, or a charge counted outside
+   * the store. Leases found expired are charged first, as any call does.
+   */
   void chargeAt(long tokens, long nowMillis, CalendarMonth calendar) {
     long now = at(nowMillis);
     CalendarMonth.Span month = calendar.at(now);

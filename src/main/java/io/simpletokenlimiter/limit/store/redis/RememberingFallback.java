@@ -81,11 +81,12 @@ final class RememberingFallback {
   Mono<Admission> admit(AdmitCommand command) {
     return Mono.defer(
         () -> {
-          Share share = shareOf(command);
+          int replicas = Math.max(1, liveReplicas.getAsInt());
+          Share share = shareOf(command, replicas);
           ReservationRequest request = command.request();
           String user = command.userId();
           Optional<String> team = command.team().map(Team::name);
-          long teamShare = teamShare(command);
+          long teamShare = teamShare(command, replicas);
           long room = grants.room(user, team, share.tokens(), teamShare);
           long completion =
               room == Long.MAX_VALUE ? request.maxCompletionPerChoice() : command.grantWithin(room);
@@ -146,21 +147,14 @@ final class RememberingFallback {
    * Redis last left it (replies carry the room of the tighter of user and team only): all replicas
    * together at most the team's limit, on top of what Redis counted.
    */
-  private long teamShare(AdmitCommand command) {
-    int replicas = Math.max(1, liveReplicas.getAsInt());
-    long least = Long.MAX_VALUE;
-    for (Window window : Window.values()) {
-      long limit =
-          command.team().map(team -> team.limits().tokens(window)).orElse(Limits.UNLIMITED);
-      if (limit != Limits.UNLIMITED) {
-        least = Math.min(least, limit / replicas);
-      }
-    }
-    return least;
+  private static long teamShare(AdmitCommand command, int replicas) {
+    return command
+        .team()
+        .map(team -> ofWholeLimit(team.limits(), replicas).tokens())
+        .orElse(Long.MAX_VALUE);
   }
 
-  private Share shareOf(AdmitCommand command) {
-    int replicas = Math.max(1, liveReplicas.getAsInt());
+  private Share shareOf(AdmitCommand command, int replicas) {
     LastSeen last;
     synchronized (seen) {
       last = seen.get(command.userId());
@@ -170,9 +164,14 @@ final class RememberingFallback {
           ? new Share(last.tightest(), Limits.UNLIMITED, Long.MAX_VALUE)
           : new Share(last.tightest(), last.limitTokens(), last.remainingTokens() / replicas);
     }
+    return ofWholeLimit(command.limits(), replicas);
+  }
+
+  /** The tightest window's limit ÷ replicas: the share of a user never seen. */
+  private static Share ofWholeLimit(Limits limits, int replicas) {
     Share tightest = new Share(LimitType.MINUTE, Limits.UNLIMITED, Long.MAX_VALUE);
     for (Window window : Window.values()) {
-      long limit = command.limits().tokens(window);
+      long limit = limits.tokens(window);
       if (limit != Limits.UNLIMITED && limit / replicas < tightest.tokens()) {
         tightest = new Share(window.limitType(), limit, limit / replicas);
       }
